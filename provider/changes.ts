@@ -1,0 +1,154 @@
+/**
+ * Changes a plan asks for, and their compilation into one remote script.
+ *
+ * A resource's whole change set travels in one SSH round trip: sysctl writes, one `ip -batch`
+ * for the network objects, and the boot-replay files. The script takes a lock on the host so
+ * two operations never interleave, and reports which steps were applied, so a partial failure
+ * says exactly what changed.
+ */
+import { PERSIST_DIR } from "./state/probe";
+import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
+
+/** One change on a host; `summary` is what users read in errors and logs. */
+export type Change =
+  | { kind: "ip"; args: string[]; summary: string }
+  | { kind: "sysctl"; key: string; value: string; summary: string }
+  | { kind: "writeFile"; path: string; content: string; summary: string }
+  | { kind: "removeFile"; path: string; summary: string }
+  | { kind: "shell"; args: string[]; summary: string };
+
+/** The host-side lock file: inside /etc/mptcp-pulumi because that folder is ours on every host. */
+export const LOCK_FILE = `${PERSIST_DIR}/.lock`;
+
+/** How long a second operation waits for the host lock before giving up. */
+export const LOCK_WAIT_SECONDS = 120;
+
+const APPLIED = "@@mptcp-pulumi-applied@@";
+const FAILED = "@@mptcp-pulumi-failed@@";
+
+/** A contiguous group of changes that runs as one shell step. */
+interface Step {
+  first: number;
+  changes: Change[];
+  text: string;
+}
+
+function stepsOf(changes: readonly Change[]): Step[] {
+  const steps: Step[] = [];
+  let i = 0;
+  while (i < changes.length) {
+    const change = changes[i]!;
+    if (change.kind === "ip") {
+      const group: Change[] = [];
+      while (i < changes.length && changes[i]!.kind === "ip") group.push(changes[i++]!);
+      const lines = group.map((c) => ipBatchLine((c as { args: string[] }).args));
+      const marker = heredocMarker(lines);
+      steps.push({ first: i - group.length, changes: group, text: `ip -batch - <<'${marker}'\n${lines.join("\n")}\n${marker}` });
+      continue;
+    }
+    let text: string;
+    switch (change.kind) {
+      case "sysctl":
+        text = shellCommand(["sysctl", "-q", "-w", `${change.key}=${change.value}`]);
+        break;
+      case "writeFile": {
+        const lines = change.content.split("\n");
+        const marker = heredocMarker(lines);
+        const tmp = `${change.path}.mptcp-pulumi-tmp`;
+        const body = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
+        text =
+          `${shellCommand(["mkdir", "-p", dirnameOf(change.path)])} && ` +
+          `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
+          `${shellCommand(["mv", "-f", tmp, change.path])}`;
+        break;
+      }
+      case "removeFile":
+        text = shellCommand(["rm", "-f", change.path]);
+        break;
+      case "shell":
+        text = shellCommand(change.args);
+        break;
+    }
+    steps.push({ first: i, changes: [change], text });
+    i++;
+  }
+  return steps;
+}
+
+function dirnameOf(path: string): string {
+  const at = path.lastIndexOf("/");
+  return at <= 0 ? "/" : path.slice(0, at);
+}
+
+/** Compiles changes into one POSIX sh script that holds the host lock and reports progress. */
+export function compileScript(changes: readonly Change[]): string {
+  const out: string[] = [
+    "export LC_ALL=C",
+    `mkdir -p ${shellCommand([PERSIST_DIR])} || exit 1`,
+    `exec 9>${shellCommand([LOCK_FILE])}`,
+    // flock(1) is util-linux, present on every distribution we support; without it we still run.
+    `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds ${LOCK_FILE} on this host" >&2; exit 75; }; fi`,
+  ];
+  for (const step of stepsOf(changes)) {
+    const last = step.first + step.changes.length - 1;
+    out.push(`{\n${step.text}\n}`);
+    out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit "$rc"; fi`);
+    out.push(`echo "${APPLIED} ${step.first} ${last}"`);
+  }
+  out.push("exit 0");
+  return `${out.join("\n")}\n`;
+}
+
+/** What a run of a compiled script did, read from its markers and from ip's own error lines. */
+export interface ApplyOutcome {
+  applied: Change[];
+  failed?: Change;
+  notAttempted: Change[];
+}
+
+/** Reads the markers of a (possibly failed) script run. */
+export function readOutcome(changes: readonly Change[], stdout: string, stderr: string): ApplyOutcome {
+  const applied = new Set<number>();
+  let failedRange: [number, number] | undefined;
+  for (const line of stdout.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === APPLIED) for (let i = Number(words[1]); i <= Number(words[2]); i++) applied.add(i);
+    if (words[0] === FAILED) failedRange = [Number(words[1]), Number(words[2])];
+  }
+  let failedIndex: number | undefined;
+  if (failedRange) {
+    failedIndex = failedRange[0];
+    // ip -batch stops at the first failing line and names it: "Command failed -:3".
+    const match = /Command failed -:(\d+)/.exec(stderr);
+    if (match && changes[failedRange[0]]?.kind === "ip") {
+      const line = Number(match[1]);
+      for (let i = failedRange[0]; i < failedRange[0] + line - 1; i++) applied.add(i);
+      failedIndex = failedRange[0] + line - 1;
+    }
+  }
+  const result: ApplyOutcome = { applied: [], notAttempted: [] };
+  changes.forEach((change, i) => {
+    if (applied.has(i)) result.applied.push(change);
+    else if (i === failedIndex) result.failed = change;
+    else result.notAttempted.push(change);
+  });
+  return result;
+}
+
+/** A change set failed part-way: says what was applied, what failed and what was not tried. */
+export class PartialApplyError extends Error {
+  constructor(
+    readonly host: string,
+    readonly outcome: ApplyOutcome,
+    options: { cause: unknown },
+  ) {
+    const list = (changes: Change[]) => (changes.length ? changes.map((c) => c.summary).join("; ") : "nothing");
+    super(
+      `on ${host}: ${outcome.failed ? `failed: ${outcome.failed.summary}` : "the change set failed"}. ` +
+        `Applied: ${list(outcome.applied)}. Not attempted: ${list(outcome.notAttempted)}. ` +
+        `Cause: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
+    this.name = "PartialApplyError";
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * How every resource reaches its host: the SSH connection inputs, their schema, and the
+ * translation to an SshTarget. The private key is a separate top-level input so Pulumi keeps it
+ * a secret on its own (outputs inherit secrecy by property name).
+ */
+import { z } from "zod";
+import type { SshTarget } from "./transport/ssh";
+
+const hostName = z
+  .string()
+  .min(1, "host is empty")
+  .max(253, "host names are at most 253 characters")
+  .regex(/^[A-Za-z0-9_.:%-]+$/, "host must be a host name or an IP address (letters, digits, '.', ':', '-', '_')")
+  .refine((h) => !h.startsWith("-"), "host cannot start with '-' (it would be read as an ssh option)");
+
+const filePath = z
+  .string()
+  .min(1, "path is empty")
+  .refine((p) => !/[\r\n\0]/.test(p), "paths cannot contain newlines or NUL");
+
+/** The SSH connection to one host. */
+export const connectionSchema = z.strictObject({
+  host: hostName,
+  port: z.number().int("port is an integer").min(1, "port is 1..65535").max(65535, "port is 1..65535").default(22),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "user must be a POSIX user name (lowercase letters, digits, '_', '-', '.')")
+    .default("root"),
+  privateKeyPath: filePath.optional(),
+  knownHostsPath: filePath.optional(),
+  hostKey: z
+    .string()
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/, "hostKey must be one public key line: '<type> <base64>' (as in known_hosts, without the host name)")
+    .optional(),
+  proxyJump: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@:,\[\]-]+$/, "proxyJump is [user@]host[:port][,...] without spaces")
+    .refine((j) => !j.startsWith("-"), "proxyJump cannot start with '-'")
+    .optional(),
+  sshConfigPath: filePath.optional(),
+  hostKeyPolicy: z.enum(["strict", "accept-new"]).default("strict"),
+  connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+});
+
+/** A validated connection. */
+export type Connection = z.infer<typeof connectionSchema>;
+/** Connection as users write it (defaults optional). */
+export type ConnectionInput = z.input<typeof connectionSchema>;
+
+/** The private key input: PEM/OpenSSH text, passed as a Pulumi secret. */
+export const privateKeySchema = z
+  .string()
+  .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "privateKey must be a PEM or OpenSSH private key (the key file's text, not its path)")
+  .optional();
+
+/** Inputs every resource carries: where its host is. */
+export const hostedSchema = {
+  connection: connectionSchema,
+  privateKey: privateKeySchema,
+};
+
+/** Builds the transport target from validated inputs. */
+export function toSshTarget(connection: Connection, privateKey: string | undefined): SshTarget {
+  const target: SshTarget = {
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    hostKeyPolicy: connection.hostKeyPolicy,
+    connectTimeoutSeconds: connection.connectTimeoutSeconds,
+  };
+  if (privateKey) target.privateKey = privateKey;
+  if (connection.privateKeyPath) target.privateKeyPath = connection.privateKeyPath;
+  if (connection.knownHostsPath) target.knownHostsPath = connection.knownHostsPath;
+  if (connection.hostKey) target.hostKey = connection.hostKey;
+  if (connection.proxyJump) target.proxyJump = connection.proxyJump;
+  if (connection.sshConfigPath) target.sshConfigPath = connection.sshConfigPath;
+  return target;
+}
+
+/** A stable key for "the same host", used to share one session and one state read. */
+export function hostKeyOf(connection: Connection): string {
+  return `${connection.user}@${connection.host}:${connection.port}${connection.proxyJump ? ` via ${connection.proxyJump}` : ""}`;
+}

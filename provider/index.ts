@@ -1,0 +1,116 @@
+/**
+ * The resources a stack program declares. Each is a Pulumi dynamic resource whose provider is a
+ * small shim (shim.ts) forwarding to the compiled provider runtime.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { ConnectionInput } from "./connection";
+import type { EndpointOutputs, endpointSchema } from "./resources/endpoint";
+import type { HostOutputs, hostSchema } from "./resources/host";
+import type { InterfaceOutputs, interfaceSchema } from "./resources/interface";
+import type { PolicyRouteOutputs, policyRouteSchema } from "./resources/policyRoute";
+import type { SysctlOutputs, sysctlSchema } from "./resources/sysctl";
+import { shimProvider } from "./shim";
+import type { ResourceKind } from "./runtime";
+
+export type { ConnectionInput } from "./connection";
+export type { HostFacts, MptcpLimits } from "./state/types";
+
+/** Every top-level property may be a Pulumi Input; the private key should be a secret. */
+type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** Inputs of an MPTCP host. */
+export type MptcpHostArgs = Args<Omit<z.input<typeof hostSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+/** Inputs of a network interface. */
+export type NetworkInterfaceArgs = Args<Omit<z.input<typeof interfaceSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+/** Inputs of a policy route. */
+export type PolicyRouteArgs = Args<Omit<z.input<typeof policyRouteSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+/** Inputs of an MPTCP endpoint. */
+export type EndpointArgs = Args<Omit<z.input<typeof endpointSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+/** Inputs of a sysctl tuning set. */
+export type SysctlTuningArgs = Args<Omit<z.input<typeof sysctlSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+
+/** Declares the output properties (undefined inputs) so Pulumi reports them after create. */
+function withOutputs<T extends object>(args: T, outputs: readonly string[]): Record<string, unknown> {
+  return { ...Object.fromEntries(outputs.map((o) => [o, undefined])), ...args };
+}
+
+/** Keeps the private key secret in state even when the caller passed it in plain text. */
+function secretKeyOptions(opts: pulumi.CustomResourceOptions | undefined): pulumi.CustomResourceOptions {
+  return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "privateKey"] };
+}
+
+function register(kind: ResourceKind) {
+  return shimProvider(kind);
+}
+
+/** Host-wide MPTCP settings (enabled, path manager, scheduler, limits) and the host's facts. */
+export class MptcpHost extends pulumi.dynamic.Resource {
+  /** What the host offers: kernel, iproute2, MPTCP availability, path managers, schedulers. */
+  declare readonly facts: pulumi.Output<HostOutputs["facts"]>;
+  /** The path-manager limits in force. */
+  declare readonly limits: pulumi.Output<HostOutputs["limits"]>;
+  /** Whether net.mptcp.enabled is 1. */
+  declare readonly enabled: pulumi.Output<boolean>;
+
+  /** Declares the MPTCP settings of one host. */
+  constructor(name: string, args: MptcpHostArgs, opts?: pulumi.CustomResourceOptions) {
+    super(register("MptcpHost"), name, withOutputs(args, ["facts", "previous", "persisted", "limits", "enabled"]), secretKeyOptions(opts), "mptcp", "MptcpHost");
+  }
+}
+
+/** An existing interface that must be up, with addresses and an optional MTU. */
+export class NetworkInterface extends pulumi.dynamic.Resource {
+  /** Addresses present on the link (of those declared). */
+  declare readonly addresses: pulumi.Output<InterfaceOutputs["addresses"]>;
+  /** Addresses this resource added and will remove on delete. */
+  declare readonly addedAddresses: pulumi.Output<string[]>;
+  /** The kernel's operational state (UP, DOWN, LOWERLAYERDOWN...). */
+  declare readonly operState: pulumi.Output<string>;
+
+  /** Declares an interface's state. */
+  constructor(name: string, args: NetworkInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
+    super(register("NetworkInterface"), name, withOutputs(args, ["addresses", "addedAddresses", "operState", "persisted"]), secretKeyOptions(opts), "mptcp", "NetworkInterface");
+  }
+}
+
+/** A routing table with its `from` rules and routes (routing per source address). */
+export class PolicyRoute extends pulumi.dynamic.Resource {
+  /** Rules that look up the table. */
+  declare readonly rules: pulumi.Output<PolicyRouteOutputs["rules"]>;
+  /** Routes in the table. */
+  declare readonly routes: pulumi.Output<PolicyRouteOutputs["routes"]>;
+
+  /** Declares one policy routing table. */
+  constructor(name: string, args: PolicyRouteArgs, opts?: pulumi.CustomResourceOptions) {
+    super(register("PolicyRoute"), name, withOutputs(args, ["rules", "routes", "persisted"]), secretKeyOptions(opts), "mptcp", "PolicyRoute");
+  }
+}
+
+/** An MPTCP endpoint (ip mptcp endpoint) with its flags. */
+export class Endpoint extends pulumi.dynamic.Resource {
+  /** The endpoint id the kernel uses. */
+  declare readonly endpointId: pulumi.Output<number>;
+  /** The flags the kernel reports. */
+  declare readonly flags: pulumi.Output<EndpointOutputs["flags"]>;
+  /** The address. */
+  declare readonly address: pulumi.Output<string>;
+
+  /** Declares one MPTCP endpoint. */
+  constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
+    super(register("Endpoint"), name, withOutputs(args, ["endpointId", "persisted"]), secretKeyOptions(opts), "mptcp", "Endpoint");
+  }
+}
+
+/** A named set of sysctl values, persisted in /etc/sysctl.d and restored on delete. */
+export class SysctlTuning extends pulumi.dynamic.Resource {
+  /** The values in force. */
+  declare readonly values: pulumi.Output<SysctlOutputs["values"]>;
+  /** The values before this resource changed them. */
+  declare readonly previous: pulumi.Output<Record<string, string>>;
+
+  /** Declares a sysctl set. */
+  constructor(name: string, args: SysctlTuningArgs, opts?: pulumi.CustomResourceOptions) {
+    super(register("SysctlTuning"), name, withOutputs(args, ["previous", "persisted"]), secretKeyOptions(opts), "mptcp", "SysctlTuning");
+  }
+}

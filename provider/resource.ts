@@ -1,0 +1,182 @@
+/**
+ * The wiring every resource shares: schema check, input diff, and create/read/update/delete
+ * around a resource's pure planning functions. A resource supplies what differs (how to plan,
+ * observe and remove); this module supplies sessions, locking, the single-batch apply and the
+ * after-apply verification.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { Change } from "./changes";
+import { hostKeyOf, type Connection } from "./connection";
+import { sessionFor } from "./state/session";
+import type { HostState } from "./state/types";
+import { parseOrThrow, validate } from "./validation";
+
+/** Inputs shared by every resource. */
+export interface Hosted {
+  connection: Connection;
+  privateKey?: string | undefined;
+}
+
+/** A resource planning error found before anything was sent to the host. */
+export class PlanError extends Error {
+  constructor(host: string, resource: string, reason: string) {
+    super(`${resource} on ${host}: ${reason}`);
+    this.name = "PlanError";
+  }
+}
+
+/** What a resource kind must provide. `O` is its outputs: the inputs plus what it observed. */
+export interface ResourceDefinition<I extends Hosted, O extends I> {
+  /** Type name shown by Pulumi, e.g. "Endpoint". */
+  kind: string;
+  /** Parses raw inputs (applies defaults, enforces the kernel's rules). */
+  schema: z.ZodType<I>;
+  /** Input properties compared by diff (besides connection and privateKey). */
+  inputKeys: readonly (keyof I & string)[];
+  /** Identity on the host, unique per kind: becomes part of the resource id. */
+  identity(inputs: I): string;
+  /** Properties whose change the host cannot apply in place (forces replacement). */
+  replaces(olds: O, news: I): string[];
+  /** Changes that take the host from `actual` to `desired` (pure). Throws PlanError on impossible input. */
+  plan(desired: I, actual: HostState, previous: O | undefined): Change[];
+  /** Outputs once the host is converged: `before` is the state before the first change (for restore). */
+  outputs(desired: I, after: HostState, before: HostState, previous: O | undefined): O;
+  /** What the host has now in this resource's terms; undefined when the object is gone. */
+  observe(current: O, actual: HostState): O | undefined;
+  /** Changes that remove what this resource owns and restore what it changed (pure). */
+  remove(current: O, actual: HostState): Change[];
+}
+
+/** Stable JSON: object keys sorted, undefined dropped, so equal values compare equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/** The input keys whose values differ between old outputs and new inputs. */
+export function changedKeys<I extends Hosted>(keys: readonly string[], olds: Record<string, unknown>, news: I): string[] {
+  const all = ["connection", ...keys];
+  const changed = all.filter((key) => canonicalJson(olds[key]) !== canonicalJson((news as Record<string, unknown>)[key]));
+  if ((olds["privateKey"] ?? "") !== (news.privateKey ?? "")) changed.push("privateKey");
+  return changed;
+}
+
+/** Whether two connections reach a different machine (then the resource must be replaced). */
+function sameMachine(a: Connection | undefined, b: Connection): boolean {
+  return a !== undefined && a.host === b.host && a.port === b.port && (a.proxyJump ?? "") === (b.proxyJump ?? "");
+}
+
+/** Pulumi's marker for a value not known until apply (preview of computed inputs). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Drops the engine's own `__provider` input so strict schemas see only the user's inputs. */
+export function userInputs(raw: unknown): Record<string, unknown> {
+  const { __provider: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
+  return rest;
+}
+
+function valueAt(root: unknown, property: string): unknown {
+  let value: unknown = root;
+  for (const part of property.split(/\.|\[|\]/).filter(Boolean)) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** Builds the Pulumi dynamic provider for a resource definition. */
+export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>): pulumi.dynamic.ResourceProvider {
+  const parse = (raw: unknown): I => parseOrThrow(def.kind, def.schema, userInputs(raw));
+  /** Outputs carry observed extras that the strict input schema would refuse: keep inputs only. */
+  const inputsOf = (props: Record<string, unknown>): I => {
+    const picked: Record<string, unknown> = {};
+    for (const key of ["connection", "privateKey", ...def.inputKeys]) if (props[key] !== undefined) picked[key] = props[key];
+    return parse(picked);
+  };
+  const idOf = (inputs: I) => `${hostKeyOf(inputs.connection)}/${def.identity(inputs)}`;
+
+  /** Plans and applies under the host's queue, then reads back and verifies convergence. */
+  async function converge(desired: I, previous: O | undefined): Promise<O> {
+    const session = sessionFor(desired.connection, desired.privateKey);
+    return session.exclusive(async () => {
+      const before = await session.state();
+      const changes = def.plan(desired, before, previous);
+      await session.apply(changes, `${def.kind} ${def.identity(desired)}: ${changes.length} change(s)`);
+      const after = changes.length > 0 ? await session.state() : before;
+      const outs = def.outputs(desired, after, before, previous);
+      const seen = def.observe(outs, after);
+      const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
+      if (mismatched.length > 0) {
+        throw new PlanError(
+          session.name,
+          `${def.kind} ${def.identity(desired)}`,
+          `applied ${changes.length} change(s) but the host does not show the desired ${mismatched.join(", ")}: ` +
+            `wanted ${canonicalJson(Object.fromEntries(mismatched.map((k) => [k, outs[k as keyof O]])))}, ` +
+            `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}`,
+        );
+      }
+      return outs;
+    });
+  }
+
+  return {
+    async check(_olds: unknown, rawNews: unknown) {
+      const news = userInputs(rawNews);
+      const result = validate(def.schema, news);
+      if (result.ok) return { inputs: result.value };
+      // A value computed by another resource is unknown at preview; judge it at apply time.
+      const failures = result.failures.filter((f) => valueAt(news, f.property) !== UNKNOWN);
+      return failures.length ? { inputs: news, failures } : { inputs: news };
+    },
+
+    async diff(_id: string, olds: O, rawNews: unknown) {
+      const parsed = validate(def.schema, userInputs(rawNews));
+      if (!parsed.ok) return { changes: true };
+      const news = parsed.value;
+      const changed = changedKeys(def.inputKeys, olds as unknown as Record<string, unknown>, news);
+      const replaces = [...def.replaces(olds, news)];
+      if (!sameMachine(olds.connection, news.connection) || olds.connection.user !== news.connection.user) replaces.push("connection");
+      // The drift seen by refresh (a missing boot part) is repaired by an update.
+      const persisted = (olds as unknown as { persisted?: boolean }).persisted;
+      return {
+        changes: changed.length > 0 || replaces.length > 0 || persisted === false,
+        replaces,
+        // The old and the new object have the same identity on the host: remove first.
+        deleteBeforeReplace: true,
+      };
+    },
+
+    async create(raw: unknown) {
+      const desired = parse(raw);
+      const outs = await converge(desired, undefined);
+      return { id: idOf(desired), outs };
+    },
+
+    async read(id: string, props?: O) {
+      if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
+      const current = inputsOf(props as unknown as Record<string, unknown>);
+      const session = sessionFor(current.connection, current.privateKey);
+      const seen = def.observe({ ...props, ...current }, await session.state());
+      return seen ? { id, props: seen } : { id: "" };
+    },
+
+    async update(_id: string, olds: O, raw: unknown) {
+      const desired = parse(raw);
+      const outs = await converge(desired, olds);
+      return { outs };
+    },
+
+    async delete(_id: string, props: O) {
+      const current = { ...props, ...inputsOf(props as unknown as Record<string, unknown>) } as O;
+      const session = sessionFor(current.connection, current.privateKey);
+      await session.exclusive(async () => {
+        const actual = await session.state();
+        await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`);
+      });
+    },
+  };
+}

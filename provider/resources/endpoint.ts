@@ -1,0 +1,188 @@
+/**
+ * MPTCP endpoint: an address the in-kernel path manager announces (signal) or opens subflows
+ * from (subflow), with the kernel's validation rules enforced before any host is touched.
+ */
+import { z } from "zod";
+import type { Change } from "../changes";
+import { hostedSchema } from "../connection";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import { versionAtLeast } from "../state/probe";
+import type { ActualEndpoint, HostState } from "../state/types";
+import { PlanError, type ResourceDefinition } from "../resource";
+import { interfaceName, ipAddress } from "../validation";
+
+/** Flags a user may set; "implicit" is the kernel's own marker and is never created. */
+export const ENDPOINT_FLAGS = ["signal", "subflow", "backup", "fullmesh", "laminar"] as const;
+/** At most this many endpoints per network namespace (MPTCP_PM_MAX_ADDR in the kernel). */
+export const MAX_ENDPOINTS = 8;
+/** Flags `ip mptcp endpoint change` can flip; any other flag change means delete and add. */
+const CHANGEABLE_FLAGS = ["backup", "fullmesh"] as const;
+
+/** Endpoint inputs with the kernel's rules. */
+export const endpointSchema = z
+  .strictObject({
+    ...hostedSchema,
+    address: ipAddress,
+    dev: interfaceName.optional(),
+    id: z.number().int("id is an integer").min(1, "id is 1..255 (0 is the initial subflow)").max(255, "id is 1..255").optional(),
+    port: z.number().int("port is an integer").min(1, "port is 1..65535").max(65535, "port is 1..65535").optional(),
+    flags: z
+      .array(z.enum(ENDPOINT_FLAGS, { error: (issue) => `${JSON.stringify(issue.input)} is not a flag: use signal, subflow, backup, fullmesh or laminar ("implicit" is set by the kernel, never created)` }))
+      .default([])
+      .transform((flags) => [...new Set(flags)].sort()),
+  })
+  .superRefine((e, ctx) => {
+    if (e.flags.includes("signal") && e.flags.includes("fullmesh")) {
+      ctx.addIssue({ code: "custom", path: ["flags"], message: "signal and fullmesh cannot be combined (the kernel refuses it)" });
+    }
+    if (e.port !== undefined && !e.flags.includes("signal")) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: "port is only valid with the signal flag" });
+    }
+    if (e.port !== undefined && e.flags.includes("subflow")) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: "port cannot be used with the subflow flag" });
+    }
+  });
+
+/** Validated endpoint inputs. */
+export type EndpointInputs = z.infer<typeof endpointSchema>;
+/** Endpoint outputs: the inputs plus the id the kernel uses and whether boot replay is current. */
+export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean };
+
+/** The host's endpoint with this address and port, if any. */
+export function findEndpoint(endpoints: readonly ActualEndpoint[], address: string, port: number | undefined): ActualEndpoint | undefined {
+  return endpoints.find((e) => e.address === address && e.port === port);
+}
+
+/** `ip mptcp endpoint add ...` arguments for the desired endpoint. */
+export function addArgs(e: Pick<EndpointInputs, "address" | "port" | "id" | "dev" | "flags">): string[] {
+  const args = ["mptcp", "endpoint", "add", e.address];
+  if (e.port !== undefined) args.push("port", String(e.port));
+  if (e.id !== undefined) args.push("id", String(e.id));
+  if (e.dev !== undefined) args.push("dev", e.dev);
+  args.push(...e.flags);
+  return args;
+}
+
+const userFlags = (flags: readonly string[]) => flags.filter((f) => f !== "implicit").sort();
+
+function bootPath(e: Pick<EndpointInputs, "address" | "port">): string {
+  return bootPartPath(BOOT_ORDER.endpoint, `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`);
+}
+
+function bootLines(e: EndpointInputs): string[][] {
+  return [addArgs(e)];
+}
+
+function describe(e: Pick<EndpointInputs, "address" | "port">): string {
+  return `endpoint ${e.address}${e.port !== undefined ? ` port ${e.port}` : ""}`;
+}
+
+/** Whether `actual` already is the desired endpoint (unset id and dev match anything). */
+function matches(desired: EndpointInputs, actual: ActualEndpoint): boolean {
+  return (
+    (desired.id === undefined || desired.id === actual.id) &&
+    (desired.dev === undefined || desired.dev === actual.dev) &&
+    userFlags(actual.flags).join(",") === desired.flags.join(",")
+  );
+}
+
+/** Plans the endpoint: adopt an identical one, flip backup/fullmesh in place, else delete and add. */
+export function planEndpoint(desired: EndpointInputs, actual: HostState): Change[] {
+  const host = `${desired.connection.user}@${desired.connection.host}`;
+  const what = describe(desired);
+  if (!actual.facts.mptcpAvailable) throw new PlanError(host, what, `kernel ${actual.facts.kernelRelease} has no MPTCP (net.mptcp is missing); MPTCP needs Linux >= 5.6 built with CONFIG_MPTCP`);
+  const iproute = actual.facts.iproute2Version;
+  if (desired.flags.includes("fullmesh") && !versionAtLeast(iproute, "5.17")) {
+    throw new PlanError(host, what, `iproute2 ${iproute} does not know the fullmesh flag (needs iproute2 >= 5.17)`);
+  }
+  if (desired.flags.includes("laminar") && !versionAtLeast(iproute, "6.19")) {
+    throw new PlanError(host, what, `iproute2 ${iproute} does not know the laminar flag (needs iproute2 >= 6.19 and kernel >= 6.18)`);
+  }
+  if (desired.dev !== undefined && !actual.links.some((l) => l.name === desired.dev)) {
+    throw new PlanError(host, what, `interface ${desired.dev} does not exist on the host`);
+  }
+  const changes: Change[] = [];
+  const existing = findEndpoint(actual.endpoints, desired.address, desired.port);
+  if (existing && matches(desired, existing)) {
+    // adopted as is
+  } else if (existing && onlyChangeableDiffer(desired, existing) && versionAtLeast(iproute, "5.17")) {
+    const args = ["mptcp", "endpoint", "change", "id", String(existing.id)];
+    for (const flag of CHANGEABLE_FLAGS) {
+      const want = desired.flags.includes(flag);
+      if (want !== existing.flags.includes(flag)) args.push(want ? flag : `no${flag}`);
+    }
+    changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+  } else {
+    const others = actual.endpoints.filter((e) => e !== existing);
+    if (desired.id !== undefined) {
+      const clash = others.find((e) => e.id === desired.id);
+      if (clash) throw new PlanError(host, what, `id ${desired.id} is already used by endpoint ${clash.address} on the host`);
+    }
+    if (!existing && others.length >= MAX_ENDPOINTS) {
+      throw new PlanError(host, what, `the host already has ${others.length} endpoints, the kernel's maximum is ${MAX_ENDPOINTS}`);
+    }
+    if (existing) {
+      const del = ["mptcp", "endpoint", "delete", "id", String(existing.id)];
+      changes.push({ kind: "ip", args: del, summary: `ip ${del.join(" ")} (was ${userFlags(existing.flags).join(" ") || "no flags"})` });
+    }
+    const add = addArgs(desired);
+    changes.push({ kind: "ip", args: add, summary: `ip ${add.join(" ")}` });
+  }
+  changes.push(...persistPart(bootPath(desired), bootLines(desired), actual));
+  return changes;
+}
+
+function onlyChangeableDiffer(desired: EndpointInputs, actual: ActualEndpoint): boolean {
+  const fixed = (flags: readonly string[]) => userFlags(flags).filter((f) => !(CHANGEABLE_FLAGS as readonly string[]).includes(f)).join(",");
+  return (
+    (desired.id === undefined || desired.id === actual.id) &&
+    (desired.dev === undefined || desired.dev === actual.dev) &&
+    fixed(desired.flags) === fixed(actual.flags)
+  );
+}
+
+/** The endpoint resource. */
+export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutputs> = {
+  kind: "Endpoint",
+  schema: endpointSchema,
+  inputKeys: ["address", "dev", "id", "port", "flags"],
+  identity: (e) => `endpoint/${e.address}${e.port !== undefined ? `:${e.port}` : ""}`,
+  replaces(olds, news) {
+    const replaced: string[] = [];
+    for (const key of ["address", "port", "id", "dev"] as const) if (olds[key] !== news[key]) replaced.push(key);
+    const fixed = (flags: readonly string[] = []) => flags.filter((f) => !(CHANGEABLE_FLAGS as readonly string[]).includes(f)).join(",");
+    if (fixed(olds.flags) !== fixed(news.flags)) replaced.push("flags");
+    return replaced;
+  },
+  plan: (desired, actual) => planEndpoint(desired, actual),
+  outputs(desired, after) {
+    const seen = findEndpoint(after.endpoints, desired.address, desired.port);
+    return { ...desired, endpointId: seen?.id ?? 0, persisted: partIsCurrent(bootPath(desired), bootLines(desired), after) };
+  },
+  observe(current, actual) {
+    const seen = findEndpoint(actual.endpoints, current.address, current.port);
+    if (!seen) return undefined;
+    const observed: EndpointOutputs = {
+      ...current,
+      flags: userFlags(seen.flags) as EndpointOutputs["flags"],
+      endpointId: seen.id,
+      persisted: partIsCurrent(bootPath(current), bootLines(current), actual),
+    };
+    if (current.id !== undefined) observed.id = seen.id;
+    if (current.dev !== undefined) {
+      if (seen.dev !== undefined) observed.dev = seen.dev;
+      else delete observed.dev;
+    }
+    return observed;
+  },
+  remove(current, actual) {
+    const changes: Change[] = [];
+    const seen = findEndpoint(actual.endpoints, current.address, current.port);
+    if (seen) {
+      const args = ["mptcp", "endpoint", "delete", "id", String(seen.id)];
+      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+    }
+    changes.push(...persistPart(bootPath(current), undefined, actual));
+    return changes;
+  },
+};

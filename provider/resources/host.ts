@@ -1,0 +1,136 @@
+/**
+ * MPTCP host: the host-wide MPTCP settings (net.mptcp.enabled, path manager, scheduler) and
+ * the path-manager limits, plus the facts found on the host (kernel, iproute2, what it offers).
+ */
+import { z } from "zod";
+import type { Change } from "../changes";
+import { hostedSchema } from "../connection";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import type { HostFacts, HostState, MptcpLimits } from "../state/types";
+import { PlanError, type ResourceDefinition } from "../resource";
+import { planSysctls, rememberPrevious, restoreSysctls } from "./sysctl";
+
+/** The kernel caps both limits at 8 (MPTCP_PM_ADDR_MAX). */
+export const MAX_LIMIT = 8;
+
+const limit = (name: string) =>
+  z.number().int(`${name} is an integer`).min(0, `${name} is 0..${MAX_LIMIT}`).max(MAX_LIMIT, `${name} is at most ${MAX_LIMIT} (the kernel's maximum)`);
+
+/** Host inputs. */
+export const hostSchema = z.strictObject({
+  ...hostedSchema,
+  enabled: z.boolean().default(true),
+  pathManager: z.enum(["kernel", "userspace"]).optional(),
+  scheduler: z.string().regex(/^[a-z0-9_]{1,15}$/, "scheduler is a kernel scheduler name such as 'default'").optional(),
+  limits: z
+    .strictObject({ subflows: limit("subflows"), addAddrAccepted: limit("addAddrAccepted") })
+    .optional(),
+  persist: z.boolean().default(true),
+});
+
+/** Validated host inputs. */
+export type HostInputs = z.infer<typeof hostSchema>;
+/** Host outputs: inputs as seen, facts, and what we replaced (restored on delete). */
+export type HostOutputs = HostInputs & {
+  facts: HostFacts;
+  previous: { sysctls: Record<string, string>; limits?: MptcpLimits | undefined };
+  persisted: boolean;
+};
+
+const SYSCTL_FILE = "host";
+const LIMITS_PART = bootPartPath(BOOT_ORDER.limits, "limits");
+
+/** The sysctls that express the host inputs on this kernel (path_manager is 6.15+, pm_type older). */
+export function hostSysctls(desired: HostInputs, actual: HostState): Record<string, string> {
+  const host = desired.connection.host;
+  const values: Record<string, string> = { "net.mptcp.enabled": desired.enabled ? "1" : "0" };
+  if (desired.pathManager !== undefined) {
+    if (actual.sysctls["net.mptcp.path_manager"] !== undefined) {
+      if (!actual.facts.pathManagers.includes(desired.pathManager)) {
+        throw new PlanError(host, "MPTCP host", `path manager ${desired.pathManager} is not offered by the kernel (available: ${actual.facts.pathManagers.join(", ")})`);
+      }
+      values["net.mptcp.path_manager"] = desired.pathManager;
+    } else if (actual.sysctls["net.mptcp.pm_type"] !== undefined) {
+      values["net.mptcp.pm_type"] = desired.pathManager === "kernel" ? "0" : "1";
+    } else if (desired.pathManager !== "kernel") {
+      throw new PlanError(host, "MPTCP host", `kernel ${actual.facts.kernelRelease} has only the in-kernel path manager`);
+    }
+  }
+  if (desired.scheduler !== undefined) {
+    if (!actual.facts.schedulers.includes(desired.scheduler)) {
+      throw new PlanError(host, "MPTCP host", `scheduler ${desired.scheduler} is not offered by kernel ${actual.facts.kernelRelease} (available: ${actual.facts.schedulers.join(", ") || "none: no net.mptcp.scheduler"})`);
+    }
+    values["net.mptcp.scheduler"] = desired.scheduler;
+  }
+  return values;
+}
+
+function limitsArgs(limits: MptcpLimits): string[] {
+  return ["mptcp", "limits", "set", "subflows", String(limits.subflows), "add_addr_accepted", String(limits.addAddrAccepted)];
+}
+
+/** Plans sysctls and limits for the host. */
+export function planHost(desired: HostInputs, actual: HostState, previous: HostOutputs | undefined): Change[] {
+  if (!actual.facts.mptcpAvailable) {
+    throw new PlanError(desired.connection.host, "MPTCP host", `kernel ${actual.facts.kernelRelease} has no MPTCP (no net.mptcp sysctls); MPTCP needs Linux >= 5.6 with CONFIG_MPTCP=y`);
+  }
+  const changes = planSysctls(desired.connection.host, "MPTCP host", hostSysctls(desired, actual), previous?.previous.sysctls ?? {}, actual, SYSCTL_FILE, desired.persist);
+  const wanted = desired.limits ?? (previous?.previous.limits ? previous.previous.limits : undefined);
+  if (wanted && (actual.limits?.subflows !== wanted.subflows || actual.limits?.addAddrAccepted !== wanted.addAddrAccepted)) {
+    const args = limitsArgs(wanted);
+    changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")} (was ${actual.limits ? `subflows ${actual.limits.subflows} add_addr_accepted ${actual.limits.addAddrAccepted}` : "unknown"})` });
+  }
+  changes.push(...persistPart(LIMITS_PART, desired.persist && desired.limits ? [limitsArgs(desired.limits)] : undefined, actual));
+  return changes;
+}
+
+function observedInputs(current: HostInputs, actual: HostState): HostInputs {
+  const seen: HostInputs = { ...current, enabled: actual.sysctls["net.mptcp.enabled"] === "1" };
+  if (current.pathManager !== undefined) {
+    const pm = actual.sysctls["net.mptcp.path_manager"] ?? (actual.sysctls["net.mptcp.pm_type"] === "1" ? "userspace" : "kernel");
+    seen.pathManager = pm as HostInputs["pathManager"];
+  }
+  if (current.scheduler !== undefined) seen.scheduler = actual.sysctls["net.mptcp.scheduler"] ?? "";
+  if (current.limits !== undefined && actual.limits) seen.limits = { ...actual.limits };
+  return seen;
+}
+
+/** The host resource. */
+export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
+  kind: "MptcpHost",
+  schema: hostSchema,
+  inputKeys: ["enabled", "pathManager", "scheduler", "limits", "persist"],
+  identity: () => "host",
+  replaces: () => [],
+  plan: planHost,
+  outputs(desired, after, before, previous) {
+    const sysctls = hostSysctls(desired, after);
+    return {
+      ...desired,
+      facts: after.facts,
+      previous: {
+        sysctls: rememberPrevious(sysctls, before, previous?.previous.sysctls),
+        limits: previous?.previous.limits ?? before.limits,
+      },
+      persisted: partIsCurrent(LIMITS_PART, desired.persist && desired.limits ? [limitsArgs(desired.limits)] : undefined, after),
+    };
+  },
+  observe(current, actual) {
+    return {
+      ...current,
+      ...observedInputs(current, actual),
+      facts: actual.facts,
+      persisted: partIsCurrent(LIMITS_PART, current.persist && current.limits ? [limitsArgs(current.limits)] : undefined, actual),
+    };
+  },
+  remove(current, actual) {
+    const changes = restoreSysctls(current.previous?.sysctls ?? {}, actual, SYSCTL_FILE);
+    const old = current.previous?.limits;
+    if (current.limits && old && (actual.limits?.subflows !== old.subflows || actual.limits?.addAddrAccepted !== old.addAddrAccepted)) {
+      const args = limitsArgs(old);
+      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")} (restore)` });
+    }
+    changes.push(...persistPart(LIMITS_PART, undefined, actual));
+    return changes;
+  },
+};

@@ -1,0 +1,140 @@
+/**
+ * Network interface: an existing NIC that must be up, with a set of addresses and an optional
+ * MTU. The resource owns only the addresses it added; addresses that were already there are
+ * adopted and left in place on delete. It never removes the address this SSH session uses.
+ */
+import { z } from "zod";
+import type { Change } from "../changes";
+import { hostedSchema } from "../connection";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import type { HostState } from "../state/types";
+import { PlanError, type ResourceDefinition } from "../resource";
+import { canonicalCidr, cidrAddress, interfaceName, splitCidr } from "../validation";
+
+/** Interface inputs. */
+export const interfaceSchema = z.strictObject({
+  ...hostedSchema,
+  name: interfaceName,
+  addresses: z
+    .array(cidrAddress)
+    .default([])
+    .transform((list) => [...new Set(list.map(canonicalCidr))].sort())
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, string>();
+      list.forEach((cidr, i) => {
+        const address = splitCidr(cidr)!.address;
+        const other = seen.get(address);
+        if (other) ctx.addIssue({ code: "custom", path: [i], message: `${address} is listed twice (${other} and ${cidr})` });
+        seen.set(address, cidr);
+      });
+    }),
+  mtu: z.number().int("mtu is an integer").min(68, "mtu is 68..65535").max(65535, "mtu is 68..65535").optional(),
+  up: z.boolean().default(true),
+  persist: z.boolean().default(true),
+  /** Allow a change that removes the address this SSH session arrives on (off: such plans are refused). */
+  allowSessionDisruption: z.boolean().default(false),
+});
+
+/** Validated interface inputs. */
+export type InterfaceInputs = z.infer<typeof interfaceSchema>;
+/** Outputs: what the link has, and which addresses this resource added (and so owns). */
+export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean };
+
+const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
+
+function bootLines(d: InterfaceInputs): string[][] {
+  const lines: string[][] = [];
+  if (d.mtu !== undefined) lines.push(["link", "set", "dev", d.name, "mtu", String(d.mtu)]);
+  if (d.up) lines.push(["link", "set", "dev", d.name, "up"]);
+  for (const cidr of d.addresses) lines.push(["address", "replace", cidr, "dev", d.name]);
+  return lines;
+}
+
+function refuseSessionCut(d: InterfaceInputs, actual: HostState, address: string, why: string): void {
+  if (!d.allowSessionDisruption && actual.sessionLocalAddress === address) {
+    throw new PlanError(
+      d.connection.host,
+      `interface ${d.name}`,
+      `refusing to ${why}: this SSH session arrives on ${address}, so the host would become unreachable. Set allowSessionDisruption: true to do it anyway`,
+    );
+  }
+}
+
+/** Plans link state, MTU and addresses; removes only addresses this resource had added. */
+export function planInterface(d: InterfaceInputs, actual: HostState, previous: InterfaceOutputs | undefined): Change[] {
+  const link = actual.links.find((l) => l.name === d.name);
+  if (!link) {
+    throw new PlanError(d.connection.host, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
+  }
+  const changes: Change[] = [];
+  const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
+  if (d.mtu !== undefined && link.mtu !== d.mtu) ip(["link", "set", "dev", d.name, "mtu", String(d.mtu)], ` (was ${link.mtu})`);
+  if (d.up && !link.up) ip(["link", "set", "dev", d.name, "up"]);
+  if (!d.up && link.up) {
+    for (const cidr of link.addresses) refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `set ${d.name} down`);
+    ip(["link", "set", "dev", d.name, "down"]);
+  }
+  for (const cidr of d.addresses) {
+    if (link.addresses.includes(cidr)) continue;
+    const address = splitCidr(cidr)!.address;
+    const samePrefixless = link.addresses.find((have) => splitCidr(have)?.address === address);
+    if (samePrefixless) {
+      refuseSessionCut(d, actual, address, `change the prefix of ${address}`);
+      ip(["address", "del", samePrefixless, "dev", d.name], " (prefix changes)");
+    }
+    ip(["address", "add", cidr, "dev", d.name]);
+  }
+  for (const cidr of previous?.addedAddresses ?? []) {
+    if (d.addresses.includes(cidr) || !link.addresses.includes(cidr)) continue;
+    refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
+    ip(["address", "del", cidr, "dev", d.name], " (no longer declared)");
+  }
+  changes.push(...persistPart(partPath(d.name), d.persist ? bootLines(d) : undefined, actual));
+  return changes;
+}
+
+/** The interface resource. */
+export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceOutputs> = {
+  kind: "NetworkInterface",
+  schema: interfaceSchema,
+  inputKeys: ["name", "addresses", "mtu", "up", "persist", "allowSessionDisruption"],
+  identity: (d) => `interface/${d.name}`,
+  replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
+  plan: planInterface,
+  outputs(desired, after, before, previous) {
+    const had = before.links.find((l) => l.name === desired.name)?.addresses ?? [];
+    const owned = new Set((previous?.addedAddresses ?? []).filter((c) => desired.addresses.includes(c)));
+    for (const cidr of desired.addresses) if (!had.includes(cidr)) owned.add(cidr);
+    const link = after.links.find((l) => l.name === desired.name);
+    return {
+      ...desired,
+      addedAddresses: [...owned].sort(),
+      operState: link?.operState ?? "UNKNOWN",
+      persisted: partIsCurrent(partPath(desired.name), desired.persist ? bootLines(desired) : undefined, after),
+    };
+  },
+  observe(current, actual) {
+    const link = actual.links.find((l) => l.name === current.name);
+    if (!link) return undefined;
+    const seen: InterfaceOutputs = {
+      ...current,
+      addresses: current.addresses.filter((c) => link.addresses.includes(c)),
+      up: link.up,
+      operState: link.operState,
+      persisted: partIsCurrent(partPath(current.name), current.persist ? bootLines(current) : undefined, actual),
+    };
+    if (current.mtu !== undefined) seen.mtu = link.mtu;
+    return seen;
+  },
+  remove(current, actual) {
+    const link = actual.links.find((l) => l.name === current.name);
+    const changes: Change[] = [];
+    for (const cidr of current.addedAddresses ?? []) {
+      if (!link?.addresses.includes(cidr)) continue;
+      refuseSessionCut(current, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
+      changes.push({ kind: "ip", args: ["address", "del", cidr, "dev", current.name], summary: `ip address del ${cidr} dev ${current.name}` });
+    }
+    changes.push(...persistPart(partPath(current.name), undefined, actual));
+    return changes;
+  },
+};

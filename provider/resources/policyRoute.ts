@@ -1,0 +1,207 @@
+/**
+ * Policy route: one routing table with its `from` rules and its routes, the guide's routing per
+ * source address. The resource owns the table: rules that look it up and routes in it that it
+ * does not declare are removed, and delete empties it.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import type { Change } from "../changes";
+import { hostedSchema } from "../connection";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import type { ActualRoute, ActualRule, HostState } from "../state/types";
+import { PlanError, type ResourceDefinition } from "../resource";
+import { canonicalCidr, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
+
+/** "192.168.0.2/32" is shown by the kernel as "192.168.0.2": compare in that form. */
+export function canonicalSource(source: string): string {
+  const parts = splitCidr(source);
+  if (!parts) return source;
+  return parts.prefix === (parts.family === 4 ? 32 : 128) ? parts.address : canonicalCidr(source);
+}
+
+const ruleSchema = z.strictObject({
+  from: ruleSource.transform(canonicalSource),
+  priority: z
+    .number()
+    .int("priority is an integer")
+    .min(1, "priority is 1..32765 (0, 32766 and 32767 hold the kernel's local, main and default rules)")
+    .max(32765, "priority is 1..32765 (32766 and 32767 hold the main and default rules)")
+    .optional(),
+});
+
+const routeSchema = z
+  .strictObject({
+    dst: routeDestination.transform((d) => (d === "default" ? d : canonicalCidr(d))),
+    dev: interfaceName.optional(),
+    via: ipAddress.optional(),
+    scope: z.enum(["global", "link", "host", "site"]).optional(),
+    metric: z.number().int("metric is an integer").min(0).max(4294967295).optional(),
+    src: ipAddress.optional(),
+  })
+  .refine((r) => r.dev !== undefined || r.via !== undefined, { message: "a route needs dev or via (or both)", path: ["dev"] });
+
+/** Policy route inputs. */
+export const policyRouteSchema = z
+  .strictObject({
+    ...hostedSchema,
+    table: tableId,
+    rules: z.array(ruleSchema).default([]),
+    routes: z.array(routeSchema).default([]),
+    persist: z.boolean().default(true),
+    /** Allow rules that capture the address this SSH session uses (off: such plans are refused). */
+    allowSessionDisruption: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    const keys = new Set<string>();
+    p.routes.forEach((r, i) => {
+      const key = `${r.dst} metric ${r.metric ?? 0}`;
+      if (keys.has(key)) ctx.addIssue({ code: "custom", path: ["routes", i, "dst"], message: `route ${key} is declared twice in table ${p.table}` });
+      keys.add(key);
+    });
+    const rules = new Set<string>();
+    p.rules.forEach((r, i) => {
+      const key = `${r.from}/${r.priority ?? "auto"}`;
+      if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice` });
+      rules.add(key);
+    });
+  });
+
+/** Validated inputs. */
+export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
+type DesiredRule = PolicyRouteInputs["rules"][number];
+type DesiredRoute = PolicyRouteInputs["routes"][number];
+/** Outputs: rules and routes as the host has them. */
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean };
+
+const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
+
+function ruleArgs(verb: "add" | "del", table: number, rule: { from?: string | undefined; priority?: number | undefined }): string[] {
+  const args = ["rule", verb];
+  if (rule.priority !== undefined) args.push("priority", String(rule.priority));
+  args.push("from", rule.from ?? "all", "table", String(table));
+  return args;
+}
+
+function routeArgs(verb: "replace" | "del", table: number, r: DesiredRoute | ActualRoute): string[] {
+  const args = ["route", verb, r.dst];
+  if (r.via !== undefined) args.push("via", r.via);
+  if (r.dev !== undefined) args.push("dev", r.dev);
+  if (r.scope !== undefined) args.push("scope", r.scope);
+  if (r.src !== undefined) args.push("src", r.src);
+  if (r.metric !== undefined) args.push("metric", String(r.metric));
+  args.push("table", String(table));
+  return args;
+}
+
+function bootLines(p: PolicyRouteInputs): string[][] {
+  return [...p.routes.map((r) => routeArgs("replace", p.table, r)), ...p.rules.map((r) => ruleArgs("add", p.table, r))];
+}
+
+/** Whether the kernel's rule is the declared one (an unset priority matches any). */
+export function ruleMatches(want: DesiredRule, have: ActualRule): boolean {
+  return (have.from ?? "all") === want.from && (want.priority === undefined || want.priority === have.priority);
+}
+
+/** Whether the kernel's route is the declared one; unset fields match what the kernel chose. */
+export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
+  return (
+    have.dst === want.dst &&
+    (want.dev === undefined || want.dev === have.dev) &&
+    (want.via === undefined || want.via === have.via) &&
+    (want.scope === undefined || want.scope === have.scope) &&
+    (want.src === undefined || want.src === have.src) &&
+    (want.metric ?? 0) === (have.metric ?? 0)
+  );
+}
+
+function addressCovers(source: string, address: string): boolean {
+  if (source === address) return true;
+  const net = splitCidr(source);
+  if (!net || isIP(address) !== net.family) return false;
+  if (net.family === 6) return false;
+  const toInt = (a: string) => a.split(".").reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
+  const mask = net.prefix === 0 ? 0 : (~0 << (32 - net.prefix)) >>> 0;
+  return (toInt(net.address) & mask) === (toInt(address) & mask);
+}
+
+/** Plans rules and routes of the table; what the table holds beyond the declaration goes. */
+export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change[] {
+  const table = String(p.table);
+  const changes: Change[] = [];
+  const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
+  for (const r of p.routes) {
+    if (r.dev !== undefined && !actual.links.some((l) => l.name === r.dev)) {
+      throw new PlanError(p.connection.host, `table ${p.table}`, `route ${r.dst} uses interface ${r.dev}, which does not exist on the host`);
+    }
+  }
+  if (!p.allowSessionDisruption && actual.sessionLocalAddress) {
+    const session = actual.sessionLocalAddress;
+    const capturing = p.rules.find((r) => addressCovers(r.from, session));
+    if (capturing && !actual.rules.some((h) => h.table === table && ruleMatches(capturing, h))) {
+      throw new PlanError(
+        p.connection.host,
+        `table ${p.table}`,
+        `refusing rule from ${capturing.from}: this SSH session uses ${session}, whose replies would be routed by table ${p.table}. Set allowSessionDisruption: true to do it anyway`,
+      );
+    }
+  }
+  const haveRoutes = actual.routes.filter((r) => r.table === table);
+  for (const have of haveRoutes) {
+    if (!p.routes.some((want) => routeMatches(want, have)) && !p.routes.some((want) => want.dst === have.dst && (want.metric ?? 0) === (have.metric ?? 0))) {
+      ip(routeArgs("del", p.table, { ...have, scope: undefined, src: undefined }), " (not declared)");
+    }
+  }
+  for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) ip(routeArgs("replace", p.table, want));
+  const haveRules = actual.rules.filter((r) => r.table === table);
+  for (const have of haveRules) {
+    if (!p.rules.some((want) => ruleMatches(want, have))) ip(ruleArgs("del", p.table, have), " (not declared)");
+  }
+  for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) ip(ruleArgs("add", p.table, want));
+  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
+  return changes;
+}
+
+/** The policy route resource. */
+export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, PolicyRouteOutputs> = {
+  kind: "PolicyRoute",
+  schema: policyRouteSchema,
+  inputKeys: ["table", "rules", "routes", "persist", "allowSessionDisruption"],
+  identity: (p) => `table/${p.table}`,
+  replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
+  plan: (desired, actual) => planPolicyRoute(desired, actual),
+  outputs: (desired, after) => ({ ...desired, persisted: partIsCurrent(partPath(desired.table), desired.persist ? bootLines(desired) : undefined, after) }),
+  observe(current, actual) {
+    const table = String(current.table);
+    const haveRules = actual.rules.filter((r) => r.table === table);
+    const haveRoutes = actual.routes.filter((r) => r.table === table);
+    if (haveRules.length === 0 && haveRoutes.length === 0) return undefined;
+    // Report declared items that are present as declared, and anything else as the host has it.
+    const rules: DesiredRule[] = current.rules.filter((want) => haveRules.some((h) => ruleMatches(want, h)));
+    for (const h of haveRules) if (!current.rules.some((want) => ruleMatches(want, h))) rules.push({ from: h.from ?? "all", priority: h.priority });
+    const routes: DesiredRoute[] = current.routes.filter((want) => haveRoutes.some((h) => routeMatches(want, h)));
+    for (const h of haveRoutes) {
+      if (!current.routes.some((want) => routeMatches(want, h))) {
+        const extra: DesiredRoute = { dst: h.dst };
+        if (h.dev !== undefined) extra.dev = h.dev;
+        if (h.via !== undefined) extra.via = h.via;
+        if (h.metric !== undefined) extra.metric = h.metric;
+        routes.push(extra);
+      }
+    }
+    return { ...current, rules, routes, persisted: partIsCurrent(partPath(current.table), current.persist ? bootLines(current) : undefined, actual) };
+  },
+  remove(current, actual) {
+    const table = String(current.table);
+    const changes: Change[] = [];
+    for (const have of actual.rules.filter((r) => r.table === table)) {
+      const args = ruleArgs("del", current.table, have);
+      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+    }
+    if (actual.routes.some((r) => r.table === table)) {
+      const args = ["route", "flush", "table", table];
+      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+    }
+    changes.push(...persistPart(partPath(current.table), undefined, actual));
+    return changes;
+  },
+};

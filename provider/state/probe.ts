@@ -1,0 +1,248 @@
+/**
+ * Reads a host's whole MPTCP-relevant state in one round trip, and parses it.
+ *
+ * One script prints every section behind a marker line; the parsers are pure and are tested
+ * on recorded output of iproute2 5.15 and 6.x, whose formats differ (see test/fixtures).
+ */
+import type {
+  ActualEndpoint,
+  ActualLink,
+  ActualRoute,
+  ActualRule,
+  EndpointFlag,
+  HostState,
+  MptcpLimits,
+} from "./types";
+
+const MARK = "@@mptcp-pulumi@@";
+
+/** Directory on the host that holds the boot replay (apply.sh and one part per resource). */
+export const PERSIST_DIR = "/etc/mptcp-pulumi";
+/** Prefix of the sysctl.d files we own. */
+export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
+
+/** The probe: POSIX sh, read-only, prints one section per marker. */
+export const PROBE_SCRIPT = `
+m='${MARK}'
+export LC_ALL=C
+echo "$m hostname"; cat /proc/sys/kernel/hostname
+echo "$m kernel"; uname -r
+echo "$m iproute2"; ip -V 2>&1
+echo "$m session"; echo "\${SSH_CONNECTION:-}"
+echo "$m sysctl"; sysctl -a 2>/dev/null
+echo "$m limits"; ip mptcp limits show 2>&1
+echo "$m endpoints"; ip -j mptcp endpoint show 2>/dev/null || { echo "$m endpoints-text"; ip mptcp endpoint show 2>&1; }
+echo "$m addr"; ip -j addr show
+echo "$m rule"; ip -j rule show
+echo "$m route"; ip -j route show table all
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/parts/*; do
+  [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
+done
+echo "$m end"
+exit 0
+`;
+
+/** Splits probe output into its sections. */
+export function splitSections(output: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  let name: string | undefined;
+  let lines: string[] = [];
+  for (const line of output.split("\n")) {
+    if (line.startsWith(`${MARK} `)) {
+      if (name !== undefined) sections.set(name, lines.join("\n"));
+      name = line.slice(MARK.length + 1);
+      lines = [];
+    } else if (name !== undefined) {
+      lines.push(line);
+    }
+  }
+  if (name !== undefined) sections.set(name, lines.join("\n"));
+  return sections;
+}
+
+/** Parses `sysctl -a` ("key = value" lines); values keep the kernel's spacing normalized to one space. */
+export function parseSysctls(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf(" = ");
+    if (at <= 0) continue;
+    values[line.slice(0, at)] = normalizeSysctlValue(line.slice(at + 3));
+  }
+  return values;
+}
+
+/** "4096\t131072  33554432" and "4096 131072 33554432" are the same sysctl value. */
+export function normalizeSysctlValue(value: string | number): string {
+  return String(value).trim().split(/\s+/).join(" ");
+}
+
+/** Parses `ip mptcp limits show` text ("add_addr_accepted 2 subflows 2"); undefined when MPTCP is missing. */
+export function parseLimits(text: string): MptcpLimits | undefined {
+  const words = text.trim().split(/\s+/);
+  const value = (name: string): number | undefined => {
+    const i = words.indexOf(name);
+    const n = i >= 0 ? Number(words[i + 1]) : NaN;
+    return Number.isInteger(n) ? n : undefined;
+  };
+  const addAddrAccepted = value("add_addr_accepted");
+  const subflows = value("subflows");
+  if (addAddrAccepted === undefined && subflows === undefined) return undefined;
+  // The kernel omits a limit that is zero in some versions.
+  return { addAddrAccepted: addAddrAccepted ?? 0, subflows: subflows ?? 0 };
+}
+
+const KNOWN_FLAGS: ReadonlySet<string> = new Set(["signal", "subflow", "backup", "fullmesh", "laminar", "implicit"]);
+
+function toFlags(words: unknown[]): EndpointFlag[] {
+  return words.filter((w): w is EndpointFlag => typeof w === "string" && KNOWN_FLAGS.has(w)).sort();
+}
+
+/** iproute2 prints flags it has no name for as hex ("rawflags":"08" is fullmesh on 5.15). */
+function rawFlags(raw: unknown): string[] {
+  if (typeof raw !== "string" || !/^[0-9a-fA-F]+$/.test(raw)) return [];
+  const bits = parseInt(raw, 16);
+  const names: Array<[number, string]> = [[1, "signal"], [2, "subflow"], [4, "backup"], [8, "fullmesh"], [16, "implicit"]];
+  return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
+}
+
+/** Parses `ip -j mptcp endpoint show`. */
+export function parseEndpointsJson(text: string): ActualEndpoint[] {
+  const trimmed = text.trim();
+  if (!trimmed) return [];
+  const rows = JSON.parse(trimmed) as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const endpoint: ActualEndpoint = {
+      id: Number(row["id"]),
+      address: String(row["address"]),
+      // iproute2 6.x prints each flag as a boolean key ("signal": true); some builds use a "flags" array.
+      flags: toFlags([
+        ...(Array.isArray(row["flags"]) ? row["flags"] : []),
+        ...Object.keys(row).filter((key) => row[key] === true),
+        ...rawFlags(row["rawflags"]),
+      ]),
+    };
+    if (row["port"] !== undefined) endpoint.port = Number(row["port"]);
+    if (typeof row["dev"] === "string") endpoint.dev = row["dev"];
+    return endpoint;
+  });
+}
+
+/** Parses the text form ("192.168.0.1 port 5201 id 1 signal backup dev eno2"), used where -j fails. */
+export function parseEndpointsText(text: string): ActualEndpoint[] {
+  const endpoints: ActualEndpoint[] = [];
+  for (const line of text.split("\n")) {
+    const words = line.trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0 || !/^[0-9a-fA-F:.]+$/.test(words[0] ?? "")) continue;
+    const endpoint: ActualEndpoint = { id: 0, address: words[0]!, flags: [] };
+    const flags: string[] = [];
+    for (let i = 1; i < words.length; i++) {
+      const word = words[i]!;
+      if (word === "id") endpoint.id = Number(words[++i]);
+      else if (word === "port") endpoint.port = Number(words[++i]);
+      else if (word === "dev") endpoint.dev = words[++i];
+      else flags.push(word);
+    }
+    endpoint.flags = toFlags(flags);
+    endpoints.push(endpoint);
+  }
+  return endpoints;
+}
+
+/** Parses `ip -j addr show`. */
+export function parseLinks(text: string): ActualLink[] {
+  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const flags = Array.isArray(row["flags"]) ? (row["flags"] as string[]) : [];
+    const infos = Array.isArray(row["addr_info"]) ? (row["addr_info"] as Array<Record<string, unknown>>) : [];
+    return {
+      name: String(row["ifname"]),
+      up: flags.includes("UP"),
+      operState: String(row["operstate"] ?? "UNKNOWN"),
+      mtu: Number(row["mtu"] ?? 0),
+      addresses: infos
+        .filter((info) => info["local"] !== undefined && info["prefixlen"] !== undefined)
+        .map((info) => `${String(info["local"])}/${Number(info["prefixlen"])}`),
+    };
+  });
+}
+
+/** Parses `ip -j rule show`. */
+export function parseRules(text: string): ActualRule[] {
+  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const rule: ActualRule = { priority: Number(row["priority"]), table: String(row["table"] ?? "") };
+    const src = row["src"];
+    if (typeof src === "string" && src !== "all") {
+      const len = row["srclen"];
+      rule.from = len === undefined ? src : `${src}/${Number(len)}`;
+    }
+    return rule;
+  });
+}
+
+/** Parses `ip -j route show table all`; rows without "table" are in main. */
+export function parseRoutes(text: string): ActualRoute[] {
+  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const route: ActualRoute = { table: String(row["table"] ?? "main"), dst: String(row["dst"]) };
+    if (typeof row["dev"] === "string") route.dev = row["dev"];
+    if (typeof row["gateway"] === "string") route.via = row["gateway"];
+    if (typeof row["scope"] === "string") route.scope = row["scope"];
+    if (row["metric"] !== undefined) route.metric = Number(row["metric"]);
+    if (typeof row["prefsrc"] === "string") route.src = row["prefsrc"];
+    if (typeof row["protocol"] === "string") route.protocol = row["protocol"];
+    return route;
+  });
+}
+
+/** Builds a HostState from the probe's output. */
+export function parseProbe(output: string): HostState {
+  const s = splitSections(output);
+  const section = (name: string) => s.get(name) ?? "";
+  const sysctls = parseSysctls(section("sysctl"));
+  const words = (key: string) => (sysctls[key] ?? "").split(" ").filter(Boolean);
+  const files: Record<string, string> = {};
+  for (const [name, body] of s) {
+    if (name.startsWith("file ")) files[name.slice(5)] = body.endsWith("\n") ? body : `${body}\n`;
+  }
+  const session = section("session").trim().split(/\s+/);
+  const state: HostState = {
+    facts: {
+      hostname: section("hostname").trim(),
+      kernelRelease: section("kernel").trim(),
+      iproute2Version: parseIproute2Version(section("iproute2")),
+      mptcpAvailable: sysctls["net.mptcp.enabled"] !== undefined,
+      pathManagers: words("net.mptcp.available_path_managers"),
+      schedulers: words("net.mptcp.available_schedulers"),
+    },
+    sysctls,
+    endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),
+    links: parseLinks(section("addr")),
+    rules: parseRules(section("rule")),
+    routes: parseRoutes(section("route")),
+    files,
+  };
+  const limits = parseLimits(section("limits"));
+  if (limits) state.limits = limits;
+  if (session.length === 4 && session[2]) state.sessionLocalAddress = session[2];
+  return state;
+}
+
+/** "ip utility, iproute2-6.1.0, libbpf 1.1.2" -> "6.1.0"; "ip utility, iproute2-ss200127" -> "ss200127". */
+export function parseIproute2Version(text: string): string {
+  const match = /iproute2-(?:v)?([0-9][0-9.]*[0-9]|ss[0-9]+)/.exec(text);
+  return match?.[1] ?? text.trim();
+}
+
+/** Compares dotted versions numerically: is `version` at least `minimum`? Unknown forms count as old. */
+export function versionAtLeast(version: string, minimum: string): boolean {
+  if (!/^[0-9.]+$/.test(version)) return false;
+  const a = version.split(".").map(Number);
+  const b = minimum.split(".").map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}

@@ -1,0 +1,234 @@
+/**
+ * SSH transport: the system OpenSSH client, one multiplexed connection per host.
+ *
+ * We run `ssh` rather than an SSH library so users' ssh_config, agents, known_hosts and jump
+ * hosts keep working. ControlMaster lets every command of an operation share one TCP/SSH
+ * connection per host; scripts travel on stdin to `sh -s`, so the remote command line itself
+ * is a constant and no input is ever spliced into it.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Where and how to reach a host; all fields are validated by the connection schema first. */
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  privateKeyPath?: string;
+  /** Key material held in memory only; written to a private temporary file for `ssh -i`. */
+  privateKey?: string;
+  knownHostsPath?: string;
+  /** A pinned host key ("ssh-ed25519 AAAA..."), checked instead of known_hosts. */
+  hostKey?: string;
+  proxyJump?: string;
+  sshConfigPath?: string;
+  /** "strict" refuses unknown keys; "accept-new" trusts a host's key on first use (TOFU). */
+  hostKeyPolicy: "strict" | "accept-new";
+  connectTimeoutSeconds: number;
+}
+
+/** Output of a remote command that exited 0. */
+export interface RemoteResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** A remote command failed: names the host, what ran, the exit code and stderr; keeps `cause`. */
+export class RemoteCommandError extends Error {
+  /** What the command printed before it failed (progress markers of applied steps). */
+  stdout = "";
+
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    const status = exitCode === null ? "was killed" : `exited ${exitCode}`;
+    const detail = stderr.trim() ? `: ${stderr.trim().slice(0, 2000)}` : "";
+    super(`on ${host}: \`${command}\` ${status}${detail}${hint ? ` (${hint})` : ""}`, options);
+    this.name = "RemoteCommandError";
+  }
+}
+
+/** Explains the usual reasons `ssh` itself (exit 255) failed, so users know what to fix. */
+export function sshFailureHint(stderr: string, target: SshTarget): string | undefined {
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+    return target.hostKeyPolicy === "strict"
+      ? "the host key is unknown or changed: add it to known_hosts or pin it with hostKey, or set hostKeyPolicy: accept-new to trust it on first use"
+      : "the host key changed since it was first trusted: verify the host and fix known_hosts";
+  }
+  if (/Permission denied/i.test(stderr)) return "authentication failed: check user, privateKey/privateKeyPath or the SSH agent";
+  if (/Connection refused/i.test(stderr)) return "nothing listens on the SSH port: is sshd running?";
+  if (/timed out|No route to host|Network is unreachable|Could not resolve/i.test(stderr)) {
+    return "the host is unreachable from here";
+  }
+  if (/Load key|invalid format|bad permissions|No such file/i.test(stderr)) return "the private key could not be read";
+  return undefined;
+}
+
+/** A private directory for control sockets and key files, short enough for socket paths. */
+function runtimeDir(): string {
+  const dir = join(process.env["XDG_RUNTIME_DIR"] ?? tmpdir(), `mptcp-pulumi-${process.getuid?.() ?? "u"}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Runs scripts on one host over a shared OpenSSH connection. */
+export class SshTransport {
+  private connected: Promise<void> | undefined;
+  private scratchDir: string | undefined;
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly controlPersistSeconds = 60,
+  ) {}
+
+  /** "user@host:port", used in every message about this host. */
+  describe(): string {
+    return `${this.target.user}@${this.target.host}:${this.target.port}`;
+  }
+
+  /** The ssh options for this target; the destination and remote command are added by callers. */
+  sshOptions(): string[] {
+    const t = this.target;
+    const args: string[] = [];
+    if (t.sshConfigPath) args.push("-F", t.sshConfigPath);
+    args.push(
+      "-p", String(t.port),
+      "-l", t.user,
+      "-o", "BatchMode=yes",
+      "-o", `ConnectTimeout=${t.connectTimeoutSeconds}`,
+      "-o", "ServerAliveInterval=10",
+      "-o", "ServerAliveCountMax=3",
+      "-o", `StrictHostKeyChecking=${t.hostKeyPolicy === "strict" ? "yes" : "accept-new"}`,
+      "-o", "ControlMaster=auto",
+      "-o", `ControlPath=${this.controlPath()}`,
+      "-o", `ControlPersist=${this.controlPersistSeconds}`,
+    );
+    const knownHosts = this.knownHostsFile();
+    if (knownHosts) args.push("-o", `UserKnownHostsFile=${knownHosts}`);
+    const key = this.identityFile();
+    if (key) args.push("-i", key, "-o", "IdentitiesOnly=yes");
+    if (t.proxyJump) args.push("-J", t.proxyJump);
+    return args;
+  }
+
+  /** Runs a POSIX sh script on the host (sent on stdin); resolves on exit 0, else throws. */
+  async run(script: string, what: string, timeoutMs = 300_000): Promise<RemoteResult> {
+    await this.connect();
+    return this.exec(script, what, timeoutMs);
+  }
+
+  /** Opens (once) the shared master connection, so concurrent callers do not each dial. */
+  connect(): Promise<void> {
+    this.connected ??= this.exec("exit 0", "connect").then(
+      () => undefined,
+      (error: unknown) => {
+        this.connected = undefined;
+        throw error;
+      },
+    );
+    return this.connected;
+  }
+
+  /** Closes the master connection and removes key material written for this host. */
+  async close(): Promise<void> {
+    if (this.connected) {
+      await new Promise<void>((resolve) => {
+        const child = spawn("ssh", [...this.sshOptions(), "-O", "exit", this.target.host], { stdio: "ignore" });
+        child.on("close", () => resolve());
+        child.on("error", () => resolve());
+      });
+      this.connected = undefined;
+    }
+    this.removeKeyMaterial();
+  }
+
+  /** Deletes the temporary key and known_hosts files written for this host (synchronous). */
+  removeKeyMaterial(): void {
+    if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });
+    this.scratchDir = undefined;
+  }
+
+  private exec(script: string, what: string, timeoutMs = 60_000): Promise<RemoteResult> {
+    const args = [...this.sshOptions(), "--", this.target.host, "sh -s"];
+    return new Promise((resolve, reject) => {
+      // A control master forked by this ssh inherits our pipes; closing is judged on exit instead.
+      const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      let settled = false;
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        finish(new RemoteCommandError(this.describe(), what, null, `${stderr}\ntimed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve({ stdout, stderr });
+      };
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      child.on("error", (cause) =>
+        finish(new RemoteCommandError(this.describe(), what, null, String(cause), "could not start ssh: is openssh-client installed?", { cause })),
+      );
+      child.on("exit", (code) => {
+        // Let buffered output drain before settling; the pipes may stay open in a forked master.
+        setImmediate(() => {
+          if (code === 0) return finish();
+          const hint = code === 255 ? sshFailureHint(stderr, this.target) : undefined;
+          const error = new RemoteCommandError(this.describe(), what, code, stderr, hint);
+          error.stdout = stdout;
+          finish(error);
+        });
+      });
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(script);
+    });
+  }
+
+  private controlPath(): string {
+    const t = this.target;
+    // One socket per destination and identity, so two keys for one host never share a master.
+    const key = createHash("sha256")
+      .update([t.user, t.host, t.port, t.proxyJump ?? "", t.privateKeyPath ?? "", t.privateKey ? "inline" : "", t.sshConfigPath ?? ""].join("\0"))
+      .digest("hex")
+      .slice(0, 32);
+    return join(runtimeDir(), `cm-${key}`);
+  }
+
+  private scratch(): string {
+    this.scratchDir ??= mkdtempSync(join(runtimeDir(), "k-"));
+    return this.scratchDir;
+  }
+
+  private identityFile(): string | undefined {
+    const t = this.target;
+    if (t.privateKey) {
+      const file = join(this.scratch(), "id");
+      if (existsSync(file)) return file;
+      writeFileSync(file, t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, { mode: 0o600 });
+      return file;
+    }
+    return t.privateKeyPath;
+  }
+
+  private knownHostsFile(): string | undefined {
+    const t = this.target;
+    if (t.hostKey) {
+      const file = join(this.scratch(), "known_hosts");
+      const name = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
+      writeFileSync(file, `${name} ${t.hostKey.trim()}\n`, { mode: 0o600 });
+      return file;
+    }
+    return t.knownHostsPath;
+  }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Finds or builds the Pulumi engine offline, then prints the folder that holds `pulumi`.
+#
+# Order: an existing build in .engine/bin (when its stamp matches the versions below), else a
+# `pulumi` on PATH whose version matches, else a build from Go modules. Built once, into the
+# git-ignored .engine/ folder, with progress on stderr. Usage: scripts/engine.sh [--rebuild]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+engine_dir="${MPTCP_PULUMI_ENGINE_DIR:-$root/.engine}"
+bin_dir="$engine_dir/bin"
+# Matched to @pulumi/pulumi in package.json; engine/go.mod pins the same pkg/v3 and sdk/v3.
+pulumi_version="3.248.0"
+stamp="pulumi=$pulumi_version langhost=$(sha256sum "$root/engine/langhost/main.go" "$root/engine/go.sum" | sha256sum | cut -c1-16)"
+
+say() { printf 'engine: %s\n' "$*" >&2; }
+
+if [[ "${1:-}" == "--rebuild" ]]; then rm -rf "$bin_dir"; fi
+
+if [[ -x "$bin_dir/pulumi" && -x "$bin_dir/pulumi-language-nodejs" && "$(cat "$bin_dir/.stamp" 2>/dev/null)" == "$stamp" ]]; then
+  echo "$bin_dir"; exit 0
+fi
+
+if [[ -z "${MPTCP_PULUMI_FORCE_BUILD:-}" ]] && command -v pulumi >/dev/null 2>&1 \
+   && command -v pulumi-language-nodejs >/dev/null 2>&1; then
+  found="$(pulumi version 2>/dev/null || true)"
+  if [[ "$found" == "v$pulumi_version" ]]; then
+    dirname "$(command -v pulumi)"; exit 0
+  fi
+  say "ignoring pulumi $found on PATH: this project is pinned to v$pulumi_version"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  say "no Pulumi CLI v$pulumi_version on PATH and no Go toolchain to build one."
+  say "Install Go >= 1.26 (https://go.dev/doc/install; on Debian: a go1.26 tarball in /usr/local/go),"
+  say "or install the Pulumi CLI v$pulumi_version with its Node.js language host on PATH, then rerun."
+  exit 1
+fi
+
+mkdir -p "$bin_dir"
+started=$SECONDS
+export GOFLAGS="-mod=mod"
+cd "$root/engine"
+say "downloading Go modules for the Pulumi CLI v$pulumi_version (first time only)..."
+go mod download -x 2>&1 | awk '/^# get .*\.zip$/ { n++; if (n % 25 == 0) printf "engine:   %d module archives fetched\n", n > "/dev/stderr" }'
+say "compiling the Pulumi CLI (a few minutes on 2 cores)..."
+go build -tags osusergo,grpcnotrace -trimpath \
+  -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" \
+  -o "$bin_dir/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+mv "$bin_dir/pulumi.tmp" "$bin_dir/pulumi"
+say "compiling the Node.js language host..."
+go build -trimpath -ldflags "-s -w -X main.version=$pulumi_version" \
+  -o "$bin_dir/pulumi-language-nodejs" ./langhost
+echo "$stamp" > "$bin_dir/.stamp"
+say "built in $((SECONDS - started))s: $bin_dir"
+echo "$bin_dir"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the Pulumi CLI with this project's settings: `npm run pulumi -- <args>`.
+#
+# Finds or builds the engine (scripts/engine.sh), compiles the TypeScript program and provider
+# into dist/ (incremental), and sets offline defaults that the caller's environment can override.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin_dir="$("$root/scripts/engine.sh")"
+
+# The dynamic-provider host script ships inside @pulumi/pulumi; the CLI looks for it on PATH.
+export PATH="$bin_dir:$root/node_modules/@pulumi/pulumi:$root/node_modules/.bin:$PATH"
+export PULUMI_HOME="${PULUMI_HOME:-$root/.engine/home}"
+export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
+if [[ -z "${PULUMI_BACKEND_URL:-}" ]]; then
+  mkdir -p "$root/.pulumi-state"
+  export PULUMI_BACKEND_URL="file://$root/.pulumi-state"
+fi
+# The lab's documented passphrase; real stacks set PULUMI_CONFIG_PASSPHRASE(_FILE) themselves.
+if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+  export PULUMI_CONFIG_PASSPHRASE="mptcp-lab"
+fi
+
+case "${1:-}" in
+  version|--version|help|--help|plugin|login|logout|whoami|"") ;;
+  *) (cd "$root" && node node_modules/typescript/bin/tsc -p tsconfig.json) ;;
+esac
+
+cd "$root"
+exec pulumi "$@"

@@ -1,0 +1,207 @@
+/**
+ * The stack's configuration: its schema and the checks across hosts that no single resource
+ * can make. Pure: everything here runs at preview, before any host is touched.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { connectionSchema } from "../provider/connection";
+import { ENDPOINT_FLAGS, MAX_ENDPOINTS } from "../provider/resources/endpoint";
+import { MAX_LIMIT } from "../provider/resources/host";
+import { canonicalSource } from "../provider/resources/policyRoute";
+import {
+  canonicalCidr,
+  cidrAddress,
+  interfaceName,
+  ipAddress,
+  ipv4InSubnet,
+  propertyPath,
+  routeDestination,
+  ruleSource,
+  splitCidr,
+  sysctlKey,
+  sysctlValue,
+  tableId,
+  type CheckFailure,
+} from "../provider/validation";
+
+const endpointConfig = z.strictObject({
+  address: ipAddress,
+  dev: interfaceName,
+  id: z.number().int().min(1, "id is 1..255").max(255, "id is 1..255").optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  flags: z.array(z.enum(ENDPOINT_FLAGS)).min(1, "give at least one flag: signal (announce) or subflow (open subflows)"),
+});
+
+const policyRouteConfig = z.strictObject({
+  table: tableId,
+  rules: z.array(z.strictObject({ from: ruleSource, priority: z.number().int().min(1).max(32765).optional() })).default([]),
+  routes: z
+    .array(
+      z.strictObject({
+        dst: routeDestination,
+        dev: interfaceName.optional(),
+        via: ipAddress.optional(),
+        scope: z.enum(["global", "link", "host", "site"]).optional(),
+        metric: z.number().int().min(0).optional(),
+        src: ipAddress.optional(),
+      }),
+    )
+    .default([]),
+});
+
+const hostConfig = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
+  role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
+  connection: connectionSchema,
+  interfaces: z
+    .array(
+      z.strictObject({
+        name: interfaceName,
+        addresses: z.array(cidrAddress).default([]),
+        mtu: z.number().int().min(68).max(65535).optional(),
+      }),
+    )
+    .min(1, "declare at least one interface"),
+  limits: z.strictObject({
+    subflows: z.number().int().min(0).max(MAX_LIMIT, `subflows is at most ${MAX_LIMIT}`),
+    addAddrAccepted: z.number().int().min(0).max(MAX_LIMIT, `addAddrAccepted is at most ${MAX_LIMIT}`),
+  }),
+  pathManager: z.enum(["kernel", "userspace"]).optional(),
+  scheduler: z.string().regex(/^[a-z0-9_]{1,15}$/).optional(),
+  endpoints: z.array(endpointConfig).max(MAX_ENDPOINTS, `at most ${MAX_ENDPOINTS} endpoints per host (the kernel's limit)`).default([]),
+  policyRoutes: z.array(policyRouteConfig).default([]),
+  sysctls: z.record(sysctlKey, sysctlValue).default({}),
+});
+
+/** The whole stack configuration (`mptcp-pulumi:hosts` and friends). */
+export const stackConfigSchema = z.strictObject({
+  hosts: z.array(hostConfig).min(1, "declare at least one host"),
+});
+
+/** Validated stack configuration. */
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+/** One validated host of the stack. */
+export type HostConfig = StackConfig["hosts"][number];
+
+/** Every problem in the configuration, each naming its field; empty when it is sound. */
+export function checkStackConfig(raw: unknown): { config?: StackConfig; failures: CheckFailure[] } {
+  const parsed = stackConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { failures: parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: i.message })) };
+  }
+  const failures = crossChecks(parsed.data);
+  return failures.length ? { failures } : { config: parsed.data, failures };
+}
+
+/** Checks within a host and across the hosts of the stack. */
+export function crossChecks(config: StackConfig): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
+  const names = new Set<string>();
+  config.hosts.forEach((host, h) => {
+    const at = (...rest: (string | number)[]) => ["hosts", h, ...rest];
+    if (names.has(host.name)) fail(at("name"), `host name ${host.name} is used twice`);
+    names.add(host.name);
+
+    const ifaceNames = new Set<string>();
+    const allAddresses = new Map<string, string>();
+    host.interfaces.forEach((iface, i) => {
+      if (ifaceNames.has(iface.name)) fail(at("interfaces", i, "name"), `interface ${iface.name} is declared twice`);
+      ifaceNames.add(iface.name);
+      iface.addresses.forEach((cidr, a) => {
+        const address = splitCidr(cidr)!.address;
+        const other = allAddresses.get(address);
+        if (other) fail(at("interfaces", i, "addresses", a), `${address} is already on ${other}`);
+        allAddresses.set(address, iface.name);
+      });
+    });
+
+    const ids = new Map<number, number>();
+    const endpointKeys = new Map<string, number>();
+    host.endpoints.forEach((e, i) => {
+      const key = `${e.address}${e.port !== undefined ? `:${e.port}` : ""}`;
+      if (endpointKeys.has(key)) fail(at("endpoints", i, "address"), `endpoint ${key} is declared twice (also endpoints[${endpointKeys.get(key)}])`);
+      endpointKeys.set(key, i);
+      if (e.id !== undefined) {
+        if (ids.has(e.id)) fail(at("endpoints", i, "id"), `endpoint id ${e.id} is also used by endpoints[${ids.get(e.id)}]`);
+        ids.set(e.id, i);
+      }
+      if (!ifaceNames.has(e.dev)) fail(at("endpoints", i, "dev"), `interface ${e.dev} is not declared in interfaces`);
+      const iface = host.interfaces.find((x) => x.name === e.dev);
+      if (iface && !iface.addresses.some((c) => splitCidr(c)!.address === e.address)) {
+        fail(at("endpoints", i, "address"), `${e.address} is not one of ${e.dev}'s addresses (${iface.addresses.join(", ") || "none"})`);
+      }
+      if (e.flags.includes("signal") && e.flags.includes("fullmesh")) fail(at("endpoints", i, "flags"), "signal and fullmesh cannot be combined");
+      if (e.port !== undefined && !e.flags.includes("signal")) fail(at("endpoints", i, "port"), "port is only valid with the signal flag");
+      if (e.port !== undefined && e.flags.includes("subflow")) fail(at("endpoints", i, "port"), "port cannot be used with the subflow flag");
+    });
+
+    const tables = new Set<number>();
+    host.policyRoutes.forEach((p, i) => {
+      if (tables.has(p.table)) fail(at("policyRoutes", i, "table"), `table ${p.table} is declared twice`);
+      tables.add(p.table);
+      p.routes.forEach((r, j) => {
+        if (r.dev === undefined && r.via === undefined) fail(at("policyRoutes", i, "routes", j, "dev"), "a route needs dev or via");
+        if (r.dev !== undefined && !ifaceNames.has(r.dev)) fail(at("policyRoutes", i, "routes", j, "dev"), `interface ${r.dev} is not declared in interfaces`);
+        if (r.via !== undefined && r.dev !== undefined) {
+          const iface = host.interfaces.find((x) => x.name === r.dev);
+          if (iface && iface.addresses.length && !iface.addresses.some((c) => ipv4InSubnet(r.via!, c))) {
+            fail(at("policyRoutes", i, "routes", j, "via"), `gateway ${r.via} is outside ${r.dev}'s subnets (${iface.addresses.join(", ")})`);
+          }
+        }
+      });
+      p.rules.forEach((rule, j) => {
+        const source = canonicalSource(rule.from);
+        if (!splitCidr(source) && !allAddresses.has(source)) {
+          fail(at("policyRoutes", i, "rules", j, "from"), `${source} is not an address of this host's interfaces`);
+        }
+      });
+    });
+  });
+
+  // Pair checks: every client against every server of the stack.
+  const servers = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "server");
+  const clients = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "client");
+  for (const { host: client, h } of clients) {
+    for (const { host: server } of servers) {
+      const signals = server.endpoints.filter((e) => e.flags.includes("signal")).length;
+      if (client.limits.addAddrAccepted < signals) {
+        fail(["hosts", h, "limits", "addAddrAccepted"], `is ${client.limits.addAddrAccepted} but server ${server.name} announces ${signals} address(es) with signal: the client would ignore them (raise it to at least ${signals})`);
+      }
+      const extraPaths = Math.max(signals, client.endpoints.filter((e) => e.flags.includes("subflow")).length);
+      if (client.limits.subflows < extraPaths) {
+        fail(["hosts", h, "limits", "subflows"], `is ${client.limits.subflows} but ${extraPaths} extra path(s) are declared towards ${server.name}: raise it to at least ${extraPaths}`);
+      }
+    }
+    client.endpoints.forEach((e, i) => {
+      if (!e.flags.includes("subflow")) return;
+      const iface = client.interfaces.find((x) => x.name === e.dev);
+      const own = iface?.addresses.find((c) => splitCidr(c)!.address === e.address);
+      if (!own) return;
+      const reachable = servers.some(({ host: server }) => server.interfaces.some((x) => x.addresses.some((c) => ipv4InSubnet(splitCidr(c)!.address, canonicalCidr(own)))));
+      if (servers.length && !reachable) {
+        fail(["hosts", h, "endpoints", i, "address"], `subflow address ${e.address} has no server address in its subnet ${own}: the subflow would have no path`);
+      }
+    });
+  }
+  for (const { host: server, h } of servers) {
+    const joins = clients.reduce((n, { host: c }) => Math.max(n, c.endpoints.filter((e) => e.flags.includes("subflow")).length, server.endpoints.filter((e) => e.flags.includes("signal")).length), 0);
+    if (server.limits.subflows < joins) {
+      fail(["hosts", h, "limits", "subflows"], `is ${server.limits.subflows} but clients will open ${joins} extra subflow(s): raise it to at least ${joins}`);
+    }
+  }
+  return failures;
+}
+
+/** Makes relative key and known_hosts paths absolute against the project directory. */
+export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(
+  connection: T,
+  base: string,
+): T {
+  const out = { ...connection };
+  for (const key of ["privateKeyPath", "knownHostsPath", "sshConfigPath"] as const) {
+    const value = out[key];
+    if (value !== undefined && !isAbsolute(value)) out[key] = resolve(base, value) as T[typeof key];
+  }
+  return out;
+}

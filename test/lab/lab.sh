@@ -1,0 +1,698 @@
+#!/usr/bin/env bash
+# Lab of real SSH servers in network namespaces that behave like pairs of
+# multi-homed Ubuntu servers (the guide's Server1/Server2 with two direct
+# links eno1/eno2). See test/lab/README.md for the layout.
+#
+# Usage: bash test/lab/lab.sh <up|down|status|ssh|exec|reboot> [args]
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
+LAB=${LAB_DIR:-$REPO_ROOT/.lab}
+# Paths end up in overlay mount options and mountinfo lookups, so make the
+# state dir absolute here.
+case $LAB in /*) ;; *) LAB=$PWD/$LAB ;; esac
+LAB=${LAB%/}
+
+MAX_SERVERS=40 # mgmt addressing is 172.31.N.0/30, and the brief caps N at 40
+SSHD=/usr/sbin/sshd
+# What systemd gives services: a clean environment with a standard PATH.
+BOOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Namespace and link names are global to the host, so one lock for all labs.
+LOCK_FILE=/run/lock/mptcp-pulumi-lab.lock
+HOST_KEY=/etc/ssh/lab_host_ed25519_key
+AUTH_KEYS=/etc/ssh/lab_authorized_keys
+APPLY_SCRIPT=/etc/mptcp-pulumi/apply.sh
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() {
+  printf 'lab: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat >&2 <<'EOF'
+usage: bash test/lab/lab.sh <command> [args]
+
+  up [--pairs N] [--rate MBIT]  build (or repair) the lab; defaults N=1, 200 Mbit/s
+                                (env LAB_PAIRS, LAB_RATE_MBIT)
+  down                          remove every lab server, link, mount and process
+  status                        show each server; exit non-zero unless fully up
+  ssh HOST [CMD...]             run CMD on HOST over real SSH (.lab/ssh_config)
+  exec HOST CMD...              run CMD inside HOST's netns + mount namespace
+  reboot HOST                   simulate a reboot of HOST (fresh netns, /etc kept,
+                                then sysctl --system and /etc/mptcp-pulumi/apply.sh)
+
+State lives in <repo>/.lab (override with LAB_DIR).
+EOF
+  exit 2
+}
+
+require_root() {
+  [[ $(id -u) -eq 0 ]] ||
+    die "must run as root (network namespaces, veth and mounts need CAP_NET_ADMIN/CAP_SYS_ADMIN)"
+}
+
+# Each argument is "tool:debian-package"; name the package so the fix is obvious.
+require_tools() {
+  local spec tool pkg
+  for spec in "$@"; do
+    tool=${spec%%:*} pkg=${spec#*:}
+    if [[ $tool == /* ]]; then
+      [[ -x $tool ]] || die "missing $tool; install it with: apt-get install $pkg"
+    else
+      command -v "$tool" >/dev/null 2>&1 || die "missing '$tool'; install it with: apt-get install $pkg"
+    fi
+  done
+}
+
+# fd 9 holds the lock; every long-lived child is started with 9>&- so a
+# daemon never keeps the lab locked after we exit.
+take_lock() {
+  mkdir -p "${LOCK_FILE%/*}"
+  exec 9>"$LOCK_FILE"
+  flock -w 300 9 || die "another lab.sh is still running (lock $LOCK_FILE)"
+}
+
+check_lab_path() {
+  # Overlay options use ',' and ':' as separators and mountinfo escapes
+  # whitespace, so such characters would silently break the mounts.
+  [[ $LAB != *[[:space:],:]* ]] || die "LAB_DIR must not contain whitespace, ',' or ':' ($LAB)"
+}
+
+# ---------------------------------------------------------------- naming
+
+srv() { printf 'server%d' "$1"; }
+srv_num() { printf '%d' "${1#server}"; }
+pair_of() { echo $((($1 + 1) / 2)); }
+mgmt_host_ip() { printf '172.31.%d.1' "$1"; }
+mgmt_srv_ip() { printf '172.31.%d.2' "$1"; }
+# Odd servers are the guide's Server1 (.1, runs the iperf3 server), even ones
+# its Server2 (.2); pair k uses the (k-1)th /24 of each data subnet.
+data_addr() {
+  local n=$1 ifc=$2 k host
+  k=$(pair_of "$n")
+  host=$((n % 2 == 1 ? 1 : 2))
+  case $ifc in
+    eno1) printf '10.0.%d.%d/24' $((k - 1)) "$host" ;;
+    eno2) printf '192.168.%d.%d/24' $((k - 1)) "$host" ;;
+  esac
+}
+role_of() { if (($1 % 2 == 1)); then echo server; else echo client; fi; }
+
+netns_file() { printf '/run/netns/%s' "$1"; }
+mnt_file() { printf '%s/ns/%s' "$LAB" "$1"; }
+
+# Run a command as the server sees the world: its netns and its mount
+# namespace (own /etc overlay, own /sys).
+in_srv() {
+  local name=$1
+  shift
+  nsenter --net="$(netns_file "$name")" --mount="$(mnt_file "$name")" -- "$@"
+}
+
+# ---------------------------------------------------------------- probes
+
+is_mounted() {
+  awk -v p="$1" '$5 == p { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+netns_exists() { is_mounted "$(netns_file "$1")"; }
+mntns_exists() { is_mounted "$(mnt_file "$1")"; }
+
+# Lab servers present on the host, whatever the requested pair count.
+discover_servers() {
+  {
+    ip netns list 2>/dev/null | awk '{ print $1 }'
+    ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sed -n 's/^lab-//p'
+    if [[ -d $LAB ]]; then
+      find "$LAB" "$LAB/ns" -maxdepth 1 -mindepth 1 -name 'server*' -printf '%f\n' 2>/dev/null || true
+    fi
+  } | grep -E '^server[0-9]+$' | sort -u -V || true
+}
+
+# PIDs living in the server's netns or mount namespace: sshd, its sessions
+# and anything a test left running (iperf3 -D, ...). `-ef` compares the
+# namespace inodes without forking once per process.
+server_pids() {
+  local name=$1 net='' mnt='' d
+  if netns_exists "$name"; then net=$(netns_file "$name"); fi
+  if mntns_exists "$name"; then mnt=$(mnt_file "$name"); fi
+  [[ -n $net || -n $mnt ]] || return 0
+  for d in /proc/[0-9]*; do
+    if [[ -n $net && $d/ns/net -ef $net ]] || [[ -n $mnt && $d/ns/mnt -ef $mnt ]]; then
+      echo "${d#/proc/}"
+    fi
+  done
+}
+
+sshd_pid() {
+  local pidfile=$LAB/$1/sshd.pid pid
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  # The pid may have been reused after a crash; only trust a live sshd.
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd ]] || return 1
+  echo "$pid"
+}
+
+KILLED_PIDS=()
+
+kill_server_procs() {
+  local name=$1 pid pids i
+  if pid=$(sshd_pid "$name"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    KILLED_PIDS+=("$pid")
+  fi
+  pids=$(server_pids "$name")
+  [[ -n $pids ]] || return 0
+  # shellcheck disable=SC2206 # word splitting of the pid list is intended
+  KILLED_PIDS+=($pids)
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for ((i = 0; i < 30; i++)); do
+    pids=$(server_pids "$name")
+    [[ -n $pids ]] || return 0
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null || true
+  sleep 0.2
+}
+
+# Killed daemons were re-parented to PID 1, which may reap them only after a
+# while; wait (bounded) so callers never see lab zombies after `down`.
+wait_reaped() {
+  local i pid left
+  for ((i = 0; i < 50; i++)); do
+    left=0
+    for pid in "${KILLED_PIDS[@]}"; do
+      if [[ -e /proc/$pid ]]; then
+        left=1
+        break
+      fi
+    done
+    ((left)) || return 0
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- building
+
+ensure_state_dirs() {
+  mkdir -p "$LAB/ns"
+  # unshare --mount=FILE needs FILE on a private mount, otherwise the nsfs
+  # bind mount would propagate (and the kernel refuses shared parents).
+  if ! is_mounted "$LAB/ns"; then mount --bind "$LAB/ns" "$LAB/ns"; fi
+  mount --make-private "$LAB/ns"
+  # sshd refuses to start without its privilege-separation directory; /run
+  # is the host's in every server's mount namespace.
+  mkdir -p /run/sshd
+  chmod 0755 /run/sshd
+}
+
+ensure_client_key() {
+  if [[ ! -s $LAB/id_ed25519 || ! -s $LAB/id_ed25519.pub ]]; then
+    rm -f "$LAB/id_ed25519" "$LAB/id_ed25519.pub"
+    ssh-keygen -q -t ed25519 -N '' -C mptcp-pulumi-lab -f "$LAB/id_ed25519"
+  fi
+  chmod 0600 "$LAB/id_ed25519"
+}
+
+# Fresh netns with lo and the management veth; shared by `up` and `reboot`.
+create_netns_mgmt() {
+  local n=$1 name
+  name=$(srv "$n")
+  ip netns add "$name"
+  ip -n "$name" link set lo up
+  ip link add "lab-$name" type veth peer name mgmt0 netns "$name"
+  ip addr add "$(mgmt_host_ip "$n")/30" dev "lab-$name"
+  ip link set "lab-$name" up
+  ip -n "$name" addr add "$(mgmt_srv_ip "$n")/30" dev mgmt0
+  ip -n "$name" link set mgmt0 up
+}
+
+# Persistent mount namespace: /etc is an overlay over the host's /etc, /sys
+# is a sysfs of the server's netns so /sys/class/net lists its own links.
+create_mntns() {
+  local name=$1 dir=$LAB/$1 f
+  f=$(mnt_file "$name")
+  mkdir -p "$dir/etc-upper" "$dir/etc-work"
+  : >"$f"
+  # Dropping /run/netns inside stops the server's namespace from pinning
+  # other lab netns (its copies would be private and never unmounted).
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  unshare --mount="$f" --propagation private \
+    nsenter --net="$(netns_file "$name")" -- /bin/sh -euc '
+      mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc
+      mount -t sysfs sysfs /sys
+      if mountpoint -q /run/netns; then umount -l /run/netns; fi
+    ' sh "$dir/etc-upper" "$dir/etc-work"
+}
+
+# After a reboot the old sysfs still describes the deleted netns.
+remount_sys() {
+  in_srv "$1" /bin/sh -ec 'umount -l /sys 2>/dev/null || true; mount -t sysfs sysfs /sys'
+}
+
+render_sshd_config() {
+  local n=$1 name
+  name=$(srv "$n")
+  cat <<EOF
+# Generated by test/lab/lab.sh for $name. Paths under /etc are the server's own
+# overlay /etc; PidFile and the -E log live in the lab state dir.
+ListenAddress $(mgmt_srv_ip "$n")
+Port 22
+HostKey $HOST_KEY
+PidFile $LAB/$name/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AuthorizedKeysFile $AUTH_KEYS
+LogLevel VERBOSE
+# ControlMaster multiplexes many sessions over one connection.
+MaxSessions 64
+MaxStartups 64
+PrintMotd no
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+}
+
+ensure_server_keys() {
+  local name=$1
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  in_srv "$name" /bin/sh -ec '
+    mkdir -p /etc/ssh
+    [ -s "$1" ] && [ -s "$1.pub" ] || { rm -f "$1" "$1.pub"; ssh-keygen -q -t ed25519 -N "" -C "$3" -f "$1"; }
+    umask 022
+    cat >"$2"
+  ' sh "$HOST_KEY" "$AUTH_KEYS" "$name" <"$LAB/id_ed25519.pub"
+}
+
+start_sshd() {
+  local n=$1 name dir out
+  name=$(srv "$n")
+  dir=$LAB/$name
+  render_sshd_config "$n" >"$dir/sshd_config"
+  rm -f "$dir/sshd.pid"
+  if ! out=$(in_srv "$name" "$SSHD" -t -f "$dir/sshd_config" 2>&1); then
+    die "$name: sshd config test failed: $out"
+  fi
+  in_srv "$name" env -i PATH="$BOOT_PATH" "$SSHD" -f "$dir/sshd_config" -E "$dir/sshd.log" 9>&-
+}
+
+build_server() {
+  local n=$1 name
+  name=$(srv "$n")
+  create_netns_mgmt "$n"
+  create_mntns "$name"
+  ensure_server_keys "$name"
+  start_sshd "$n"
+}
+
+# Delete links explicitly: netns teardown is asynchronous and would leave
+# lab-serverN / the peer's eno1 busy for a moment.
+delete_server_links() {
+  local name=$1 l
+  if netns_exists "$name"; then
+    for l in eno1 eno2 mgmt0; do ip -n "$name" link del "$l" 2>/dev/null || true; done
+  fi
+  ip link del "lab-$name" 2>/dev/null || true
+}
+
+teardown_server() {
+  local name=$1 f
+  f=$(mnt_file "$name")
+  kill_server_procs "$name"
+  delete_server_links "$name"
+  if is_mounted "$f"; then umount "$f" 2>/dev/null || umount -l "$f"; fi
+  rm -f "$f"
+  if [[ -e $(netns_file "$name") ]]; then ip netns del "$name" 2>/dev/null || true; fi
+  rm -rf --one-file-system "${LAB:?}/$name"
+}
+
+server_healthy() {
+  local n=$1 name dir pid f
+  name=$(srv "$n")
+  dir=$LAB/$name
+  f=$(mnt_file "$name")
+  netns_exists "$name" && mntns_exists "$name" || return 1
+  ip -o -4 addr show dev "lab-$name" 2>/dev/null | grep -qF " $(mgmt_host_ip "$n")/30 " || return 1
+  ip -o link show dev "lab-$name" 2>/dev/null | grep -q 'state UP' || return 1
+  ip -n "$name" -o -4 addr show dev mgmt0 2>/dev/null | grep -qF " $(mgmt_srv_ip "$n")/30 " || return 1
+  # /etc must be our overlay and /sys must belong to the current netns.
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  in_srv "$name" /bin/sh -c '
+    grep -q "^overlay /etc overlay .*upperdir=$1," /proc/self/mounts || exit 1
+    idx=$(cat /sys/class/net/mgmt0/ifindex 2>/dev/null) || exit 1
+    ip -o link show dev mgmt0 | grep -q "^$idx:" || exit 1
+    [ -s "$2" ]
+  ' sh "$dir/etc-upper" "$HOST_KEY" 2>/dev/null || return 1
+  pid=$(sshd_pid "$name") || return 1
+  [[ /proc/$pid/ns/net -ef $(netns_file "$name") && /proc/$pid/ns/mnt -ef $f ]] || return 1
+  cmp -s "$dir/sshd_config" <(render_sshd_config "$n") || return 1
+}
+
+pair_links_ok() {
+  local k=$1 a b ifc
+  a=$(srv $((2 * k - 1)))
+  b=$(srv $((2 * k)))
+  for ifc in eno1 eno2; do
+    ip -n "$a" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $b\\b" || return 1
+    ip -n "$b" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $a\\b" || return 1
+  done
+}
+
+# The guide's two direct links as veth pairs straight between the two
+# namespaces; deleting either end removes both.
+create_pair_links() {
+  local k=$1 a b ifc
+  a=$(srv $((2 * k - 1)))
+  b=$(srv $((2 * k)))
+  for ifc in eno1 eno2; do
+    ip -n "$a" link del "$ifc" 2>/dev/null || true
+    ip -n "$b" link del "$ifc" 2>/dev/null || true
+    ip link add "$ifc" netns "$a" type veth peer name "$ifc" netns "$b"
+  done
+}
+
+# Idempotent: addresses, link state and shaping of both sides of a pair.
+configure_pair() {
+  local k=$1 rate=$2 n name ifc burst
+  # Without GSO every packet is MTU sized, so the bucket only needs a couple
+  # of milliseconds of traffic; 32 KiB floor keeps low rates smooth.
+  burst=$((rate * 250))
+  ((burst >= 32768)) || burst=32768
+  for n in $((2 * k - 1)) $((2 * k)); do
+    name=$(srv "$n")
+    for ifc in eno1 eno2; do
+      ip -n "$name" addr replace "$(data_addr "$n" "$ifc")" dev "$ifc"
+      ip -n "$name" link set "$ifc" up
+      # veth hands tbf 64 KiB GSO super-packets that a small bucket cannot
+      # pass smoothly; segment in the stack instead.
+      nsenter --net="$(netns_file "$name")" -- ethtool -K "$ifc" tso off gso off gro off >/dev/null 2>&1 || true
+      tc -n "$name" qdisc replace dev "$ifc" root tbf rate "${rate}mbit" burst "$burst" latency 20ms
+    done
+  done
+}
+
+write_client_files() {
+  local count=$1 n name tmp sep
+  tmp=$(mktemp "$LAB/.tmp.XXXXXX")
+  for ((n = 1; n <= count; n++)); do
+    name=$(srv "$n")
+    printf '%s %s\n' "$(mgmt_srv_ip "$n")" "$(in_srv "$name" cat "$HOST_KEY.pub" | awk '{ print $1, $2 }')"
+  done >"$tmp"
+  mv "$tmp" "$LAB/known_hosts"
+
+  tmp=$(mktemp "$LAB/.tmp.XXXXXX")
+  {
+    echo "# Generated by test/lab/lab.sh; use with: ssh -F $LAB/ssh_config server1"
+    for ((n = 1; n <= count; n++)); do
+      cat <<EOF
+
+Host $(srv "$n")
+  HostName $(mgmt_srv_ip "$n")
+  Port 22
+  User root
+  IdentityFile $LAB/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $LAB/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+EOF
+    done
+  } >"$tmp"
+  mv "$tmp" "$LAB/ssh_config"
+
+  tmp=$(mktemp "$LAB/.tmp.XXXXXX")
+  {
+    echo '['
+    for ((n = 1; n <= count; n++)); do
+      if ((n == count)); then sep=''; else sep=','; fi
+      printf '  {"name":"%s","host":"%s","port":22,"user":"root","pair":%d,"role":"%s","eno1":"%s","eno2":"%s"}%s\n' \
+        "$(srv "$n")" "$(mgmt_srv_ip "$n")" "$(pair_of "$n")" "$(role_of "$n")" \
+        "$(data_addr "$n" eno1)" "$(data_addr "$n" eno2)" "$sep"
+    done
+    echo ']'
+  } >"$tmp"
+  chmod 0644 "$tmp"
+  mv "$tmp" "$LAB/hosts.json"
+}
+
+ssh_ok() {
+  ssh -F "$LAB/ssh_config" -o ConnectTimeout="${2:-3}" "$1" true </dev/null >/dev/null 2>&1
+}
+
+wait_ssh() {
+  local name=$1 i
+  for ((i = 0; i < 50; i++)); do
+    ssh_ok "$name" 2 && return 0
+    sleep 0.2
+  done
+  log "$name: last sshd log lines:"
+  tail -n 20 "$LAB/$name/sshd.log" >&2 2>/dev/null || true
+  die "$name: ssh to $(mgmt_srv_ip "$(srv_num "$name")") did not come up"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_up() {
+  local pairs=${LAB_PAIRS:-1} rate=${LAB_RATE_MBIT:-200} count n k name start
+  local -A dirty=()
+  while (($#)); do
+    case $1 in
+      --pairs | --rate)
+        (($# >= 2)) || usage
+        if [[ $1 == --pairs ]]; then pairs=$2; else rate=$2; fi
+        shift 2
+        ;;
+      --pairs=*)
+        pairs=${1#*=}
+        shift
+        ;;
+      --rate=*)
+        rate=${1#*=}
+        shift
+        ;;
+      *) usage ;;
+    esac
+  done
+  if ! [[ $pairs =~ ^[0-9]+$ ]] || ((pairs < 1 || 2 * pairs > MAX_SERVERS)); then
+    die "--pairs must be an integer from 1 to $((MAX_SERVERS / 2)) (got '$pairs')"
+  fi
+  if ! [[ $rate =~ ^[0-9]+$ ]] || ((rate < 1 || rate > 100000)); then
+    die "--rate must be an integer number of Mbit/s from 1 to 100000 (got '$rate')"
+  fi
+  require_root
+  require_tools ip:iproute2 tc:iproute2 "$SSHD:openssh-server" ssh:openssh-client \
+    ssh-keygen:openssh-client nsenter:util-linux unshare:util-linux flock:util-linux \
+    mountpoint:util-linux mount:mount umount:mount ethtool:ethtool
+  check_lab_path
+  take_lock
+  start=$(date +%s.%N)
+  count=$((2 * pairs))
+
+  mkdir -p "$LAB"
+  ensure_state_dirs
+  ensure_client_key
+
+  # A smaller --pairs than last time: the lab should match what was asked.
+  for name in $(discover_servers); do
+    n=$(srv_num "$name")
+    if ((n > count)); then
+      log "$name: removing (beyond $pairs pair(s))"
+      teardown_server "$name"
+    fi
+  done
+
+  for ((n = 1; n <= count; n++)); do
+    name=$(srv "$n")
+    if server_healthy "$n"; then
+      log "$name: already up"
+      ensure_server_keys "$name" # the client key may have been regenerated
+    else
+      log "$name: building ($(mgmt_srv_ip "$n"))"
+      teardown_server "$name"
+      build_server "$n"
+      dirty[$(pair_of "$n")]=1
+    fi
+  done
+
+  for ((k = 1; k <= pairs; k++)); do
+    if [[ -n ${dirty[$k]:-} ]] || ! pair_links_ok "$k"; then
+      log "pair $k: linking $(srv $((2 * k - 1))) <-> $(srv $((2 * k))) (eno1 10.0.$((k - 1)).0/24, eno2 192.168.$((k - 1)).0/24)"
+      create_pair_links "$k"
+    fi
+    configure_pair "$k" "$rate"
+  done
+
+  echo "$pairs" >"$LAB/pairs"
+  echo "$rate" >"$LAB/rate"
+  write_client_files "$count"
+  for ((n = 1; n <= count; n++)); do wait_ssh "$(srv "$n")"; done
+  log "up: $pairs pair(s), data links shaped to $rate Mbit/s, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+}
+
+cmd_down() {
+  local name removed=0 mnt
+  (($# == 0)) || usage
+  require_root
+  require_tools ip:iproute2 flock:util-linux umount:mount
+  take_lock
+  for name in $(discover_servers); do
+    teardown_server "$name"
+    log "$name: removed"
+    removed=1
+  done
+  # Anything still mounted below the state dir (deepest first), then the dir.
+  while read -r mnt; do
+    umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+  done < <(awk -v p="$LAB" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  if [[ -e $LAB ]]; then
+    rm -rf --one-file-system "$LAB"
+    removed=1
+  fi
+  # `ip netns add` left /run/netns bind-mounted; drop it once no namespace
+  # (ours or anyone's) is left in it.
+  if is_mounted /run/netns && [[ -z $(ls -A /run/netns) ]]; then umount /run/netns 2>/dev/null || true; fi
+  wait_reaped
+  if ((removed)); then log "down: lab removed"; fi
+}
+
+cmd_status() {
+  local pairs count n name ok=1 pid line ifc addr
+  (($# == 0)) || usage
+  require_root
+  require_tools ip:iproute2 ssh:openssh-client nsenter:util-linux
+  if [[ ! -s $LAB/pairs ]]; then
+    echo "lab is down (no $LAB/pairs)"
+    return 1
+  fi
+  pairs=$(<"$LAB/pairs")
+  count=$((2 * pairs))
+  for ((n = 1; n <= count; n++)); do
+    name=$(srv "$n")
+    line="$name role=$(role_of "$n")"
+    if netns_exists "$name"; then line+=" netns=ok"; else
+      line+=" netns=MISSING"
+      ok=0
+    fi
+    if pid=$(sshd_pid "$name"); then line+=" sshd=ok(pid $pid)"; else
+      line+=" sshd=DOWN"
+      ok=0
+    fi
+    if ssh_ok "$name"; then line+=" ssh=ok"; else
+      line+=" ssh=FAIL"
+      ok=0
+    fi
+    if netns_exists "$name"; then
+      for ifc in mgmt0 eno1 eno2; do
+        addr=$(ip -n "$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
+        if [[ -z $addr ]]; then
+          addr=MISSING
+          ok=0
+        fi
+        line+=" $ifc=$addr"
+      done
+    fi
+    echo "$line"
+  done
+  if ((ok)); then echo "lab is up: $pairs pair(s), $(cat "$LAB/rate" 2>/dev/null || echo '?') Mbit/s"; else
+    echo "lab is NOT fully up"
+    return 1
+  fi
+}
+
+check_host_arg() {
+  [[ ${1:-} =~ ^server[0-9]+$ ]] || usage
+  if ! netns_exists "$1" || ! mntns_exists "$1"; then
+    die "$1 is not up (try: bash test/lab/lab.sh up)"
+  fi
+}
+
+cmd_ssh() {
+  local host=${1:-}
+  (($# >= 1)) || usage
+  shift
+  [[ $host =~ ^server[0-9]+$ ]] || usage
+  require_root
+  require_tools ssh:openssh-client
+  [[ -s $LAB/ssh_config ]] || die "lab is not up (no $LAB/ssh_config)"
+  if (($# == 0)); then exec ssh -F "$LAB/ssh_config" "$host"; fi
+  # ssh joins its arguments with spaces and the remote shell re-parses them,
+  # so quote exactly once here.
+  exec ssh -F "$LAB/ssh_config" "$host" -- "$(printf '%q ' "$@")"
+}
+
+cmd_exec() {
+  local host=${1:-}
+  (($# >= 2)) || usage
+  shift
+  require_root
+  require_tools nsenter:util-linux
+  check_host_arg "$host"
+  exec nsenter --net="$(netns_file "$host")" --mount="$(mnt_file "$host")" -- "$@"
+}
+
+cmd_reboot() {
+  local name=${1:-} n k rate rc=0 status
+  (($# == 1)) || usage
+  require_root
+  require_tools ip:iproute2 tc:iproute2 "$SSHD:openssh-server" ssh:openssh-client \
+    nsenter:util-linux flock:util-linux mount:mount umount:mount ethtool:ethtool sysctl:procps
+  check_host_arg "$name"
+  n=$(srv_num "$name")
+  k=$(pair_of "$n")
+  rate=$(cat "$LAB/rate" 2>/dev/null || echo 200)
+  if [[ ! -s $LAB/pairs ]] || ((n > 2 * $(<"$LAB/pairs"))); then
+    die "$name is not part of the current lab"
+  fi
+  take_lock
+
+  log "$name: rebooting (processes killed, netns recreated, /etc kept)"
+  kill_server_procs "$name"
+  delete_server_links "$name"
+  ip netns del "$name"
+  create_netns_mgmt "$n"
+  remount_sys "$name"
+  log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
+  create_pair_links "$k"
+  configure_pair "$k" "$rate"
+
+  # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.
+  if in_srv "$name" env -i PATH="$BOOT_PATH" sysctl --system >/dev/null 9>&-; then status=0; else status=$?; fi
+  echo "$name: boot: ran 'sysctl --system' (exit $status)"
+  if in_srv "$name" test -f "$APPLY_SCRIPT"; then
+    if in_srv "$name" env -i PATH="$BOOT_PATH" HOME=/root sh "$APPLY_SCRIPT" >&2 9>&-; then status=0; else status=$?; fi
+    echo "$name: boot: ran 'sh $APPLY_SCRIPT' (exit $status)"
+    rc=$status
+  else
+    echo "$name: boot: no $APPLY_SCRIPT, skipped"
+  fi
+
+  start_sshd "$n"
+  wait_ssh "$name"
+  log "$name: back up"
+  return "$rc"
+}
+
+main() {
+  local cmd=${1:-}
+  if (($#)); then shift; fi
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    ssh) cmd_ssh "$@" ;;
+    exec) cmd_exec "$@" ;;
+    reboot) cmd_reboot "$@" ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"
