@@ -92,11 +92,17 @@ export function compileScript(changes: readonly Change[]): string {
   for (const step of stepsOf(changes)) {
     const last = step.first + step.changes.length - 1;
     out.push(`{\n${step.text}\n}`);
-    out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit "$rc"; fi`);
+    // Exit 3, not the step's code: ip exits 255 like ssh itself, which would hide that the script ran.
+    out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit 3; fi`);
     out.push(`echo "${APPLIED} ${step.first} ${last}"`);
   }
   out.push("exit 0");
   return `${out.join("\n")}\n`;
+}
+
+/** Whether a script's output shows that it ran and one of its steps failed. */
+export function scriptReportedFailure(stdout: string): boolean {
+  return stdout.includes(FAILED);
 }
 
 /** What a run of a compiled script did, read from its markers and from ip's own error lines. */

@@ -3,7 +3,7 @@
  * once and shared by all of that host's resources, and a queue so this process applies one
  * change set at a time per host while different hosts proceed in parallel.
  */
-import { compileScript, PartialApplyError, readOutcome, type Change } from "../changes";
+import { compileScript, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
 import { parseProbe, PROBE_SCRIPT } from "./probe";
@@ -52,7 +52,7 @@ export class HostSession {
     try {
       await this.transport.run(compileScript(changes), what);
     } catch (error) {
-      if (error instanceof RemoteCommandError && error.exitCode !== 255 && error.exitCode !== null) {
+      if (error instanceof RemoteCommandError && scriptReportedFailure(error.stdout)) {
         // The script ran: its markers tell what was applied before the failure.
         throw new PartialApplyError(this.name, readOutcome(changes, error.stdout, error.stderr), {
           cause: error,
@@ -95,3 +95,8 @@ process.once("exit", () => {
   // Key material must not outlive the process; masters time out on their own (ControlPersist).
   for (const session of sessions.values()) session.transport.removeKeyMaterial();
 });
+
+/** Forgets every cached host state (tests changing hosts behind the provider's back use this). */
+export function invalidateAllSessions(): void {
+  for (const session of sessions.values()) session.invalidate();
+}

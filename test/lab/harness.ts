@@ -1,0 +1,81 @@
+/**
+ * Lab harness for tests: drives test/lab/lab.sh and reads the servers' real state directly
+ * (nsenter, not SSH and not the provider), so tests check hosts independently of the code
+ * under test.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** Repository root. */
+export const ROOT = resolve(__dirname, "../..");
+/** The lab's state directory (keys, known_hosts, ssh_config, sshd logs). */
+export const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
+const LAB = join(ROOT, "test/lab/lab.sh");
+
+/** One lab server as described by .lab/hosts.json. */
+export interface LabHost {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  pair: number;
+  role: "server" | "client";
+  eno1: string;
+  eno2: string;
+}
+
+/** Runs a lab command; throws with its output when it fails. */
+export function lab(...args: string[]): string {
+  const result = spawnSync("bash", [LAB, ...args], { encoding: "utf8", timeout: 600_000 });
+  if (result.status !== 0) {
+    throw new Error(`lab ${args.join(" ")} exited ${result.status}: ${result.stderr}${result.stdout}`);
+  }
+  return result.stdout;
+}
+
+/** Runs a command inside a lab server (its netns and its /etc), bypassing SSH. */
+export function onHost(server: string, ...command: string[]): string {
+  return execFileSync("bash", [LAB, "exec", server, ...command], { encoding: "utf8", timeout: 120_000 });
+}
+
+/** Like onHost but returns status and output instead of throwing. */
+export function tryOnHost(server: string, ...command: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync("bash", [LAB, "exec", server, ...command], { encoding: "utf8", timeout: 120_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The lab's hosts. */
+export function labHosts(): LabHost[] {
+  return JSON.parse(readFileSync(join(LAB_DIR, "hosts.json"), "utf8")) as LabHost[];
+}
+
+/** The provider connection for a lab server. */
+export function labConnection(server: string) {
+  const host = labHosts().find((h) => h.name === server);
+  if (!host) throw new Error(`no lab server ${server}`);
+  return {
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    privateKeyPath: join(LAB_DIR, "id_ed25519"),
+    knownHostsPath: join(LAB_DIR, "known_hosts"),
+  };
+}
+
+/** SSH connections the server accepted so far (from its sshd log). */
+export function acceptedConnections(server: string): number {
+  const log = readFileSync(join(LAB_DIR, server, "sshd.log"), "utf8");
+  return log.split("\n").filter((line) => line.includes("Accepted publickey")).length;
+}
+
+/** Commands sshd recorded as run, approximated by sessions opened (for "nothing ran" assertions). */
+export function sshdLog(server: string): string {
+  return readFileSync(join(LAB_DIR, server, "sshd.log"), "utf8");
+}
+
+/** Rebuilds the lab from nothing (fresh namespaces and /etc), about two seconds per pair. */
+export function freshLab(pairs = 1): void {
+  lab("down");
+  lab("up", "--pairs", String(pairs));
+}

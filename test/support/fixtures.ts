@@ -1,0 +1,30 @@
+/**
+ * Shared helpers for the unit tests: the recorded probe fixtures and HostState objects built
+ * from them. Every call parses afresh, so a test may mutate its state without affecting others.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseProbe } from "../../provider/state/probe";
+import type { HostState } from "../../provider/state/types";
+
+const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+/** Recorded probe output of iproute2 6.1.0 on kernel 6.18. */
+export const PROBE_6_1 = "probe-iproute2-6.1-kernel-6.18.txt";
+/** Source-derived probe output of iproute2 5.15.0 on kernel 5.15 (see iproute2-5.15-NOTES.md). */
+export const PROBE_5_15 = "probe-iproute2-5.15-kernel-5.15.txt";
+/** Text forms (`ip mptcp endpoint show`, `ip rule show`) of iproute2 6.1. */
+export const TEXT_FORMS_6_1 = "text-forms-iproute2-6.1.txt";
+
+/** The text of a fixture file. */
+export function fixtureText(name: string): string {
+  return readFileSync(`${FIXTURE_DIR}${name}`, "utf8");
+}
+
+/** A fresh HostState parsed from a probe fixture. */
+export function hostState(version: "6.1" | "5.15" = "6.1"): HostState {
+  return parseProbe(fixtureText(version === "6.1" ? PROBE_6_1 : PROBE_5_15));
+}
+
+/** The connection input every resource test uses (the lab's client, server2). */
+export const CONNECTION = { host: "172.31.2.2" } as const;
