@@ -70,10 +70,26 @@ function ensureReplayInstalled(actual: HostState): Change[] {
   return changes;
 }
 
+/** Removes the replay machinery once no resource has a part left: the host is as before us. */
+function uninstallReplay(): Change[] {
+  return [
+    {
+      kind: "shell",
+      args: ["sh", "-c", `rm -f ${UNIT_LINK} ${UNIT_PATH} && { [ ! -d /run/systemd/system ] || systemctl daemon-reload; }`],
+      summary: "remove mptcp-pulumi.service (no parts left)",
+    },
+    // The lock file goes too; an operation already waiting on it still holds its own descriptor.
+    { kind: "shell", args: ["rm", "-rf", PERSIST_DIR], summary: `remove ${PERSIST_DIR} (no parts left)` },
+  ];
+}
+
 /** Changes that make a resource's boot part say `lines`, or remove it when `lines` is undefined. */
 export function persistPart(path: string, lines: readonly string[][] | undefined, actual: HostState): Change[] {
   if (lines === undefined || lines.length === 0) {
-    return actual.files[path] !== undefined ? [{ kind: "removeFile", path, summary: `remove boot replay ${path}` }] : [];
+    const changes: Change[] = actual.files[path] !== undefined ? [{ kind: "removeFile", path, summary: `remove boot replay ${path}` }] : [];
+    const othersLeft = Object.keys(actual.files).some((f) => f.startsWith(`${PERSIST_DIR}/parts/`) && f !== path);
+    if (!othersLeft && (actual.files[APPLY_SCRIPT_PATH] !== undefined || changes.length > 0)) changes.push(...uninstallReplay());
+    return changes;
   }
   const content = bootPartText(lines);
   if (actual.files[path] === content) return [];

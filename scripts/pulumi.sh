@@ -8,7 +8,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin_dir="$("$root/scripts/engine.sh")"
 
-# The dynamic-provider host script ships inside @pulumi/pulumi; the CLI looks for it on PATH.
+# The dynamic-provider host script ships inside @pulumi/pulumi. Beside our own build of the CLI it
+# counts as bundled; found on PATH, the CLI would warn about an ambient plugin on every run.
+dynamic_host="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+if [[ "$bin_dir" == "$root/.engine/"* && -f "$dynamic_host" && ! -e "$bin_dir/pulumi-resource-pulumi-nodejs" ]]; then
+  ln -s "$dynamic_host" "$bin_dir/pulumi-resource-pulumi-nodejs"
+fi
 export PATH="$bin_dir:$root/node_modules/@pulumi/pulumi:$root/node_modules/.bin:$PATH"
 export PULUMI_HOME="${PULUMI_HOME:-$root/.engine/home}"
 export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"

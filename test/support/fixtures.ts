@@ -4,8 +4,12 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { Change } from "../../provider/changes";
+import { PlanError } from "../../provider/resource";
 import { parseProbe } from "../../provider/state/probe";
 import type { HostState } from "../../provider/state/types";
+import { validate, type CheckFailure } from "../../provider/validation";
+import type { z } from "zod";
 
 const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
@@ -28,3 +32,42 @@ export function hostState(version: "6.1" | "5.15" = "6.1"): HostState {
 
 /** The connection input every resource test uses (the lab's client, server2). */
 export const CONNECTION = { host: "172.31.2.2" } as const;
+
+/**
+ * Plays the file changes of a plan onto `state.files`, as the host would after a successful
+ * apply, so a second plan can be checked for idempotence. Other kinds are ignored.
+ */
+export function applyFileChanges(state: HostState, changes: readonly Change[]): HostState {
+  for (const change of changes) {
+    if (change.kind === "writeFile") state.files[change.path] = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
+    if (change.kind === "removeFile") delete state.files[change.path];
+  }
+  return state;
+}
+
+/** The `ip` argument lists of a plan, in order. */
+export function ipArgs(changes: readonly Change[]): string[][] {
+  return changes.filter((c): c is Extract<Change, { kind: "ip" }> => c.kind === "ip").map((c) => c.args);
+}
+
+/** The `ip` changes of a plan as the command lines they run ("mptcp endpoint add ..."). */
+export function ipLines(changes: readonly Change[]): string[] {
+  return ipArgs(changes).map((args) => args.join(" "));
+}
+
+/** Runs `fn`, expecting a PlanError; returns its message. */
+export function planErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof PlanError) return error.message;
+    throw error;
+  }
+  throw new Error("expected a PlanError, but the plan succeeded");
+}
+
+/** The check failures of a resource schema for `input` (the connection is added), [] when valid. */
+export function checkFailures(schema: z.ZodType, input: Record<string, unknown>): CheckFailure[] {
+  const result = validate(schema, { connection: CONNECTION, ...input });
+  return result.ok ? [] : result.failures;
+}

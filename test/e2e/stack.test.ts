@@ -1,0 +1,164 @@
+/**
+ * The user's workflow with the real Pulumi CLI on the lab (file backend in a temporary
+ * directory): preview, up, no-change preview, drift by hand seen by refresh and repaired by
+ * up --refresh, a config change applied in place, verify, and destroy back to the start.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptedConnections, freshLab, LAB_DIR, onHost, ROOT } from "../lab/harness";
+
+let work: string;
+
+/** Runs the project's pulumi wrapper in the temporary project; returns status and output. */
+function pulumi(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync("bash", [join(ROOT, "scripts/pulumi.sh"), "-C", work, ...args, "--stack", "e2e", "--non-interactive"], {
+    encoding: "utf8",
+    timeout: 600_000,
+    env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(work, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = pulumi(...args);
+  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Ops of a `preview --json`, by resource name. */
+function previewOps(json: string): Record<string, string> {
+  const preview = JSON.parse(json) as { steps?: Array<{ op: string; urn: string }> };
+  return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [s.urn.split("::").pop()!, s.op]));
+}
+
+/** Everything the stack may touch on a server, as the server itself reports it. */
+function snapshot(server: string): string {
+  return onHost(
+    server,
+    "sh",
+    "-c",
+    [
+      "ip mptcp endpoint show",
+      "ip mptcp limits show",
+      "ip rule show",
+      "ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'",
+      "ip -br addr",
+      "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
+      "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",
+      "ls -R /etc/mptcp-pulumi 2>&1; true",
+    ].join("; echo ---; "),
+  );
+}
+
+const before: Record<string, string> = {};
+
+beforeAll(() => {
+  freshLab();
+  work = mkdtempSync(join(tmpdir(), "mptcp-e2e-"));
+  for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(work, name));
+  cpSync(join(ROOT, "Pulumi.yaml"), join(work, "Pulumi.yaml"));
+  // The lab stack's config with absolute key paths, as a stack of its own.
+  const config = readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")
+    .replace(/^encryptionsalt:.*\n/m, "")
+    .replaceAll(".lab/", `${LAB_DIR}/`);
+  writeFileSync(join(work, "Pulumi.e2e.yaml"), config);
+  mkdirSync(join(work, "state"));
+  ok("stack", "init");
+  before["server1"] = snapshot("server1");
+  before["server2"] = snapshot("server2");
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("pulumi on the lab stack", () => {
+  it("1. preview lists the creates and touches no host", () => {
+    const connections = acceptedConnections("server1") + acceptedConnections("server2");
+    const ops = previewOps(ok("preview", "--json"));
+    expect(Object.values(ops).every((op) => op === "create")).toBe(true);
+    expect(Object.keys(ops)).toEqual(expect.arrayContaining(["server1-mptcp", "server1-eno2", "server1-table-102", "server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2", "server2-tuning"]));
+    expect(Object.keys(ops)).toHaveLength(14);
+    expect(acceptedConnections("server1") + acceptedConnections("server2")).toBe(connections);
+    expect(snapshot("server1")).toBe(before["server1"]);
+    expect(snapshot("server2")).toBe(before["server2"]);
+  });
+
+  it("2. up converges: the hosts show exactly the configured state", () => {
+    ok("up", "--yes", "--skip-preview");
+    expect(onHost("server1", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.1 id 1 signal dev eno2");
+    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow dev eno2");
+    for (const server of ["server1", "server2"]) {
+      const n = server === "server1" ? "1" : "2";
+      expect(onHost(server, "ip", "mptcp", "limits", "show").trim()).toBe("add_addr_accepted 2 subflows 2");
+      const rules = onHost(server, "ip", "rule", "show");
+      expect(rules).toContain(`1001:\tfrom 10.0.0.${n} lookup 101`);
+      expect(rules).toContain(`1002:\tfrom 192.168.0.${n} lookup 102`);
+      expect(onHost(server, "ip", "route", "show", "table", "101").trim()).toBe("10.0.0.0/24 dev eno1 scope link");
+      expect(onHost(server, "ip", "route", "show", "table", "102").trim()).toBe("192.168.0.0/24 dev eno2 scope link");
+      expect(onHost(server, "sysctl", "-n", "net.ipv4.tcp_rmem").split(/\s+/).join(" ").trim()).toBe("4096 131072 33554432");
+      expect(onHost(server, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim()).toBe("2");
+    }
+  });
+
+  it("3. a second preview expects no changes", () => {
+    ok("preview", "--expect-no-changes");
+  });
+
+  it("7. verify shows MPTCP joining and both links carrying traffic", () => {
+    const r = spawnSync("node", [join(ROOT, "dist/scripts/verify.js"), "--stack", "e2e", "--config-file", join(work, "Pulumi.e2e.yaml"), "--seconds", "2", "--json"], {
+      encoding: "utf8",
+      cwd: ROOT,
+      env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(work, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const [result] = JSON.parse(r.stdout) as Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number> }>;
+    expect(result!.ok).toBe(true);
+    expect(result!.joins["serverAckRx"]).toBeGreaterThan(0);
+    expect(result!.linkBytes["eno1"]).toBeGreaterThan(1e6);
+    expect(result!.linkBytes["eno2"]).toBeGreaterThan(1e6);
+  });
+
+  it("4. drift made by hand is reported by refresh and preview --refresh, and repaired by up --refresh", () => {
+    onHost("server1", "ip", "mptcp", "endpoint", "flush");
+    onHost("server2", "sysctl", "-qw", "net.ipv4.tcp_rmem=4096 87380 6291456");
+    onHost("server2", "ip", "rule", "del", "priority", "1002");
+
+    const check = pulumi("refresh", "--preview-only", "--expect-no-changes");
+    expect(check.status).not.toBe(0);
+    const ops = previewOps(ok("preview", "--refresh", "--json"));
+    expect(ops["server1-endpoint-192.168.0.1"]).toBe("create");
+    expect(ops["server2-tuning"]).toBe("update");
+    expect(ops["server2-table-102"]).toBe("update");
+    expect(["same", "refresh"]).toContain(ops["server1-eno1"]);
+
+    ok("up", "--yes", "--refresh", "--skip-preview");
+    expect(onHost("server1", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.1 id 1 signal dev eno2");
+    expect(onHost("server2", "sysctl", "-n", "net.ipv4.tcp_rmem").split(/\s+/).join(" ").trim()).toBe("4096 131072 33554432");
+    expect(onHost("server2", "ip", "rule", "show")).toContain("1002:\tfrom 192.168.0.2 lookup 102");
+    ok("refresh", "--preview-only", "--expect-no-changes");
+  });
+
+  it("5. a config change (an endpoint flag, a buffer size) updates in place", () => {
+    ok("config", "set", "--path", "hosts[1].endpoints[0].flags[1]", "backup");
+    ok("config", "set", "--path", 'hosts[1].sysctls["net.ipv4.tcp_wmem"]', "4096 262144 67108864");
+    const ops = previewOps(ok("preview", "--json"));
+    expect(ops["server2-endpoint-192.168.0.2"]).toBe("update");
+    expect(ops["server2-tuning"]).toBe("update");
+    expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-tuning"]);
+    ok("up", "--yes", "--skip-preview");
+    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow backup dev eno2");
+    expect(onHost("server2", "sysctl", "-n", "net.ipv4.tcp_wmem").split(/\s+/).join(" ").trim()).toBe("4096 262144 67108864");
+    ok("preview", "--expect-no-changes");
+  });
+
+  it("6. destroy returns both servers to the state they had before", () => {
+    ok("destroy", "--yes", "--skip-preview");
+    expect(snapshot("server1")).toBe(before["server1"]);
+    expect(snapshot("server2")).toBe(before["server2"]);
+  });
+});
