@@ -6,7 +6,6 @@
  * two operations never interleave, and reports which steps were applied, so a partial failure
  * says exactly what changed.
  */
-import { PERSIST_DIR } from "./state/probe";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
 /** One change on a host; `summary` is what users read in errors and logs. */
@@ -17,8 +16,12 @@ export type Change =
   | { kind: "removeFile"; path: string; summary: string }
   | { kind: "shell"; args: string[]; summary: string };
 
-/** The host-side lock file: inside /etc/mptcp-pulumi because that folder is ours on every host. */
-export const LOCK_FILE = `${PERSIST_DIR}/.lock`;
+/**
+ * The host-side lock, as a shell word: one per network namespace, because that is the scope of
+ * everything we manage (and lab servers sharing one /run must not block each other). It lives in
+ * /run/lock so that removing /etc/mptcp-pulumi never deletes a lock someone is waiting on.
+ */
+export const LOCK_FILE_SHELL = `/run/lock/mptcp-pulumi-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0).lock`;
 
 /** How long a second operation waits for the host lock before giving up. */
 export const LOCK_WAIT_SECONDS = 120;
@@ -80,18 +83,27 @@ function dirnameOf(path: string): string {
   return at <= 0 ? "/" : path.slice(0, at);
 }
 
-/** Compiles changes into one POSIX sh script that holds the host lock and reports progress. */
-export function compileScript(changes: readonly Change[]): string {
+/** Printed once the rollback timer is armed: from then on an unconfirmed change set is undone. */
+export const ARMED = "@@mptcp-pulumi-armed@@";
+
+/**
+ * Compiles changes into one POSIX sh script that holds the host lock and reports progress.
+ * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer).
+ */
+export function compileScript(changes: readonly Change[], afterLock?: string): string {
   const out: string[] = [
     "export LC_ALL=C",
-    `mkdir -p ${shellCommand([PERSIST_DIR])} || exit 1`,
-    `exec 9>${shellCommand([LOCK_FILE])}`,
+    "mkdir -p /run/lock || exit 1",
+    `lock="${LOCK_FILE_SHELL}"`,
+    `exec 9>"$lock"`,
     // flock(1) is util-linux, present on every distribution we support; without it we still run.
-    `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds ${LOCK_FILE} on this host" >&2; exit 75; }; fi`,
+    `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit 75; }; fi`,
   ];
+  if (afterLock) out.push(afterLock, `echo "${ARMED}"`);
   for (const step of stepsOf(changes)) {
     const last = step.first + step.changes.length - 1;
-    out.push(`{\n${step.text}\n}`);
+    // Step output goes to stderr: stdout carries only our markers, one per line.
+    out.push(`{\n${step.text}\n} >&2`);
     // Exit 3, not the step's code: ip exits 255 like ssh itself, which would hide that the script ran.
     out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit 3; fi`);
     out.push(`echo "${APPLIED} ${step.first} ${last}"`);

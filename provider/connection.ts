@@ -3,6 +3,7 @@
  * translation to an SshTarget. The private key is a separate top-level input so Pulumi keeps it
  * a secret on its own (outputs inherit secrecy by property name).
  */
+import { accessSync, constants, statSync } from "node:fs";
 import { z } from "zod";
 import type { SshTarget } from "./transport/ssh";
 
@@ -17,6 +18,18 @@ const filePath = z
   .string()
   .min(1, "path is empty")
   .refine((p) => !/[\r\n\0]/.test(p), "paths cannot contain newlines or NUL");
+
+/** Why a local file cannot be used, or undefined when it can (checked where pulumi runs: no host is touched). */
+export function unreadableFile(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return `${path} is not a file`;
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${path} does not exist` : code === "EACCES" ? `${path} is not readable` : `${path}: ${String(error)}`;
+  }
+}
 
 /** The SSH connection to one host. */
 export const connectionSchema = z.strictObject({
@@ -40,6 +53,21 @@ export const connectionSchema = z.strictObject({
   sshConfigPath: filePath.optional(),
   hostKeyPolicy: z.enum(["strict", "accept-new"]).default("strict"),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+  /**
+   * Commit-confirmed: the host undoes a change set by itself unless the provider reaches it again
+   * within this many seconds after applying. 0 turns it off.
+   */
+  confirmTimeoutSeconds: z.number().int().min(0).max(3600).default(120),
+}).superRefine((c, ctx) => {
+  if (c.privateKeyPath !== undefined) {
+    const problem = unreadableFile(c.privateKeyPath);
+    if (problem) ctx.addIssue({ code: "custom", path: ["privateKeyPath"], message: `the private key ${problem}` });
+  }
+  // With accept-new, ssh creates the file on first contact; strict checking needs it now.
+  if (c.knownHostsPath !== undefined && c.hostKeyPolicy === "strict") {
+    const problem = unreadableFile(c.knownHostsPath);
+    if (problem) ctx.addIssue({ code: "custom", path: ["knownHostsPath"], message: `known_hosts ${problem} (strict host-key checking needs it; or pin hostKey, or set hostKeyPolicy: accept-new)` });
+  }
 });
 
 /** A validated connection. */

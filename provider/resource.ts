@@ -6,7 +6,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { Change } from "./changes";
+import { PartialApplyError, type Change } from "./changes";
+import { rollbackChanges } from "./rollback";
 import { hostKeyOf, type Connection } from "./connection";
 import { sessionFor } from "./state/session";
 import type { HostState } from "./state/types";
@@ -105,7 +106,22 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     return session.exclusive(async () => {
       const before = await session.state();
       const changes = def.plan(desired, before, previous);
-      await session.apply(changes, `${def.kind} ${def.identity(desired)}: ${changes.length} change(s)`);
+      const what = `${def.kind} ${def.identity(desired)}: ${changes.length} change(s)`;
+      try {
+        await session.apply(changes, what, before);
+      } catch (error) {
+        // A failed create leaves no resource in the state; undo what it applied so the host
+        // matches the state. A failed update keeps its old state, and refresh shows the rest.
+        if (!previous && error instanceof PartialApplyError && error.outcome.applied.length > 0) {
+          const undo = rollbackChanges(error.outcome.applied, before);
+          const undone = await session.apply(undo, `undo the failed create of ${def.kind} ${def.identity(desired)}`).then(
+            () => `Because the resource was being created, those changes were undone (${undo.map((c) => c.summary).join("; ")}).`,
+            (undoError: unknown) => `Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
+          );
+          throw new Error(`${error.message} ${undone}`, { cause: error });
+        }
+        throw error;
+      }
       const after = changes.length > 0 ? await session.state() : before;
       const outs = def.outputs(desired, after, before, previous);
       const seen = def.observe(outs, after);
@@ -175,7 +191,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const session = sessionFor(current.connection, current.privateKey);
       await session.exclusive(async () => {
         const actual = await session.state();
-        await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`);
+        await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`, actual);
       });
     },
   };

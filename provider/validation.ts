@@ -23,7 +23,13 @@ export function propertyPath(path: readonly PropertyKey[]): string {
 
 /** Turns a zod error into check failures, one per issue, each naming its field. */
 export function toFailures(error: z.ZodError): CheckFailure[] {
-  return error.issues.map((issue) => ({ property: propertyPath(issue.path), reason: issue.message }));
+  return error.issues.map((issue) => ({ property: propertyPath(issue.path), reason: issueReason(issue) }));
+}
+
+/** zod reports a bad record key as "Invalid key in record"; the key schema's own message says why. */
+export function issueReason(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key" && issue.issues[0]) return `${JSON.stringify(issue.path.at(-1) ?? "")}: ${issue.issues[0].message}`;
+  return issue.message;
 }
 
 /** Parses `value`; returns the typed value or the failures, never throws. */
@@ -61,10 +67,17 @@ export const interfaceName = z
   .refine((n) => !SHELL_META.test(n), "interface names cannot contain whitespace or shell metacharacters")
   .refine((n) => /^[A-Za-z0-9_.@-]+$/.test(n) && !n.startsWith("-"), "interface names use letters, digits, '_', '-', '.' and '@' and do not start with '-'");
 
-/** An IPv4 or IPv6 address without a prefix. */
+/** The kernel's spelling of an address: IPv6 lowercased and compressed ("2001:DB8:0::2" -> "2001:db8::2"). */
+export function canonicalAddress(address: string): string {
+  if (isIP(address) !== 6) return address;
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
+/** An IPv4 or IPv6 address without a prefix, in the kernel's spelling. */
 export const ipAddress = z
   .string()
-  .refine((a) => isIP(a) !== 0, { error: (issue) => `${JSON.stringify(issue.input)} is not an IPv4 or IPv6 address` });
+  .refine((a) => isIP(a) !== 0, { error: (issue) => `${JSON.stringify(issue.input)} is not an IPv4 or IPv6 address` })
+  .transform(canonicalAddress);
 
 /** Splits "10.0.0.1/24" into its address and prefix length, or undefined when malformed. */
 export function splitCidr(cidr: string): { address: string; prefix: number; family: 4 | 6 } | undefined {
@@ -124,14 +137,25 @@ export const sysctlValue = z
 /** Normalizes an address/prefix so "10.0.0.1/24" and "10.0.0.01/24" never diff spuriously. */
 export function canonicalCidr(cidr: string): string {
   const parts = splitCidr(cidr);
-  return parts ? `${parts.address}/${parts.prefix}` : cidr;
+  return parts ? `${canonicalAddress(parts.address)}/${parts.prefix}` : cidr;
 }
 
-/** True when `address` lies inside network `cidr` (IPv4 only; IPv6 compared by prefix text). */
-export function ipv4InSubnet(address: string, cidr: string): boolean {
+/** An address as a big integer, for prefix comparisons in either family. */
+function addressBits(address: string): bigint {
+  if (isIP(address) === 4) return address.split(".").reduce((n, octet) => (n << 8n) + BigInt(Number(octet)), 0n);
+  const [head = "", tail = ""] = canonicalAddress(address).split("::");
+  const groups = (part: string) => (part ? part.split(":") : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = address.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+  return all.reduce((n, g) => (n << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+/** True when `address` lies inside network `cidr`; addresses of the other family never do. */
+export function inSubnet(address: string, cidr: string): boolean {
   const net = splitCidr(cidr);
-  if (!net || net.family !== 4 || isIP(address) !== 4) return false;
-  const toInt = (a: string) => a.split(".").reduce((n, octet) => (n << 8) + Number(octet), 0) >>> 0;
-  const mask = net.prefix === 0 ? 0 : (~0 << (32 - net.prefix)) >>> 0;
-  return (toInt(address) & mask) === (toInt(net.address) & mask);
+  if (!net || isIP(address) !== net.family) return false;
+  const width = net.family === 4 ? 32n : 128n;
+  const shift = width - BigInt(net.prefix);
+  return addressBits(address) >> shift === addressBits(net.address) >> shift;
 }

@@ -2,6 +2,7 @@
  * The stack's configuration: its schema and the checks across hosts that no single resource
  * can make. Pure: everything here runs at preview, before any host is touched.
  */
+import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { connectionSchema } from "../provider/connection";
@@ -13,7 +14,8 @@ import {
   cidrAddress,
   interfaceName,
   ipAddress,
-  ipv4InSubnet,
+  inSubnet,
+  issueReason,
   propertyPath,
   routeDestination,
   ruleSource,
@@ -87,7 +89,7 @@ export type HostConfig = StackConfig["hosts"][number];
 export function checkStackConfig(raw: unknown): { config?: StackConfig; failures: CheckFailure[] } {
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return { failures: parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: i.message })) };
+    return { failures: parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) })) };
   }
   const failures = crossChecks(parsed.data);
   return failures.length ? { failures } : { config: parsed.data, failures };
@@ -145,8 +147,10 @@ export function crossChecks(config: StackConfig): CheckFailure[] {
         if (r.dev !== undefined && !ifaceNames.has(r.dev)) fail(at("policyRoutes", i, "routes", j, "dev"), `interface ${r.dev} is not declared in interfaces`);
         if (r.via !== undefined && r.dev !== undefined) {
           const iface = host.interfaces.find((x) => x.name === r.dev);
-          if (iface && iface.addresses.length && !iface.addresses.some((c) => ipv4InSubnet(r.via!, c))) {
-            fail(at("policyRoutes", i, "routes", j, "via"), `gateway ${r.via} is outside ${r.dev}'s subnets (${iface.addresses.join(", ")})`);
+          const sameFamily = iface?.addresses.filter((c) => splitCidr(c)?.family === isIP(r.via!)) ?? [];
+          // An IPv6 gateway is usually link-local (fe80::/10) and outside every configured subnet.
+          if (!r.via.startsWith("fe80:") && sameFamily.length && !sameFamily.some((c) => inSubnet(r.via!, c))) {
+            fail(at("policyRoutes", i, "routes", j, "via"), `gateway ${r.via} is outside ${r.dev}'s subnets (${sameFamily.join(", ")})`);
           }
         }
       });
@@ -178,7 +182,7 @@ export function crossChecks(config: StackConfig): CheckFailure[] {
       const iface = client.interfaces.find((x) => x.name === e.dev);
       const own = iface?.addresses.find((c) => splitCidr(c)!.address === e.address);
       if (!own) return;
-      const reachable = servers.some(({ host: server }) => server.interfaces.some((x) => x.addresses.some((c) => ipv4InSubnet(splitCidr(c)!.address, canonicalCidr(own)))));
+      const reachable = servers.some(({ host: server }) => server.interfaces.some((x) => x.addresses.some((c) => inSubnet(splitCidr(c)!.address, canonicalCidr(own)))));
       if (servers.length && !reachable) {
         fail(["hosts", h, "endpoints", i, "address"], `subflow address ${e.address} has no server address in its subnet ${own}: the subflow would have no path`);
       }

@@ -105,7 +105,8 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Change
   const existing = findEndpoint(actual.endpoints, desired.address, desired.port);
   if (existing && matches(desired, existing)) {
     // adopted as is
-  } else if (existing && onlyChangeableDiffer(desired, existing) && versionAtLeast(iproute, "5.17")) {
+  } else if (existing && onlyChangeableDiffer(desired, existing) && versionAtLeast(iproute, existing.flags.includes("fullmesh") !== desired.flags.includes("fullmesh") ? "5.18" : "5.17")) {
+    // iproute2 5.17 can change only backup in place; fullmesh/nofullmesh came with 5.18.
     const args = ["mptcp", "endpoint", "change", "id", String(existing.id)];
     for (const flag of CHANGEABLE_FLAGS) {
       const want = desired.flags.includes(flag);

@@ -18,16 +18,20 @@ export const interfaceSchema = z.strictObject({
   addresses: z
     .array(cidrAddress)
     .default([])
-    .transform((list) => [...new Set(list.map(canonicalCidr))].sort())
     .superRefine((list, ctx) => {
+      // Checked on the list as written, so the path points at the user's own entry.
       const seen = new Map<string, string>();
       list.forEach((cidr, i) => {
-        const address = splitCidr(cidr)!.address;
+        if (!splitCidr(cidr)) return; // already reported by the element's own check
+        const address = canonicalCidr(cidr).split("/")[0]!;
         const other = seen.get(address);
-        if (other) ctx.addIssue({ code: "custom", path: [i], message: `${address} is listed twice (${other} and ${cidr})` });
-        seen.set(address, cidr);
+        if (other !== undefined && other !== canonicalCidr(cidr)) {
+          ctx.addIssue({ code: "custom", path: [i], message: `${address} is listed twice with different prefixes (${other} and ${cidr})` });
+        }
+        seen.set(address, canonicalCidr(cidr));
       });
-    }),
+    })
+    .transform((list) => [...new Set(list.map(canonicalCidr))].sort()),
   mtu: z.number().int("mtu is an integer").min(68, "mtu is 68..65535").max(65535, "mtu is 68..65535").optional(),
   up: z.boolean().default(true),
   persist: z.boolean().default(true),

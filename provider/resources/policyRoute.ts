@@ -110,7 +110,8 @@ export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
     (want.via === undefined || want.via === have.via) &&
     (want.scope === undefined || want.scope === have.scope) &&
     (want.src === undefined || want.src === have.src) &&
-    (want.metric ?? 0) === (have.metric ?? 0)
+    // Unset metric: whatever the kernel chose (0 for IPv4, 1024 for IPv6).
+    (want.metric === undefined || want.metric === (have.metric ?? 0))
   );
 }
 
@@ -147,7 +148,7 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change
   }
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   for (const have of haveRoutes) {
-    if (!p.routes.some((want) => routeMatches(want, have)) && !p.routes.some((want) => want.dst === have.dst && (want.metric ?? 0) === (have.metric ?? 0))) {
+    if (!p.routes.some((want) => routeMatches(want, have)) && !p.routes.some((want) => want.dst === have.dst && (want.metric === undefined || want.metric === (have.metric ?? 0)))) {
       ip(routeArgs("del", p.table, { ...have, scope: undefined, src: undefined }), " (not declared)");
     }
   }
@@ -197,8 +198,9 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
       const args = ruleArgs("del", current.table, have);
       changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
     }
-    if (actual.routes.some((r) => r.table === table)) {
-      const args = ["route", "flush", "table", table];
+    // One del per route rather than `route flush`, which would miss the other address family.
+    for (const have of actual.routes.filter((r) => r.table === table)) {
+      const args = routeArgs("del", current.table, { ...have, scope: undefined, src: undefined });
       changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
     }
     changes.push(...persistPart(partPath(current.table), undefined, actual));

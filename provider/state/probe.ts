@@ -34,7 +34,9 @@ echo "$m limits"; ip mptcp limits show 2>&1
 echo "$m endpoints"; ip -j mptcp endpoint show 2>/dev/null || { echo "$m endpoints-text"; ip mptcp endpoint show 2>&1; }
 echo "$m addr"; ip -j addr show
 echo "$m rule"; ip -j rule show
+echo "$m rule6"; ip -6 -j rule show 2>/dev/null
 echo "$m route"; ip -j route show table all
+echo "$m route6"; ip -6 -j route show table all 2>/dev/null
 for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/parts/*; do
   [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
 done
@@ -101,15 +103,20 @@ function toFlags(words: unknown[]): EndpointFlag[] {
 function rawFlags(raw: unknown): string[] {
   if (typeof raw !== "string" || !/^[0-9a-fA-F]+$/.test(raw)) return [];
   const bits = parseInt(raw, 16);
-  const names: Array<[number, string]> = [[1, "signal"], [2, "subflow"], [4, "backup"], [8, "fullmesh"], [16, "implicit"]];
+  const names: Array<[number, string]> = [[1, "signal"], [2, "subflow"], [4, "backup"], [8, "fullmesh"], [16, "implicit"], [32, "laminar"]];
   return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
+}
+
+/** iproute2 5.15 escapes apostrophes as \' inside JSON strings, which JSON.parse refuses. */
+export function parseIpJson(text: string): Array<Record<string, unknown>> {
+  const trimmed = text.trim();
+  if (!trimmed) return [];
+  return JSON.parse(trimmed.replace(/\\(.)/g, (all: string, c: string) => (c === "'" ? "'" : all))) as Array<Record<string, unknown>>;
 }
 
 /** Parses `ip -j mptcp endpoint show`. */
 export function parseEndpointsJson(text: string): ActualEndpoint[] {
-  const trimmed = text.trim();
-  if (!trimmed) return [];
-  const rows = JSON.parse(trimmed) as Array<Record<string, unknown>>;
+  const rows = parseIpJson(text);
   return rows.map((row) => {
     const endpoint: ActualEndpoint = {
       id: Number(row["id"]),
@@ -140,6 +147,7 @@ export function parseEndpointsText(text: string): ActualEndpoint[] {
       if (word === "id") endpoint.id = Number(words[++i]);
       else if (word === "port") endpoint.port = Number(words[++i]);
       else if (word === "dev") endpoint.dev = words[++i];
+      else if (word === "rawflags") flags.push(...rawFlags(words[++i]));
       else flags.push(word);
     }
     endpoint.flags = toFlags(flags);
@@ -150,7 +158,7 @@ export function parseEndpointsText(text: string): ActualEndpoint[] {
 
 /** Parses `ip -j addr show`. */
 export function parseLinks(text: string): ActualLink[] {
-  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  const rows = parseIpJson(text);
   return rows.map((row) => {
     const flags = Array.isArray(row["flags"]) ? (row["flags"] as string[]) : [];
     const infos = Array.isArray(row["addr_info"]) ? (row["addr_info"] as Array<Record<string, unknown>>) : [];
@@ -168,7 +176,7 @@ export function parseLinks(text: string): ActualLink[] {
 
 /** Parses `ip -j rule show`. */
 export function parseRules(text: string): ActualRule[] {
-  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  const rows = parseIpJson(text);
   return rows.map((row) => {
     const rule: ActualRule = { priority: Number(row["priority"]), table: String(row["table"] ?? "") };
     const src = row["src"];
@@ -182,7 +190,7 @@ export function parseRules(text: string): ActualRule[] {
 
 /** Parses `ip -j route show table all`; rows without "table" are in main. */
 export function parseRoutes(text: string): ActualRoute[] {
-  const rows = JSON.parse(text.trim() || "[]") as Array<Record<string, unknown>>;
+  const rows = parseIpJson(text);
   return rows.map((row) => {
     const route: ActualRoute = { table: String(row["table"] ?? "main"), dst: String(row["dst"]) };
     if (typeof row["dev"] === "string") route.dev = row["dev"];
@@ -218,8 +226,8 @@ export function parseProbe(output: string): HostState {
     sysctls,
     endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),
     links: parseLinks(section("addr")),
-    rules: parseRules(section("rule")),
-    routes: parseRoutes(section("route")),
+    rules: [...parseRules(section("rule")), ...parseRules(section("rule6"))],
+    routes: [...parseRoutes(section("route")), ...parseRoutes(section("route6"))],
     files,
   };
   const limits = parseLimits(section("limits"));

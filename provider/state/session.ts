@@ -3,11 +3,39 @@
  * once and shared by all of that host's resources, and a queue so this process applies one
  * change set at a time per host while different hosts proceed in parallel.
  */
-import { compileScript, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
+import { randomBytes } from "node:crypto";
+import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
+import { armScript, CONFIRMED, confirmScript, rollbackChanges } from "../rollback";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
 import { parseProbe, PROBE_SCRIPT } from "./probe";
 import type { HostState } from "./types";
+
+/** Applied, but the host could not be reached again: it will undo the change set by itself. */
+export class RollbackPendingError extends Error {
+  constructor(host: string, what: string, seconds: number, options: { cause: unknown; armed?: boolean }) {
+    const cause = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    const known = options.armed ?? true;
+    super(
+      `on ${host}: ${what}: the connection was lost ${known ? "after the change set was applied, so it was not confirmed" : "while applying"}; ` +
+        `${known ? "the host rolls it back" : "whatever was applied, the host rolls back"} by itself within ${seconds}s (commit-confirmed), ` +
+        `so it should become reachable again. Cause: ${cause}`,
+      { cause: options.cause },
+    );
+    this.name = "RollbackPendingError";
+  }
+}
+
+/** The host was reached again only after its timer fired: it has already undone the change set. */
+export class RolledBackError extends Error {
+  constructor(host: string, what: string, seconds: number) {
+    super(
+      `on ${host}: ${what}: the change set was not confirmed within ${seconds}s (the host was unreachable after applying it), ` +
+        "so the host rolled it back by itself (commit-confirmed). Nothing of it remains; check what cut the connection",
+    );
+    this.name = "RolledBackError";
+  }
+}
 
 /** A host as this provider process sees it during one operation. */
 export class HostSession {
@@ -16,7 +44,10 @@ export class HostSession {
   /** Round trips made, by purpose; reported in debug logs and used by tests. */
   readonly roundTrips = { read: 0, apply: 0 };
 
-  constructor(readonly transport: SshTransport) {}
+  constructor(
+    readonly transport: SshTransport,
+    private readonly confirmSeconds = 0,
+  ) {}
 
   /** "user@host:port". */
   get name(): string {
@@ -44,24 +75,51 @@ export class HostSession {
     return run;
   }
 
-  /** Applies a change set in one round trip; on failure says exactly what was applied. */
-  async apply(changes: readonly Change[], what: string): Promise<void> {
+  /**
+   * Applies a change set in one round trip; on failure says exactly what was applied. With
+   * commit-confirmed on, the host arms a rollback to `before` first, and a second round trip
+   * disarms it; if that one cannot reach the host, the host rolls back by itself.
+   */
+  async apply(changes: readonly Change[], what: string, before?: HostState): Promise<void> {
     if (changes.length === 0) return;
     this.invalidate();
     this.roundTrips.apply++;
+    const token = before && this.confirmSeconds > 0 ? `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}` : undefined;
+    const arm = token && before ? armScript(token, this.confirmSeconds, rollbackChanges(changes, before)) : undefined;
     try {
-      await this.transport.run(compileScript(changes), what);
+      await this.transport.run(compileScript(changes, arm), what);
     } catch (error) {
       if (error instanceof RemoteCommandError && scriptReportedFailure(error.stdout)) {
-        // The script ran: its markers tell what was applied before the failure.
+        // The script ran and stopped at a failed step; we still reach the host, so keep what
+        // was applied (and say exactly what) rather than let the timer undo it behind our back.
+        if (token) await this.confirm(token).catch(() => undefined);
         throw new PartialApplyError(this.name, readOutcome(changes, error.stdout, error.stderr), {
           cause: error,
         });
+      }
+      if (token && error instanceof RemoteCommandError && (error.exitCode === 255 || error.exitCode === null)) {
+        // The connection broke: the script may have run. If it did, the armed timer undoes it.
+        throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error, armed: error.stdout.includes(ARMED) });
       }
       throw error;
     } finally {
       this.invalidate();
     }
+    if (token) {
+      let confirmed: boolean;
+      try {
+        confirmed = await this.confirm(token);
+      } catch (error) {
+        throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error });
+      }
+      if (!confirmed) throw new RolledBackError(this.name, what, this.confirmSeconds);
+    }
+  }
+
+  /** Disarms the timer; false when it had already fired (the host rolled back). */
+  private async confirm(token: string): Promise<boolean> {
+    const { stdout } = await this.transport.run(confirmScript(token), "confirm the change set (disarm the rollback timer)", 30_000);
+    return stdout.trim() === CONFIRMED;
   }
 
   private async readState(): Promise<HostState> {
@@ -78,7 +136,7 @@ export function sessionFor(connection: Connection, privateKey: string | undefine
   const key = `${hostKeyOf(connection)}#${connection.privateKeyPath ?? ""}#${privateKey ? "inline" : ""}`;
   let session = sessions.get(key);
   if (!session) {
-    session = new HostSession(new SshTransport(toSshTarget(connection, privateKey)));
+    session = new HostSession(new SshTransport(toSshTarget(connection, privateKey)), connection.confirmTimeoutSeconds);
     sessions.set(key, session);
   }
   return session;

@@ -15,7 +15,8 @@ export function shellQuote(word: string): string {
 /** Joins an argument array into one shell command line, quoting each word. */
 export function shellCommand(args: readonly string[]): string {
   if (args.length === 0) throw new Error("shellCommand: empty argument list");
-  return args.map(shellQuote).join(" ");
+  // A first word like A=1 would be an assignment, not a command: always quote it.
+  return args.map((word, i) => (i === 0 && word.includes("=") ? `'${word.replace(/'/g, `'"'"'`)}'` : shellQuote(word))).join(" ");
 }
 
 /** Why a word cannot stand in an `ip -batch` line, or undefined when it can. */

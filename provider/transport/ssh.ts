@@ -184,6 +184,8 @@ export class SshTransport {
         // Let buffered output drain before settling; the pipes may stay open in a forked master.
         setImmediate(() => {
           if (code === 0) return finish();
+          // A broken connection leaves a master that would hang every later command: drop it.
+          if (code === 255 || code === null) this.dropMaster();
           const hint = code === 255 ? sshFailureHint(stderr, this.target) : undefined;
           const error = new RemoteCommandError(this.describe(), what, code, stderr, hint);
           error.stdout = stdout;
@@ -193,6 +195,13 @@ export class SshTransport {
       child.stdin.on("error", () => undefined);
       child.stdin.end(script);
     });
+  }
+
+  /** Asks the control master to exit and forgets it; the next command dials afresh. */
+  private dropMaster(): void {
+    this.connected = undefined;
+    const child = spawn("ssh", [...this.sshOptions(), "-O", "exit", this.target.host], { stdio: "ignore" });
+    child.on("error", () => undefined);
   }
 
   private controlPath(): string {

@@ -42,6 +42,8 @@ usage: bash test/lab/lab.sh <command> [args]
   exec HOST CMD...              run CMD inside HOST's netns + mount namespace
   reboot HOST                   simulate a reboot of HOST (fresh netns, /etc kept,
                                 then sysctl --system and /etc/mptcp-pulumi/apply.sh)
+  sshd-stop HOST                stop HOST's sshd and its sessions (fault injection)
+  sshd-start HOST               start HOST's sshd again
 
 State lives in <repo>/.lab (override with LAB_DIR).
 EOF
@@ -681,6 +683,32 @@ cmd_reboot() {
   return "$rc"
 }
 
+# Fault injection: sshd stopped (with every session it serves) and started again, the rest of
+# the server untouched.
+cmd_sshd() {
+  local action=${1:-} name=${2:-} n pid
+  (($# == 2)) || usage
+  require_root
+  check_host_arg "$name"
+  n=$(srv_num "$name")
+  case $action in
+    stop)
+      if pid=$(sshd_pid "$name"); then kill -TERM "$pid" 2>/dev/null || true; fi
+      # Sessions are sshd processes of this server's namespaces too: a crash takes them all.
+      for pid in $(server_pids "$name"); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd* ]] && kill -KILL "$pid" 2>/dev/null
+      done
+      log "$name: sshd stopped"
+      ;;
+    start)
+      sshd_pid "$name" >/dev/null || start_sshd "$n"
+      wait_ssh "$name"
+      log "$name: sshd running"
+      ;;
+    *) usage ;;
+  esac
+}
+
 main() {
   local cmd=${1:-}
   if (($#)); then shift; fi
@@ -691,6 +719,8 @@ main() {
     ssh) cmd_ssh "$@" ;;
     exec) cmd_exec "$@" ;;
     reboot) cmd_reboot "$@" ;;
+    sshd-stop) cmd_sshd stop "$@" ;;
+    sshd-start) cmd_sshd start "$@" ;;
     *) usage ;;
   esac
 }
