@@ -149,10 +149,17 @@ export async function closeAllSessions(): Promise<void> {
   await Promise.all(all.map((s) => s.transport.close()));
 }
 
-process.once("exit", () => {
-  // Key material must not outlive the process; masters time out on their own (ControlPersist).
-  for (const session of sessions.values()) session.transport.removeKeyMaterial();
-});
+/** Key material must not outlive the process; masters time out on their own (ControlPersist). */
+function removeAllScratch(): void {
+  for (const session of sessions.values()) session.transport.removeScratch();
+}
+process.once("exit", removeAllScratch);
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    removeAllScratch();
+    process.kill(process.pid, signal);
+  });
+}
 
 /** Forgets every cached host state (tests changing hosts behind the provider's back use this). */
 export function invalidateAllSessions(): void {

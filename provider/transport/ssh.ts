@@ -83,6 +83,7 @@ function runtimeDir(): string {
 export class SshTransport {
   private connected: Promise<void> | undefined;
   private scratchDir: string | undefined;
+  private keyFile: string | undefined;
 
   constructor(
     readonly target: SshTarget,
@@ -125,12 +126,19 @@ export class SshTransport {
     return this.exec(script, what, timeoutMs);
   }
 
-  /** Opens (once) the shared master connection, so concurrent callers do not each dial. */
+  /**
+   * Opens (once) the shared master connection, so concurrent callers do not each dial. A key
+   * given as a secret exists on disk only while the master authenticates: later commands ride
+   * the master and never read it.
+   */
   connect(): Promise<void> {
     this.connected ??= this.exec("exit 0", "connect").then(
-      () => undefined,
+      () => {
+        this.removeKeyMaterial();
+      },
       (error: unknown) => {
         this.connected = undefined;
+        this.removeKeyMaterial();
         throw error;
       },
     );
@@ -147,13 +155,19 @@ export class SshTransport {
       });
       this.connected = undefined;
     }
-    this.removeKeyMaterial();
+    this.removeScratch();
   }
 
-  /** Deletes the temporary key and known_hosts files written for this host (synchronous). */
+  /** Deletes the private key written for authentication (synchronous). */
   removeKeyMaterial(): void {
+    if (this.keyFile) rmSync(this.keyFile, { force: true });
+  }
+
+  /** Deletes every file written for this host: key and pinned known_hosts (synchronous). */
+  removeScratch(): void {
     if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });
     this.scratchDir = undefined;
+    this.keyFile = undefined;
   }
 
   private exec(script: string, what: string, timeoutMs = 60_000): Promise<RemoteResult> {
@@ -221,13 +235,13 @@ export class SshTransport {
 
   private identityFile(): string | undefined {
     const t = this.target;
-    if (t.privateKey) {
-      const file = join(this.scratch(), "id");
-      if (existsSync(file)) return file;
-      writeFileSync(file, t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, { mode: 0o600 });
-      return file;
+    if (!t.privateKey) return t.privateKeyPath;
+    this.keyFile ??= join(this.scratch(), "id");
+    // Only the command that opens the master authenticates; the others ride it.
+    if (!this.connected && !existsSync(this.keyFile)) {
+      writeFileSync(this.keyFile, t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, { mode: 0o600 });
     }
-    return t.privateKeyPath;
+    return this.keyFile;
   }
 
   private knownHostsFile(): string | undefined {

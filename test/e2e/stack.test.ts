@@ -3,77 +3,23 @@
  * directory): preview, up, no-change preview, drift by hand seen by refresh and repaired by
  * up --refresh, a config change applied in place, verify, and destroy back to the start.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acceptedConnections, freshLab, LAB_DIR, onHost, ROOT } from "../lab/harness";
+import { acceptedConnections, freshLab, onHost } from "../lab/harness";
+import { previewOps, snapshot, TempProject } from "./project";
 
-let work: string;
-
-/** Runs the project's pulumi wrapper in the temporary project; returns status and output. */
-function pulumi(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync("bash", [join(ROOT, "scripts/pulumi.sh"), "-C", work, ...args, "--stack", "e2e", "--non-interactive"], {
-    encoding: "utf8",
-    timeout: 600_000,
-    env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(work, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = pulumi(...args);
-  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Ops of a `preview --json`, by resource name. */
-function previewOps(json: string): Record<string, string> {
-  const preview = JSON.parse(json) as { steps?: Array<{ op: string; urn: string }> };
-  return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [s.urn.split("::").pop()!, s.op]));
-}
-
-/** Everything the stack may touch on a server, as the server itself reports it. */
-function snapshot(server: string): string {
-  return onHost(
-    server,
-    "sh",
-    "-c",
-    [
-      "ip mptcp endpoint show",
-      "ip mptcp limits show",
-      "ip rule show",
-      "ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'",
-      "ip -br addr",
-      "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
-      "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",
-      "ls -R /etc/mptcp-pulumi 2>&1; true",
-    ].join("; echo ---; "),
-  );
-}
-
+let project: TempProject;
+const ok = (...args: string[]) => project.ok(...args);
+const pulumi = (...args: string[]) => project.pulumi(...args);
 const before: Record<string, string> = {};
 
 beforeAll(() => {
   freshLab();
-  work = mkdtempSync(join(tmpdir(), "mptcp-e2e-"));
-  for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(work, name));
-  cpSync(join(ROOT, "Pulumi.yaml"), join(work, "Pulumi.yaml"));
-  // The lab stack's config with absolute key paths, as a stack of its own.
-  const config = readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")
-    .replace(/^encryptionsalt:.*\n/m, "")
-    .replaceAll(".lab/", `${LAB_DIR}/`);
-  writeFileSync(join(work, "Pulumi.e2e.yaml"), config);
-  mkdirSync(join(work, "state"));
-  ok("stack", "init");
+  project = new TempProject("e2e");
   before["server1"] = snapshot("server1");
   before["server2"] = snapshot("server2");
 });
 
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => project?.remove());
 
 describe("pulumi on the lab stack", () => {
   it("1. preview lists the creates and touches no host", () => {
@@ -109,14 +55,9 @@ describe("pulumi on the lab stack", () => {
   });
 
   it("7. verify shows MPTCP joining and both links carrying traffic", () => {
-    const r = spawnSync("node", [join(ROOT, "dist/scripts/verify.js"), "--stack", "e2e", "--config-file", join(work, "Pulumi.e2e.yaml"), "--seconds", "2", "--json"], {
-      encoding: "utf8",
-      cwd: ROOT,
-      env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(work, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" },
-      timeout: 120_000,
-    });
+    const r = project.verify();
     expect(r.status, r.stderr).toBe(0);
-    const [result] = JSON.parse(r.stdout) as Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number> }>;
+    const [result] = r.results;
     expect(result!.ok).toBe(true);
     expect(result!.joins["serverAckRx"]).toBeGreaterThan(0);
     expect(result!.linkBytes["eno1"]).toBeGreaterThan(1e6);

@@ -129,16 +129,17 @@ describe("host keys and reachability", () => {
     expect(dir.failures).toEqual([{ property: "connection.privateKeyPath", reason: expect.stringContaining("is not a file") }]);
   });
 
-  it("authenticates with a private key given as a secret value, never written beside the project", async () => {
+  it("authenticates with a private key given as a secret value, on disk only while the master connects", async () => {
     const key = readFileSync(join(LAB_DIR, "id_ed25519"), "utf8");
     const { privateKeyPath: _unused, ...rest } = labConnection("server2");
     const t = new SshTransport(toSshTarget(connectionSchema.parse(rest), key));
     expect((await t.run("echo inline\n", "probe")).stdout.trim()).toBe("inline");
     const args = t.sshOptions();
     const keyFile = args[args.indexOf("-i") + 1]!;
-    expect(readFileSync(keyFile, "utf8")).toBe(key);
-    await t.close();
+    expect(keyFile.startsWith(tmpdir()) || keyFile.startsWith("/run/user/")).toBe(true);
     expect(() => readFileSync(keyFile)).toThrow();
+    expect((await t.run("echo again\n", "probe")).stdout.trim()).toBe("again");
+    await t.close();
   });
 });
 

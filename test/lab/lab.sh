@@ -333,6 +333,9 @@ teardown_server() {
   rm -f "$f"
   if [[ -e $(netns_file "$name") ]]; then ip netns del "$name" 2>/dev/null || true; fi
   rm -rf --one-file-system "${LAB:?}/$name"
+  # data-link ends parked by an interrupted reboot
+  ip link del "lrb${name#server}eno1" 2>/dev/null || true
+  ip link del "lrb${name#server}eno2" 2>/dev/null || true
 }
 
 server_healthy() {
@@ -658,12 +661,33 @@ cmd_reboot() {
 
   log "$name: rebooting (processes killed, netns recreated, /etc kept)"
   kill_server_procs "$name"
+  # Park this server's ends of the data links in the root namespace while its namespace is
+  # rebuilt: deleting a veth end deletes the peer too, and the peer server did not reboot,
+  # so its NICs (and the routes on them) must survive, as a real NIC would.
+  local parked=1 ifc
+  for ifc in eno1 eno2; do
+    if ip -n "$name" link show dev "$ifc" >/dev/null 2>&1; then
+      ip -n "$name" link set dev "$ifc" down
+      ip -n "$name" link set dev "$ifc" name "lrb${n}${ifc}"
+      ip -n "$name" link set dev "lrb${n}${ifc}" netns "$$"
+    else
+      parked=0
+    fi
+  done
   delete_server_links "$name"
   ip netns del "$name"
   create_netns_mgmt "$n"
   remount_sys "$name"
-  log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
-  create_pair_links "$k"
+  if ((parked)); then
+    for ifc in eno1 eno2; do
+      ip link set dev "lrb${n}${ifc}" netns "$name"
+      ip -n "$name" link set dev "lrb${n}${ifc}" name "$ifc"
+    done
+  else
+    log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
+    for ifc in eno1 eno2; do ip link del "lrb${n}${ifc}" 2>/dev/null || true; done
+    create_pair_links "$k"
+  fi
   configure_pair "$k" "$rate"
 
   # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
@@ -6,10 +8,20 @@ import { checkStackConfig, resolvePaths } from "../../stacks/config";
 
 const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
 
+/** Stand-ins for the lab's key and known_hosts, which exist only while the lab is up. */
+const KEY_FILES = mkdtempSync(join(tmpdir(), "mptcp-config-test-"));
+writeFileSync(join(KEY_FILES, "id_ed25519"), "not a real key\n");
+writeFileSync(join(KEY_FILES, "known_hosts"), "");
+
 /** A fresh copy of `mptcp-pulumi:hosts` from Pulumi.lab.yaml, wrapped as the stack program does. */
 function labConfig(): { hosts: any[] } {
   const doc = load(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, unknown> };
-  return { hosts: structuredClone(doc.config["mptcp-pulumi:hosts"]) as any[] };
+  const hosts = structuredClone(doc.config["mptcp-pulumi:hosts"]) as any[];
+  for (const host of hosts) {
+    host.connection.privateKeyPath = join(KEY_FILES, "id_ed25519");
+    host.connection.knownHostsPath = join(KEY_FILES, "known_hosts");
+  }
+  return { hosts };
 }
 
 /** The lab config after `mutate`, with its check failures' property paths. */
