@@ -88,9 +88,10 @@ export const ARMED = "@@mptcp-pulumi-armed@@";
 
 /**
  * Compiles changes into one POSIX sh script that holds the host lock and reports progress.
- * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer).
+ * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer);
+ * `afterChanges` runs once they all succeeded, still under the lock (it reads the new state).
  */
-export function compileScript(changes: readonly Change[], afterLock?: string): string {
+export function compileScript(changes: readonly Change[], afterLock?: string, afterChanges?: string): string {
   const out: string[] = [
     "export LC_ALL=C",
     "mkdir -p /run/lock || exit 1",
@@ -108,6 +109,7 @@ export function compileScript(changes: readonly Change[], afterLock?: string): s
     out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit 3; fi`);
     out.push(`echo "${APPLIED} ${step.first} ${last}"`);
   }
+  if (afterChanges) out.push(afterChanges);
   out.push("exit 0");
   return `${out.join("\n")}\n`;
 }

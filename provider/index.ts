@@ -10,7 +10,7 @@ import type { HostOutputs, hostSchema } from "./resources/host";
 import type { InterfaceOutputs, interfaceSchema } from "./resources/interface";
 import type { PolicyRouteOutputs, policyRouteSchema } from "./resources/policyRoute";
 import type { SysctlOutputs, sysctlSchema } from "./resources/sysctl";
-import { shimProvider } from "./shim";
+import { providerModule } from "./shim";
 import type { ResourceKind } from "./runtime";
 
 export type { ConnectionInput } from "./connection";
@@ -40,12 +40,18 @@ function secretKeyOptions(opts: pulumi.CustomResourceOptions | undefined): pulum
   return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "privateKey"] };
 }
 
-function register(kind: ResourceKind) {
-  return shimProvider(kind);
+/**
+ * A dynamic resource whose `__provider` is our own small module (shim.ts) rather than a
+ * serialized closure; to the engine it is exactly what `pulumi.dynamic.Resource` registers.
+ */
+abstract class MptcpResource extends pulumi.CustomResource {
+  protected constructor(kind: ResourceKind, name: string, args: object, outputs: readonly string[], opts: pulumi.CustomResourceOptions | undefined) {
+    super(`pulumi-nodejs:dynamic/mptcp:${kind}`, name, { ...withOutputs(args, outputs), __provider: providerModule(kind) }, secretKeyOptions(opts));
+  }
 }
 
 /** Host-wide MPTCP settings (enabled, path manager, scheduler, limits) and the host's facts. */
-export class MptcpHost extends pulumi.dynamic.Resource {
+export class MptcpHost extends MptcpResource {
   /** What the host offers: kernel, iproute2, MPTCP availability, path managers, schedulers. */
   declare readonly facts: pulumi.Output<HostOutputs["facts"]>;
   /** The path-manager limits in force. */
@@ -55,12 +61,12 @@ export class MptcpHost extends pulumi.dynamic.Resource {
 
   /** Declares the MPTCP settings of one host. */
   constructor(name: string, args: MptcpHostArgs, opts?: pulumi.CustomResourceOptions) {
-    super(register("MptcpHost"), name, withOutputs(args, ["facts", "previous", "persisted", "limits", "enabled"]), secretKeyOptions(opts), "mptcp", "MptcpHost");
+    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled"], opts);
   }
 }
 
 /** An existing interface that must be up, with addresses and an optional MTU. */
-export class NetworkInterface extends pulumi.dynamic.Resource {
+export class NetworkInterface extends MptcpResource {
   /** Addresses present on the link (of those declared). */
   declare readonly addresses: pulumi.Output<InterfaceOutputs["addresses"]>;
   /** Addresses this resource added and will remove on delete. */
@@ -70,12 +76,12 @@ export class NetworkInterface extends pulumi.dynamic.Resource {
 
   /** Declares an interface's state. */
   constructor(name: string, args: NetworkInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(register("NetworkInterface"), name, withOutputs(args, ["addresses", "addedAddresses", "operState", "persisted"]), secretKeyOptions(opts), "mptcp", "NetworkInterface");
+    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted"], opts);
   }
 }
 
 /** A routing table with its `from` rules and routes (routing per source address). */
-export class PolicyRoute extends pulumi.dynamic.Resource {
+export class PolicyRoute extends MptcpResource {
   /** Rules that look up the table. */
   declare readonly rules: pulumi.Output<PolicyRouteOutputs["rules"]>;
   /** Routes in the table. */
@@ -83,12 +89,12 @@ export class PolicyRoute extends pulumi.dynamic.Resource {
 
   /** Declares one policy routing table. */
   constructor(name: string, args: PolicyRouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super(register("PolicyRoute"), name, withOutputs(args, ["rules", "routes", "persisted"]), secretKeyOptions(opts), "mptcp", "PolicyRoute");
+    super("PolicyRoute", name, args, ["rules", "routes", "persisted"], opts);
   }
 }
 
 /** An MPTCP endpoint (ip mptcp endpoint) with its flags. */
-export class Endpoint extends pulumi.dynamic.Resource {
+export class Endpoint extends MptcpResource {
   /** The endpoint id the kernel uses. */
   declare readonly endpointId: pulumi.Output<number>;
   /** The flags the kernel reports. */
@@ -98,12 +104,12 @@ export class Endpoint extends pulumi.dynamic.Resource {
 
   /** Declares one MPTCP endpoint. */
   constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
-    super(register("Endpoint"), name, withOutputs(args, ["endpointId", "persisted"]), secretKeyOptions(opts), "mptcp", "Endpoint");
+    super("Endpoint", name, args, ["endpointId", "persisted"], opts);
   }
 }
 
 /** A named set of sysctl values, persisted in /etc/sysctl.d and restored on delete. */
-export class SysctlTuning extends pulumi.dynamic.Resource {
+export class SysctlTuning extends MptcpResource {
   /** The values in force. */
   declare readonly values: pulumi.Output<SysctlOutputs["values"]>;
   /** The values before this resource changed them. */
@@ -111,6 +117,6 @@ export class SysctlTuning extends pulumi.dynamic.Resource {
 
   /** Declares a sysctl set. */
   constructor(name: string, args: SysctlTuningArgs, opts?: pulumi.CustomResourceOptions) {
-    super(register("SysctlTuning"), name, withOutputs(args, ["previous", "persisted"]), secretKeyOptions(opts), "mptcp", "SysctlTuning");
+    super("SysctlTuning", name, args, ["previous", "persisted"], opts);
   }
 }

@@ -47,6 +47,8 @@ export interface ResourceDefinition<I extends Hosted, O extends I> {
   observe(current: O, actual: HostState): O | undefined;
   /** Changes that remove what this resource owns and restore what it changed (pure). */
   remove(current: O, actual: HostState): Change[];
+  /** Sysctl keys the resource reads, so the host's probe includes them. */
+  sysctlKeys?(current: I | O): string[];
 }
 
 /** Stable JSON: object keys sorted, undefined dropped, so equal values compare equal. */
@@ -100,11 +102,14 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
   };
   const idOf = (inputs: I) => `${hostKeyOf(inputs.connection)}/${def.identity(inputs)}`;
 
+  const keysOf = (current: I | O): string[] => def.sysctlKeys?.(current) ?? [];
+
   /** Plans and applies under the host's queue, then reads back and verifies convergence. */
   async function converge(desired: I, previous: O | undefined): Promise<O> {
     const session = sessionFor(desired.connection, desired.privateKey);
+    const keys = [...keysOf(desired), ...(previous ? keysOf(previous) : [])];
     return session.exclusive(async () => {
-      const before = await session.state();
+      const before = await session.state(keys);
       const changes = def.plan(desired, before, previous);
       const what = `${def.kind} ${def.identity(desired)}: ${changes.length} change(s)`;
       try {
@@ -122,7 +127,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
         }
         throw error;
       }
-      const after = changes.length > 0 ? await session.state() : before;
+      const after = changes.length > 0 ? await session.state(keys) : before;
       const outs = def.outputs(desired, after, before, previous);
       const seen = def.observe(outs, after);
       const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
@@ -176,7 +181,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
       const current = inputsOf(props as unknown as Record<string, unknown>);
       const session = sessionFor(current.connection, current.privateKey);
-      const seen = def.observe({ ...props, ...current }, await session.state());
+      const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
       return seen ? { id, props: seen } : { id: "" };
     },
 
@@ -190,7 +195,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const current = { ...props, ...inputsOf(props as unknown as Record<string, unknown>) } as O;
       const session = sessionFor(current.connection, current.privateKey);
       await session.exclusive(async () => {
-        const actual = await session.state();
+        const actual = await session.state(keysOf(current));
         await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`, actual);
       });
     },

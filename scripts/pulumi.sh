@@ -28,9 +28,14 @@ if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:
   export PULUMI_CONFIG_PASSPHRASE="mptcp-lab"
 fi
 
+# Compile only when a source is newer than the last build: a no-op tsc still costs ~1 s.
+needs_build() {
+  [[ ! -f "$root/dist/.build-stamp" ]] && return 0
+  [[ -n "$(cd "$root" && find provider stacks scripts bench tsconfig.json package-lock.json -newer dist/.build-stamp -print -quit 2>/dev/null)" ]]
+}
 case "${1:-}" in
   version|--version|help|--help|plugin|login|logout|whoami|"") ;;
-  *) (cd "$root" && node node_modules/typescript/bin/tsc -p tsconfig.json) ;;
+  *) if needs_build; then (cd "$root" && node node_modules/typescript/bin/tsc -p tsconfig.json && touch dist/.build-stamp); fi ;;
 esac
 
 cd "$root"

@@ -105,4 +105,5 @@ export const sysctlDefinition: ResourceDefinition<SysctlInputs, SysctlOutputs> =
     return { ...current, values, persisted };
   },
   remove: (current, actual) => restoreSysctls(current.previous ?? {}, actual, current.name),
+  sysctlKeys: (current) => [...Object.keys(current.values ?? {}), ...Object.keys((current as Partial<SysctlOutputs>).previous ?? {})],
 };

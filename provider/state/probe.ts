@@ -4,6 +4,7 @@
  * One script prints every section behind a marker line; the parsers are pure and are tested
  * on recorded output of iproute2 5.15 and 6.x, whose formats differ (see test/fixtures).
  */
+import { shellCommand } from "../transport/quote";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -15,21 +16,40 @@ import type {
 } from "./types";
 
 const MARK = "@@mptcp-pulumi@@";
+/** The marker that starts every probe section. */
+export const PROBE_MARK = MARK;
 
 /** Directory on the host that holds the boot replay (apply.sh and one part per resource). */
 export const PERSIST_DIR = "/etc/mptcp-pulumi";
 /** Prefix of the sysctl.d files we own. */
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
 
-/** The probe: POSIX sh, read-only, prints one section per marker. */
-export const PROBE_SCRIPT = `
+/**
+ * Sysctl subtrees every probe reads: MPTCP, TCP and socket buffers, forwarding and rp_filter.
+ * Reading these takes a third of `sysctl -a`; keys elsewhere are read when a resource asks.
+ */
+export const SYSCTL_TREES = ["net.mptcp", "net.core", "net.ipv4", "net.ipv6.conf.all", "net.ipv6.conf.default"] as const;
+
+/** Whether the probe's default subtrees include `key`. */
+export function inSysctlTrees(key: string): boolean {
+  return SYSCTL_TREES.some((tree) => key === tree || key.startsWith(`${tree}.`));
+}
+
+/** The probe: POSIX sh, read-only, prints one section per marker; `extraSysctls` are read too. */
+export function probeScript(extraSysctls: readonly string[] = []): string {
+  return PROBE_HEAD + shellCommand(["sysctl", "-e", ...SYSCTL_TREES, ...extraSysctls]) + PROBE_TAIL;
+}
+
+const PROBE_HEAD = `
 m='${MARK}'
 export LC_ALL=C
 echo "$m hostname"; cat /proc/sys/kernel/hostname
 echo "$m kernel"; uname -r
 echo "$m iproute2"; ip -V 2>&1
 echo "$m session"; echo "\${SSH_CONNECTION:-}"
-echo "$m sysctl"; sysctl -a 2>/dev/null
+echo "$m sysctl"; `;
+
+const PROBE_TAIL = ` 2>/dev/null
 echo "$m limits"; ip mptcp limits show 2>&1
 echo "$m endpoints"; ip -j mptcp endpoint show 2>/dev/null || { echo "$m endpoints-text"; ip mptcp endpoint show 2>&1; }
 echo "$m addr"; ip -j addr show
@@ -41,8 +61,10 @@ for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/part
   [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
 done
 echo "$m end"
-exit 0
 `;
+
+/** The probe with the default sysctl subtrees only. */
+export const PROBE_SCRIPT = `${probeScript()}exit 0\n`;
 
 /** Splits probe output into its sections. */
 export function splitSections(output: string): Map<string, string> {

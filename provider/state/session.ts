@@ -8,7 +8,7 @@ import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFai
 import { armScript, CONFIRMED, confirmScript, rollbackChanges } from "../rollback";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
-import { parseProbe, PROBE_SCRIPT } from "./probe";
+import { inSysctlTrees, parseProbe, PROBE_MARK, probeScript } from "./probe";
 import type { HostState } from "./types";
 
 /** Applied, but the host could not be reached again: it will undo the change set by itself. */
@@ -26,6 +26,13 @@ export class RollbackPendingError extends Error {
   }
 }
 
+/** Whether a change could cut the SSH session: links, addresses, routing and their sysctls. */
+export function mayCutConnection(change: Change): boolean {
+  if (change.kind === "ip") return ["link", "address", "rule", "route"].includes(change.args[0] ?? "");
+  if (change.kind === "sysctl") return /^net\.(ipv4\.(conf\.|ip_|route\.)|ipv6\.(conf\.|route\.))/.test(change.key);
+  return false;
+}
+
 /** The host was reached again only after its timer fired: it has already undone the change set. */
 export class RolledBackError extends Error {
   constructor(host: string, what: string, seconds: number) {
@@ -40,6 +47,7 @@ export class RolledBackError extends Error {
 /** A host as this provider process sees it during one operation. */
 export class HostSession {
   private cached: Promise<HostState> | undefined;
+  private readonly extraSysctls = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Round trips made, by purpose; reported in debug logs and used by tests. */
   readonly roundTrips = { read: 0, apply: 0 };
@@ -54,8 +62,16 @@ export class HostSession {
     return this.transport.describe();
   }
 
-  /** The host's state, read at most once until something changes it. */
-  state(): Promise<HostState> {
+  /**
+   * The host's state, read at most once until something changes it. `sysctlKeys` outside the
+   * probe's default subtrees are added to this and every later read of the host.
+   */
+  state(sysctlKeys: readonly string[] = []): Promise<HostState> {
+    const missing = sysctlKeys.filter((key) => !inSysctlTrees(key) && !this.extraSysctls.has(key));
+    if (missing.length > 0) {
+      for (const key of missing) this.extraSysctls.add(key);
+      this.cached = undefined;
+    }
     this.cached ??= this.readState().catch((error: unknown) => {
       this.cached = undefined;
       throw error;
@@ -84,10 +100,15 @@ export class HostSession {
     if (changes.length === 0) return;
     this.invalidate();
     this.roundTrips.apply++;
-    const token = before && this.confirmSeconds > 0 ? `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}` : undefined;
+    // Only changes that could cut this connection (links, addresses, routing, rp_filter and
+    // the like) are worth a confirm round trip; MPTCP endpoints and buffers are not.
+    const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutConnection);
+    const token = guarded ? `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}` : undefined;
     const arm = token && before ? armScript(token, this.confirmSeconds, rollbackChanges(changes, before)) : undefined;
+    let stdout: string;
     try {
-      await this.transport.run(compileScript(changes, arm), what);
+      // The probe rides along: the state after the change comes back in the same round trip.
+      ({ stdout } = await this.transport.run(compileScript(changes, arm, probeScript([...this.extraSysctls])), what));
     } catch (error) {
       if (error instanceof RemoteCommandError && scriptReportedFailure(error.stdout)) {
         // The script ran and stopped at a failed step; we still reach the host, so keep what
@@ -105,6 +126,8 @@ export class HostSession {
     } finally {
       this.invalidate();
     }
+    const after = parseProbe(stdout.slice(stdout.indexOf(PROBE_MARK)));
+    this.cached = Promise.resolve(after);
     if (token) {
       let confirmed: boolean;
       try {
@@ -124,7 +147,7 @@ export class HostSession {
 
   private async readState(): Promise<HostState> {
     this.roundTrips.read++;
-    const { stdout } = await this.transport.run(PROBE_SCRIPT, "read host state (uname, sysctl -a, ip mptcp/addr/rule/route)");
+    const { stdout } = await this.transport.run(`${probeScript([...this.extraSysctls])}exit 0\n`, "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
     return parseProbe(stdout);
   }
 }

@@ -194,9 +194,20 @@ export class SshTransport {
       child.on("error", (cause) =>
         finish(new RemoteCommandError(this.describe(), what, null, String(cause), "could not start ssh: is openssh-client installed?", { cause })),
       );
+      // 'exit' can come before the last output is read: wait for both streams to end, but not
+      // forever, in case a forked control master were ever to keep our pipes open.
+      let open = 2;
+      let drained: () => void = () => undefined;
+      const ended = new Promise<void>((resolve) => (drained = resolve));
+      const streamEnded = () => {
+        if (--open === 0) drained();
+      };
+      child.stdout.on("end", streamEnded);
+      child.stderr.on("end", streamEnded);
       child.on("exit", (code) => {
-        // Let buffered output drain before settling; the pipes may stay open in a forked master.
-        setImmediate(() => {
+        const grace = setTimeout(drained, 2000);
+        void ended.then(() => {
+          clearTimeout(grace);
           if (code === 0) return finish();
           // A broken connection leaves a master that would hang every later command: drop it.
           if (code === 255 || code === null) this.dropMaster();

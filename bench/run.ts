@@ -1,0 +1,277 @@
+/**
+ * Benchmark: what an operation costs at 2 and at 20 servers, and what MPTCP gains on the wire.
+ *
+ * For each lab size it runs, from clean servers, `pulumi up`, a no-change `pulumi preview`,
+ * `pulumi refresh` and `pulumi destroy` (medians of --runs cycles), counts SSH connections per
+ * host per operation from the servers' own sshd logs, and times a floor measured in the same
+ * run: the same configuration applied by a plain script, one `ssh` and one `ip -batch` per
+ * host, all hosts in parallel. Then the data plane: single-path TCP vs MPTCP on two links.
+ *
+ * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { median } from "../scripts/verify";
+
+const ROOT = resolve(__dirname, "../..");
+const LAB = join(ROOT, "test/lab/lab.sh");
+const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
+
+interface LabHost {
+  name: string;
+  host: string;
+  pair: number;
+  role: "server" | "client";
+  eno1: string;
+  eno2: string;
+}
+
+const OPS = ["up", "preview", "refresh", "destroy"] as const;
+type Op = (typeof OPS)[number] | "floor";
+
+/** One operation's measurements over the runs. */
+export interface OpResult {
+  seconds: number[];
+  medianSeconds: number;
+  /** SSH connections accepted per host during the operation: the worst host of each run. */
+  maxConnectionsPerHost: number[];
+}
+
+/** One lab size's results. */
+export interface SizeResult {
+  pairs: number;
+  servers: number;
+  ops: Record<Op, OpResult>;
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function lab(...args: string[]): void {
+  const r = spawnSync("bash", [LAB, ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`lab ${args.join(" ")}: ${r.stderr}`);
+}
+
+function labHosts(): LabHost[] {
+  return JSON.parse(readFileSync(join(LAB_DIR, "hosts.json"), "utf8")) as LabHost[];
+}
+
+function accepted(hosts: LabHost[]): Map<string, number> {
+  return new Map(hosts.map((h) => [h.name, readFileSync(join(LAB_DIR, h.name, "sshd.log"), "utf8").split("\n").filter((l) => l.includes("Accepted publickey")).length]));
+}
+
+/** The lab stack's configuration generalized to every pair of the lab. */
+export function stackHosts(hosts: LabHost[]): unknown[] {
+  return hosts.map((h) => {
+    const own = (cidr: string) => cidr.split("/")[0]!;
+    const net = (cidr: string) => `${own(cidr).split(".").slice(0, 3).join(".")}.0/24`;
+    return {
+      name: h.name,
+      role: h.role,
+      connection: { host: h.host, user: "root", privateKeyPath: join(LAB_DIR, "id_ed25519"), knownHostsPath: join(LAB_DIR, "known_hosts") },
+      interfaces: [
+        { name: "eno1", addresses: [h.eno1] },
+        { name: "eno2", addresses: [h.eno2] },
+      ],
+      limits: { subflows: 2, addAddrAccepted: 2 },
+      endpoints: [{ address: own(h.eno2), dev: "eno2", flags: [h.role === "server" ? "signal" : "subflow"] }],
+      policyRoutes: [
+        { table: 101, rules: [{ from: own(h.eno1), priority: 1001 }], routes: [{ dst: net(h.eno1), dev: "eno1", scope: "link" }] },
+        { table: 102, rules: [{ from: own(h.eno2), priority: 1002 }], routes: [{ dst: net(h.eno2), dev: "eno2", scope: "link" }] },
+      ],
+      sysctls: { "net.ipv4.tcp_rmem": "4096 131072 33554432", "net.ipv4.tcp_wmem": "4096 131072 33554432", "net.ipv4.conf.all.rp_filter": "2" },
+    };
+  });
+}
+
+/** What the floor script runs on one host: the same state, one ip -batch. */
+export function floorScript(host: ReturnType<typeof stackHosts>[number]): string {
+  const h = host as { interfaces: Array<{ name: string; addresses: string[] }>; limits: { subflows: number; addAddrAccepted: number }; endpoints: Array<{ address: string; dev: string; flags: string[] }>; policyRoutes: Array<{ table: number; rules: Array<{ from: string; priority: number }>; routes: Array<{ dst: string; dev: string; scope: string }> }>; sysctls: Record<string, string> };
+  const batch: string[] = [`mptcp limits set subflows ${h.limits.subflows} add_addr_accepted ${h.limits.addAddrAccepted}`];
+  for (const i of h.interfaces) for (const a of i.addresses) batch.push(`address replace ${a} dev ${i.name}`, `link set dev ${i.name} up`);
+  for (const p of h.policyRoutes) {
+    for (const r of p.routes) batch.push(`route replace ${r.dst} dev ${r.dev} scope ${r.scope} table ${p.table}`);
+    for (const r of p.rules) batch.push(`rule add priority ${r.priority} from ${r.from} table ${p.table}`);
+  }
+  for (const e of h.endpoints) batch.push(`mptcp endpoint add ${e.address} dev ${e.dev} ${e.flags.join(" ")}`);
+  const sysctls = Object.entries(h.sysctls).map(([k, v]) => `sysctl -q -w '${k}=${v}'`);
+  return ["sysctl -q -w net.mptcp.enabled=1", ...sysctls, "ip -batch - <<'EOF'", ...batch, "EOF", ""].join("\n");
+}
+
+function runFloor(hosts: LabHost[]): Promise<number> {
+  const configs = stackHosts(hosts);
+  const started = process.hrtime.bigint();
+  return Promise.all(
+    hosts.map(
+      (h, i) =>
+        new Promise<void>((done, fail) => {
+          const child = spawn("ssh", ["-F", join(LAB_DIR, "ssh_config"), h.name, "sh -s"], { stdio: ["pipe", "ignore", "pipe"] });
+          let err = "";
+          child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+          child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`floor on ${h.name}: exit ${code}: ${err}`))));
+          child.stdin.end(floorScript(configs[i]!));
+        }),
+    ),
+  ).then(() => Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+class BenchProject {
+  readonly dir = mkdtempSync(join(tmpdir(), "mptcp-bench-"));
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(hosts: LabHost[]) {
+    for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(this.dir, name));
+    cpSync(join(ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+    // YAML is a superset of JSON: no YAML writer needed.
+    writeFileSync(join(this.dir, "Pulumi.bench.yaml"), JSON.stringify({ config: { "mptcp-pulumi:hosts": stackHosts(hosts) } }, null, 2));
+    mkdirSync(join(this.dir, "state"));
+    this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench" };
+    this.pulumi("stack", "init");
+  }
+
+  pulumi(...args: string[]): number {
+    const started = process.hrtime.bigint();
+    const r = spawnSync("bash", [join(ROOT, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", "bench", "--non-interactive"], { encoding: "utf8", env: this.env, maxBuffer: 1 << 26 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+    return seconds;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
+  up: ["up", "--yes", "--skip-preview"],
+  preview: ["preview", "--expect-no-changes"],
+  refresh: ["refresh", "--yes"],
+  destroy: ["destroy", "--yes", "--skip-preview"],
+};
+
+async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
+  const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, { seconds: [] as number[], conns: [] as number[] }])) as Record<Op, { seconds: number[]; conns: number[] }>;
+  const record = (op: Op, seconds: number, before: Map<string, number>, after: Map<string, number>) => {
+    samples[op].seconds.push(seconds);
+    samples[op].conns.push(Math.max(...[...after].map(([name, n]) => n - (before.get(name) ?? 0))));
+  };
+  for (let run = 1; run <= runs; run++) {
+    log(`${pairs} pair(s), run ${run}/${runs}: fresh lab`);
+    lab("down");
+    lab("up", "--pairs", String(pairs));
+    const hosts = labHosts();
+    let before = accepted(hosts);
+    const floor = await runFloor(hosts);
+    record("floor", floor, before, accepted(hosts));
+    log(`${pairs} pair(s), run ${run}/${runs}: floor ${floor.toFixed(2)}s; fresh lab again for pulumi`);
+    lab("down");
+    lab("up", "--pairs", String(pairs));
+    const project = new BenchProject(labHosts());
+    try {
+      for (const op of OPS) {
+        before = accepted(hosts);
+        const seconds = project.pulumi(...OP_ARGS[op]);
+        record(op, seconds, before, accepted(hosts));
+        log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${seconds.toFixed(2)}s`);
+      }
+    } finally {
+      project.remove();
+    }
+  }
+  const ops = Object.fromEntries(
+    Object.entries(samples).map(([op, s]) => [op, { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns }]),
+  ) as Record<Op, OpResult>;
+  return { pairs, servers: pairs * 2, ops };
+}
+
+function dataPlane(runs: number, seconds: number): { tcpMbps: number; mptcpMbps: number; ratio: number } {
+  log(`data plane: 1 pair, ${runs} run(s) of ${seconds}s each way`);
+  lab("down");
+  lab("up", "--pairs", "1");
+  const project = new BenchProject(labHosts());
+  try {
+    project.pulumi("up", "--yes", "--skip-preview");
+    const r = spawnSync("node", [join(ROOT, "dist/scripts/verify.js"), "--stack", "bench", "--config-file", join(project.dir, "Pulumi.bench.yaml"), "--runs", String(runs), "--seconds", String(seconds), "--json"], {
+      encoding: "utf8",
+      env: project.env,
+      cwd: ROOT,
+    });
+    if (r.status !== 0) throw new Error(`verify failed: ${r.stderr}${r.stdout}`);
+    const [result] = JSON.parse(r.stdout) as Array<{ tcpMbps: number; mptcpMbps: number; ratio: number }>;
+    project.pulumi("destroy", "--yes", "--skip-preview");
+    return { tcpMbps: result!.tcpMbps, mptcpMbps: result!.mptcpMbps, ratio: result!.ratio };
+  } finally {
+    project.remove();
+  }
+}
+
+/** The markdown report. */
+export function markdown(report: Report): string {
+  const lines = [
+    `Measured ${report.date} on ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, kernel ${report.machine.kernel}, Node ${report.machine.node}; medians of ${report.runs} runs.`,
+    "",
+    "| servers | operation | median s | runs (s) | SSH connections per host (worst host, each run) |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const size of report.sizes) {
+    for (const op of [...OPS, "floor"] as Op[]) {
+      const r = size.ops[op];
+      const name = op === "floor" ? "floor: plain ssh + ip -batch per host, parallel" : op === "preview" ? "preview (no changes)" : op === "up" ? "up (from clean servers)" : op;
+      lines.push(`| ${size.servers} | ${name} | ${r.medianSeconds.toFixed(2)} | ${r.seconds.map((s) => s.toFixed(2)).join(", ")} | ${r.maxConnectionsPerHost.join(", ")} |`);
+    }
+  }
+  const [small, large] = [report.sizes[0], report.sizes.at(-1)];
+  if (small && large && small !== large) {
+    lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
+    lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
+  }
+  if (report.dataPlane) {
+    const d = report.dataPlane;
+    lines.push("", `Data plane (two 200 Mbit/s links, iperf3 via mptcpize): TCP ${d.tcpMbps.toFixed(1)} Mbit/s, MPTCP ${d.mptcpMbps.toFixed(1)} Mbit/s, ratio ${d.ratio.toFixed(2)}x (target: at least 1.9x).`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+interface Report {
+  date: string;
+  runs: number;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string };
+  sizes: SizeResult[];
+  dataPlane?: { tcpMbps: number; mptcpMbps: number; ratio: number };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const option = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] ?? fallback : fallback;
+  };
+  const pairs = option("--pairs", "1,10").split(",").map(Number);
+  const runs = Number(option("--runs", "3"));
+  const seconds = Number(option("--seconds", "5"));
+  const out = resolve(ROOT, option("--out", "bench/results"));
+  if (process.getuid?.() !== 0) throw new Error("bench: run as root (the lab needs network namespaces)");
+  const report: Report = {
+    date: new Date().toISOString(),
+    runs,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+    sizes: [],
+  };
+  for (const n of pairs) report.sizes.push(await measureSize(n, runs));
+  report.dataPlane = dataPlane(runs, seconds);
+  lab("down");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, "latest.md"), markdown(report));
+  process.stdout.write(markdown(report));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
