@@ -6,6 +6,7 @@
  * two operations never interleave, and reports which steps were applied, so a partial failure
  * says exactly what changed.
  */
+import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
 /** One change on a host; `summary` is what users read in errors and logs. */
@@ -16,12 +17,7 @@ export type Change =
   | { kind: "removeFile"; path: string; summary: string }
   | { kind: "shell"; args: string[]; summary: string };
 
-/**
- * The host-side lock, as a shell word: one per network namespace, because that is the scope of
- * everything we manage (and lab servers sharing one /run must not block each other). It lives in
- * /run/lock so that removing /etc/mptcp-pulumi never deletes a lock someone is waiting on.
- */
-export const LOCK_FILE_SHELL = `/run/lock/mptcp-pulumi-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0).lock`;
+export { LOCK_FILE_SHELL } from "./hostpaths";
 
 /** How long a second operation waits for the host lock before giving up. */
 export const LOCK_WAIT_SECONDS = 120;
@@ -99,8 +95,12 @@ export function compileScript(changes: readonly Change[], afterLock?: string, af
     `exec 9>"$lock"`,
     // flock(1) is util-linux, present on every distribution we support; without it we still run.
     `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit 75; }; fi`,
+    // A change set still waiting for its confirm may yet be rolled back: writing now could be
+    // undone behind our back, so wait until it settles.
+    `rb="${ROLLBACK_DIR_SHELL}"`,
+    `for p in "$rb"/*.pending; do [ -e "$p" ] && { echo "a change set applied earlier is awaiting its confirm or its rollback ($p); retry once it settles" >&2; exit 76; }; done`,
   ];
-  if (afterLock) out.push(afterLock, `echo "${ARMED}"`);
+  if (afterLock) out.push(`{\n${afterLock}\n} >&2 || { echo "could not arm the rollback timer" >&2; exit 4; }`, `echo "${ARMED}"`);
   for (const step of stepsOf(changes)) {
     const last = step.first + step.changes.length - 1;
     // Step output goes to stderr: stdout carries only our markers, one per line.

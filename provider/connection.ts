@@ -4,6 +4,7 @@
  * a secret on its own (outputs inherit secrecy by property name).
  */
 import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { z } from "zod";
 import type { SshTarget } from "./transport/ssh";
 
@@ -58,17 +59,26 @@ export const connectionSchema = z.strictObject({
    * within this many seconds after applying. 0 turns it off.
    */
   confirmTimeoutSeconds: z.number().int().min(0).max(3600).default(120),
-}).superRefine((c, ctx) => {
+});
+
+/**
+ * Problems with the connection's local files, checked at preview where pulumi runs (no host is
+ * touched). Kept out of the schema: state read back on another machine must still parse, so
+ * that refresh and destroy work there.
+ */
+export function connectionFileProblems(c: Connection, base = process.cwd()): Array<{ property: string; reason: string }> {
+  const problems: Array<{ property: string; reason: string }> = [];
   if (c.privateKeyPath !== undefined) {
-    const problem = unreadableFile(c.privateKeyPath);
-    if (problem) ctx.addIssue({ code: "custom", path: ["privateKeyPath"], message: `the private key ${problem}` });
+    const problem = unreadableFile(resolve(base, c.privateKeyPath));
+    if (problem) problems.push({ property: "privateKeyPath", reason: `the private key ${problem}` });
   }
   // With accept-new, ssh creates the file on first contact; strict checking needs it now.
   if (c.knownHostsPath !== undefined && c.hostKeyPolicy === "strict") {
-    const problem = unreadableFile(c.knownHostsPath);
-    if (problem) ctx.addIssue({ code: "custom", path: ["knownHostsPath"], message: `known_hosts ${problem} (strict host-key checking needs it; or pin hostKey, or set hostKeyPolicy: accept-new)` });
+    const problem = unreadableFile(resolve(base, c.knownHostsPath));
+    if (problem) problems.push({ property: "knownHostsPath", reason: `known_hosts ${problem} (strict host-key checking needs it; or pin hostKey, or set hostKeyPolicy: accept-new)` });
   }
-});
+  return problems;
+}
 
 /** A validated connection. */
 export type Connection = z.infer<typeof connectionSchema>;
@@ -97,11 +107,13 @@ export function toSshTarget(connection: Connection, privateKey: string | undefin
     connectTimeoutSeconds: connection.connectTimeoutSeconds,
   };
   if (privateKey) target.privateKey = privateKey;
-  if (connection.privateKeyPath) target.privateKeyPath = connection.privateKeyPath;
-  if (connection.knownHostsPath) target.knownHostsPath = connection.knownHostsPath;
+  // Relative paths stay relative in the state (portable between checkouts) and are resolved
+  // here, against the project directory the engine runs the provider in.
+  if (connection.privateKeyPath) target.privateKeyPath = resolve(connection.privateKeyPath);
+  if (connection.knownHostsPath) target.knownHostsPath = resolve(connection.knownHostsPath);
+  if (connection.sshConfigPath) target.sshConfigPath = resolve(connection.sshConfigPath);
   if (connection.hostKey) target.hostKey = connection.hostKey;
   if (connection.proxyJump) target.proxyJump = connection.proxyJump;
-  if (connection.sshConfigPath) target.sshConfigPath = connection.sshConfigPath;
   return target;
 }
 

@@ -13,7 +13,8 @@ import { ipBatchLine } from "./transport/quote";
 export const APPLY_SCRIPT_PATH = `${PERSIST_DIR}/apply.sh`;
 /** The systemd unit that replays the parts at boot. */
 export const UNIT_PATH = "/etc/systemd/system/mptcp-pulumi.service";
-const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service";
+/** The symlink that enables the unit; the probe reports its target as the "file" content. */
+export const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service";
 
 /** Replay order: limits before addresses before routes before endpoints that use them. */
 export const BOOT_ORDER = { limits: 10, interface: 20, route: 30, endpoint: 40 } as const;
@@ -56,11 +57,20 @@ export function bootPartText(lines: readonly string[][]): string {
 }
 
 /** Changes that make the replay machinery present (script, unit, enablement) if it is not. */
+/** Whether the replay script, the unit and its enablement are all in place and current. */
+export function replayInstalled(actual: HostState): boolean {
+  return actual.files[APPLY_SCRIPT_PATH] === APPLY_SCRIPT && actual.files[UNIT_PATH] === UNIT_FILE && actual.files[UNIT_LINK] === `${UNIT_PATH}\n`;
+}
+
 function ensureReplayInstalled(actual: HostState): Change[] {
   const changes: Change[] = [];
   if (actual.files[APPLY_SCRIPT_PATH] !== APPLY_SCRIPT) {
     changes.push({ kind: "writeFile", path: APPLY_SCRIPT_PATH, content: APPLY_SCRIPT, summary: `write ${APPLY_SCRIPT_PATH}` });
+  }
+  if (actual.files[UNIT_PATH] !== UNIT_FILE) {
     changes.push({ kind: "writeFile", path: UNIT_PATH, content: UNIT_FILE, summary: `install ${UNIT_PATH}` });
+  }
+  if (actual.files[UNIT_PATH] !== UNIT_FILE || actual.files[UNIT_LINK] !== `${UNIT_PATH}\n`) {
     changes.push({
       kind: "shell",
       args: ["sh", "-c", `mkdir -p ${UNIT_LINK.slice(0, UNIT_LINK.lastIndexOf("/"))} && ln -sf ${UNIT_PATH} ${UNIT_LINK} && { [ ! -d /run/systemd/system ] || systemctl daemon-reload; }`],
@@ -75,11 +85,10 @@ function uninstallReplay(): Change[] {
   return [
     {
       kind: "shell",
-      args: ["sh", "-c", `rm -f ${UNIT_LINK} ${UNIT_PATH} && { [ ! -d /run/systemd/system ] || systemctl daemon-reload; }`],
-      summary: "remove mptcp-pulumi.service (no parts left)",
+      // Decided on the host, under the lock: another stack may have added a part meanwhile.
+      args: ["sh", "-c", `if [ -z "$(ls -A ${PERSIST_DIR}/parts 2>/dev/null)" ]; then rm -f ${UNIT_LINK} ${UNIT_PATH} && rm -rf ${PERSIST_DIR} && { [ ! -d /run/systemd/system ] || systemctl daemon-reload; }; fi`],
+      summary: `remove mptcp-pulumi.service and ${PERSIST_DIR} (no parts left)`,
     },
-    // The lock file goes too; an operation already waiting on it still holds its own descriptor.
-    { kind: "shell", args: ["rm", "-rf", PERSIST_DIR], summary: `remove ${PERSIST_DIR} (no parts left)` },
   ];
 }
 
@@ -92,14 +101,14 @@ export function persistPart(path: string, lines: readonly string[][] | undefined
     return changes;
   }
   const content = bootPartText(lines);
-  if (actual.files[path] === content) return [];
-  return [...ensureReplayInstalled(actual), { kind: "writeFile", path, content, summary: `write boot replay ${path}` }];
+  const part: Change[] = actual.files[path] === content ? [] : [{ kind: "writeFile", path, content, summary: `write boot replay ${path}` }];
+  return [...ensureReplayInstalled(actual), ...part];
 }
 
 /** Whether the host's boot part matches what the resource wants. */
 export function partIsCurrent(path: string, lines: readonly string[][] | undefined, actual: HostState): boolean {
   if (lines === undefined || lines.length === 0) return actual.files[path] === undefined;
-  return actual.files[path] === bootPartText(lines) && actual.files[APPLY_SCRIPT_PATH] === APPLY_SCRIPT;
+  return actual.files[path] === bootPartText(lines) && replayInstalled(actual);
 }
 
 /** Path of a sysctl.d file we own. */

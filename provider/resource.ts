@@ -8,8 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { PartialApplyError, type Change } from "./changes";
 import { rollbackChanges } from "./rollback";
-import { hostKeyOf, type Connection } from "./connection";
-import { sessionFor } from "./state/session";
+import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
+import { sessionFor, type HostSession } from "./state/session";
 import type { HostState } from "./state/types";
 import { parseOrThrow, validate } from "./validation";
 
@@ -91,6 +91,16 @@ function valueAt(root: unknown, property: string): unknown {
   return value;
 }
 
+/** Undoes the changes of a failed create; returns a sentence for the error message. */
+async function undoCreate(session: HostSession, applied: readonly Change[], before: HostState): Promise<string> {
+  const undo = rollbackChanges(applied, before);
+  if (undo.length === 0) return "";
+  return session.apply(undo, "undo a failed create").then(
+    () => ` Because the resource was being created, those changes were undone (${undo.map((c) => c.summary).join("; ")}).`,
+    (undoError: unknown) => ` Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
+  );
+}
+
 /** Builds the Pulumi dynamic provider for a resource definition. */
 export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>): pulumi.dynamic.ResourceProvider {
   const parse = (raw: unknown): I => parseOrThrow(def.kind, def.schema, userInputs(raw));
@@ -118,12 +128,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
         // A failed create leaves no resource in the state; undo what it applied so the host
         // matches the state. A failed update keeps its old state, and refresh shows the rest.
         if (!previous && error instanceof PartialApplyError && error.outcome.applied.length > 0) {
-          const undo = rollbackChanges(error.outcome.applied, before);
-          const undone = await session.apply(undo, `undo the failed create of ${def.kind} ${def.identity(desired)}`).then(
-            () => `Because the resource was being created, those changes were undone (${undo.map((c) => c.summary).join("; ")}).`,
-            (undoError: unknown) => `Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
-          );
-          throw new Error(`${error.message} ${undone}`, { cause: error });
+          throw new Error(`${error.message}${await undoCreate(session, error.outcome.applied, before)}`, { cause: error });
         }
         throw error;
       }
@@ -132,12 +137,14 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const seen = def.observe(outs, after);
       const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
       if (mismatched.length > 0) {
+        // A create leaves nothing in the state: take its changes back so the host matches.
+        const undone = previous ? "" : await undoCreate(session, changes, before);
         throw new PlanError(
           session.name,
           `${def.kind} ${def.identity(desired)}`,
           `applied ${changes.length} change(s) but the host does not show the desired ${mismatched.join(", ")}: ` +
             `wanted ${canonicalJson(Object.fromEntries(mismatched.map((k) => [k, outs[k as keyof O]])))}, ` +
-            `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}`,
+            `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}${undone}`,
         );
       }
       return outs;
@@ -148,7 +155,10 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     async check(_olds: unknown, rawNews: unknown) {
       const news = userInputs(rawNews);
       const result = validate(def.schema, news);
-      if (result.ok) return { inputs: result.value };
+      if (result.ok) {
+        const files = connectionFileProblems(result.value.connection).map((p) => ({ property: `connection.${p.property}`, reason: p.reason }));
+        return files.length ? { inputs: news, failures: files } : { inputs: result.value };
+      }
       // A value computed by another resource is unknown at preview; judge it at apply time.
       const failures = result.failures.filter((f) => valueAt(news, f.property) !== UNKNOWN);
       return failures.length ? { inputs: news, failures } : { inputs: news };
@@ -166,8 +176,9 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       return {
         changes: changed.length > 0 || replaces.length > 0 || persisted === false,
         replaces,
-        // The old and the new object have the same identity on the host: remove first.
-        deleteBeforeReplace: true,
+        // Remove first only when old and new are the same object on the host; otherwise create
+        // the new one first, so a failed create never leaves neither.
+        deleteBeforeReplace: olds.connection !== undefined && idOf(olds as unknown as I) === idOf(news),
       };
     },
 

@@ -3,12 +3,11 @@
  * timer holding the inverse of every change; the provider disarms it once it can reach the host
  * again afterwards. If a change cut the provider off, the host puts itself back on its own.
  */
-import { LOCK_FILE_SHELL, type Change } from "./changes";
+import type { Change } from "./changes";
+import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
 import type { ActualRoute, HostState } from "./state/types";
 import { shellCommand } from "./transport/quote";
 
-/** Where armed rollbacks live on the host (tmpfs: a real reboot disarms them, as it should). */
-export const ROLLBACK_DIR = "/run/mptcp-pulumi";
 
 const ip = (args: string[], summary: string): Change => ({ kind: "ip", args, summary });
 
@@ -149,20 +148,29 @@ function undoLine(change: Change): string {
   }
 }
 
+/** Tokens name timer files; they are generated, but check anyway before they reach a shell. */
+function checkToken(token: string): string {
+  if (!/^[a-z0-9-]+$/.test(token)) throw new Error(`invalid rollback token ${JSON.stringify(token)}`);
+  return token;
+}
+
 /** Script text that arms the timer: writes the rollback, starts a detached sleeper. */
 export function armScript(token: string, seconds: number, undo: readonly Change[]): string {
-  const base = `${ROLLBACK_DIR}/${token}`;
+  const base = `"$rb/${checkToken(token)}`;
   const rollback = ["#!/bin/sh", "# mptcp-pulumi rollback: runs when the provider could not confirm the change set", ...undo.map(undoLine), ""].join("\n");
   return [
-    `mkdir -p ${ROLLBACK_DIR} && chmod 700 ${ROLLBACK_DIR}`,
-    `printf '%s' ${shellCommand([rollback])} > ${shellCommand([`${base}.rollback`])}`,
-    `: > ${shellCommand([`${base}.pending`])}`,
+    `rb="${ROLLBACK_DIR_SHELL}"`,
+    `mkdir -p "$rb" && chmod 700 "$rb"`,
+    `printf '%s' ${shellCommand([rollback])} > ${base}.rollback"`,
+    `: > ${base}.pending"`,
     // Detached from this session, so a cut SSH connection cannot take the timer with it.
     // It must not inherit the lock (fd 9), or the host would stay locked until it fires.
     `setsid sh -c ${shellCommand([
-      `sleep ${seconds}; if [ -e ${base}.pending ]; then { flock -w 120 9; sh ${base}.rollback; echo "rolled back at $(date)"; } 9>${LOCK_FILE_SHELL} > ${base}.log 2>&1; fi; rm -f ${base}.pending ${base}.rollback ${base}.pid`,
-    ])} 9>&- </dev/null >/dev/null 2>&1 &`,
-    `echo $! > ${shellCommand([`${base}.pid`])}`,
+      // Claim the token by renaming it: a confirm that comes later finds it gone, and one that
+      // came first removed it, so exactly one of the two wins.
+      `sleep ${seconds}; exec 9>${LOCK_FILE_SHELL}; flock -w 120 9; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
+    ])} sh ${base}" 9>&- </dev/null >/dev/null 2>&1 &`,
+    `echo $! > ${base}.pid"`,
   ].join("\n");
 }
 
@@ -173,11 +181,11 @@ export const EXPIRED = "expired";
 
 /** Script text that disarms the timer once the provider reached the host again. */
 export function confirmScript(token: string): string {
-  const base = `${ROLLBACK_DIR}/${token}`;
-  const pending = shellCommand([`${base}.pending`]);
-  const pid = shellCommand([`${base}.pid`]);
+  const b = `"$rb/${checkToken(token)}`;
+  // rm succeeding is the claim; the timer's mv cannot then fire the rollback.
   return [
-    `if [ -e ${pending} ]; then rm -f ${pending}; [ -f ${pid} ] && kill "$(cat ${pid})" 2>/dev/null; rm -f ${shellCommand([`${base}.rollback`])} ${pid}; echo ${CONFIRMED}; else echo ${EXPIRED}; fi`,
+    `rb="${ROLLBACK_DIR_SHELL}"`,
+    `if rm ${b}.pending" 2>/dev/null; then [ -f ${b}.pid" ] && kill "$(cat ${b}.pid")" 2>/dev/null; rm -f ${b}.rollback" ${b}.pid"; echo ${CONFIRMED}; else echo ${EXPIRED}; fi`,
     "exit 0",
     "",
   ].join("\n");

@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { connectionSchema } from "../provider/connection";
+import { connectionFileProblems, connectionSchema } from "../provider/connection";
 import { ENDPOINT_FLAGS, MAX_ENDPOINTS } from "../provider/resources/endpoint";
 import { MAX_LIMIT } from "../provider/resources/host";
 import { canonicalSource } from "../provider/resources/policyRoute";
@@ -104,6 +104,7 @@ export function crossChecks(config: StackConfig): CheckFailure[] {
     const at = (...rest: (string | number)[]) => ["hosts", h, ...rest];
     if (names.has(host.name)) fail(at("name"), `host name ${host.name} is used twice`);
     names.add(host.name);
+    for (const problem of connectionFileProblems(host.connection)) fail(at("connection", problem.property), problem.reason);
 
     const ifaceNames = new Set<string>();
     const allAddresses = new Map<string, string>();

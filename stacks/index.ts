@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
-import { checkStackConfig, resolvePaths, type HostConfig } from "./config";
+import { checkStackConfig, type HostConfig } from "./config";
 
 const config = new pulumi.Config();
 const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") });
@@ -20,7 +20,8 @@ const privateKey = config.getSecret("privateKey");
 
 /** Declares every resource of one host; returns what the stack exports for it. */
 function declareHost(host: HostConfig) {
-  const connection = resolvePaths(host.connection, process.cwd());
+  // Relative key paths stay relative in the state; the provider resolves them in the project.
+  const connection = host.connection;
   const common = { connection, ...(privateKey ? { privateKey } : {}) };
   const mptcp = new MptcpHost(`${host.name}-mptcp`, {
     ...common,

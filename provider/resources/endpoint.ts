@@ -150,7 +150,9 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
   identity: (e) => `endpoint/${e.address}${e.port !== undefined ? `:${e.port}` : ""}`,
   replaces(olds, news) {
     const replaced: string[] = [];
-    for (const key of ["address", "port", "id", "dev"] as const) if (olds[key] !== news[key]) replaced.push(key);
+    for (const key of ["address", "port", "dev"] as const) if (olds[key] !== news[key]) replaced.push(key);
+    // Declaring the id the kernel already chose is not a change.
+    if (news.id !== undefined ? news.id !== (olds.endpointId ?? olds.id) : olds.id !== undefined) replaced.push("id");
     const fixed = (flags: readonly string[] = []) => flags.filter((f) => !(CHANGEABLE_FLAGS as readonly string[]).includes(f)).join(",");
     if (fixed(olds.flags) !== fixed(news.flags)) replaced.push("flags");
     return replaced;

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText } from "../persist";
 import type { HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { planSysctls, rememberPrevious, restoreSysctls } from "./sysctl";
@@ -95,6 +95,17 @@ function observedInputs(current: HostInputs, actual: HostState): HostInputs {
   return seen;
 }
 
+/** Whether the limits part and the host's sysctl.d file say what the inputs say. */
+function hostPersisted(current: HostInputs, actual: HostState): boolean {
+  if (!partIsCurrent(LIMITS_PART, current.persist && current.limits ? [limitsArgs(current.limits)] : undefined, actual)) return false;
+  if (!current.persist) return true;
+  try {
+    return actual.files[sysctlFilePath(SYSCTL_FILE)] === sysctlFileText(hostSysctls(current, actual));
+  } catch {
+    return false; // the kernel no longer offers what the inputs ask: an update will say why
+  }
+}
+
 /** The host resource. */
 export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
   kind: "MptcpHost",
@@ -112,7 +123,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
         sysctls: rememberPrevious(sysctls, before, previous?.previous.sysctls),
         limits: previous?.previous.limits ?? before.limits,
       },
-      persisted: partIsCurrent(LIMITS_PART, desired.persist && desired.limits ? [limitsArgs(desired.limits)] : undefined, after),
+      persisted: hostPersisted(desired, after),
     };
   },
   observe(current, actual) {
@@ -120,7 +131,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
       ...current,
       ...observedInputs(current, actual),
       facts: actual.facts,
-      persisted: partIsCurrent(LIMITS_PART, current.persist && current.limits ? [limitsArgs(current.limits)] : undefined, actual),
+      persisted: hostPersisted(current, actual),
     };
   },
   remove(current, actual) {

@@ -41,15 +41,21 @@ export const interfaceSchema = z.strictObject({
 
 /** Validated interface inputs. */
 export type InterfaceInputs = z.infer<typeof interfaceSchema>;
-/** Outputs: what the link has, and which addresses this resource added (and so owns). */
-export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean };
+/** The link as it was before this resource first changed it: what delete puts back. */
+export interface InterfaceOriginal {
+  addresses: string[];
+  mtu: number;
+  up: boolean;
+}
+/** Outputs: what the link has, which addresses this resource added (and so owns), and the original. */
+export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean; original?: InterfaceOriginal };
 
 const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
 
 function bootLines(d: InterfaceInputs): string[][] {
   const lines: string[][] = [];
   if (d.mtu !== undefined) lines.push(["link", "set", "dev", d.name, "mtu", String(d.mtu)]);
-  if (d.up) lines.push(["link", "set", "dev", d.name, "up"]);
+  lines.push(["link", "set", "dev", d.name, d.up ? "up" : "down"]);
   for (const cidr of d.addresses) lines.push(["address", "replace", cidr, "dev", d.name]);
   return lines;
 }
@@ -106,12 +112,19 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
   plan: planInterface,
   outputs(desired, after, before, previous) {
-    const had = before.links.find((l) => l.name === desired.name)?.addresses ?? [];
-    const owned = new Set((previous?.addedAddresses ?? []).filter((c) => desired.addresses.includes(c)));
-    for (const cidr of desired.addresses) if (!had.includes(cidr)) owned.add(cidr);
+    const was = before.links.find((l) => l.name === desired.name);
+    // Ownership is judged against the link as it was at create, not as the last update left it.
+    // (State written before `original` existed: what it had added is still its own.)
+    const original: InterfaceOriginal = previous?.original ?? {
+      addresses: (was?.addresses ?? []).filter((c) => !(previous?.addedAddresses ?? []).includes(c)),
+      mtu: was?.mtu ?? 0,
+      up: was?.up ?? false,
+    };
+    const owned = desired.addresses.filter((c) => !original.addresses.includes(c));
     const link = after.links.find((l) => l.name === desired.name);
     return {
       ...desired,
+      original,
       addedAddresses: [...owned].sort(),
       operState: link?.operState ?? "UNKNOWN",
       persisted: partIsCurrent(partPath(desired.name), desired.persist ? bootLines(desired) : undefined, after),
@@ -133,10 +146,18 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   remove(current, actual) {
     const link = actual.links.find((l) => l.name === current.name);
     const changes: Change[] = [];
+    const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
     for (const cidr of current.addedAddresses ?? []) {
       if (!link?.addresses.includes(cidr)) continue;
       refuseSessionCut(current, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
-      changes.push({ kind: "ip", args: ["address", "del", cidr, "dev", current.name], summary: `ip address del ${cidr} dev ${current.name}` });
+      ip(["address", "del", cidr, "dev", current.name]);
+    }
+    // Put back what the link had before: addresses replaced by a prefix change, MTU, up/down.
+    const original = current.original;
+    if (link && original) {
+      for (const cidr of original.addresses) if (!link.addresses.includes(cidr)) ip(["address", "add", cidr, "dev", current.name], " (restore)");
+      if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) ip(["link", "set", "dev", current.name, "mtu", String(original.mtu)], " (restore)");
+      if (link.up !== original.up) ip(["link", "set", "dev", current.name, original.up ? "up" : "down"], " (restore)");
     }
     changes.push(...persistPart(partPath(current.name), undefined, actual));
     return changes;

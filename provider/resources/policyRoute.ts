@@ -10,13 +10,23 @@ import { hostedSchema } from "../connection";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { canonicalCidr, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
+import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
 
-/** "192.168.0.2/32" is shown by the kernel as "192.168.0.2": compare in that form. */
+/** The kernel prints "192.168.0.2/32" as "192.168.0.2" and "0.0.0.0/0" as "all": compare in that form. */
 export function canonicalSource(source: string): string {
   const parts = splitCidr(source);
-  if (!parts) return source;
-  return parts.prefix === (parts.family === 4 ? 32 : 128) ? parts.address : canonicalCidr(source);
+  if (!parts) return canonicalAddress(source);
+  if (parts.prefix === 0) return "all";
+  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(source);
+}
+
+/** Route destinations as the kernel prints them: host routes bare, /0 as "default". */
+export function canonicalDestination(dst: string): string {
+  if (dst === "default") return dst;
+  const parts = splitCidr(dst);
+  if (!parts) return dst;
+  if (parts.prefix === 0) return "default";
+  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(dst);
 }
 
 const ruleSchema = z.strictObject({
@@ -31,10 +41,14 @@ const ruleSchema = z.strictObject({
 
 const routeSchema = z
   .strictObject({
-    dst: routeDestination.transform((d) => (d === "default" ? d : canonicalCidr(d))),
+    dst: routeDestination.transform(canonicalDestination),
     dev: interfaceName.optional(),
     via: ipAddress.optional(),
-    scope: z.enum(["global", "link", "host", "site"]).optional(),
+    // "global" is the kernel's default and iproute2 never prints it: store it as unset.
+    scope: z
+      .enum(["global", "link", "host", "site"])
+      .transform((s) => (s === "global" ? undefined : s))
+      .optional(),
     metric: z.number().int("metric is an integer").min(0).max(4294967295).optional(),
     src: ipAddress.optional(),
   })
@@ -97,6 +111,18 @@ function bootLines(p: PolicyRouteInputs): string[][] {
   return [...p.routes.map((r) => routeArgs("replace", p.table, r)), ...p.rules.map((r) => ruleArgs("add", p.table, r))];
 }
 
+/**
+ * The change that deletes a rule or route the host has. `ip -batch` lines cannot carry `-6`, and
+ * without an address to infer it from (`from all`, a gateway-less default route) ip would pick
+ * IPv4: those go through their own `ip -6` command.
+ */
+function deleteChange(args: string[], family: 6 | undefined, note: string): Change {
+  const ambiguous = family === 6 && !args.some((word) => word.includes(":"));
+  return ambiguous
+    ? { kind: "shell", args: ["ip", "-6", ...args], summary: `ip -6 ${args.join(" ")}${note}` }
+    : { kind: "ip", args, summary: `ip ${args.join(" ")}${note}` };
+}
+
 /** Whether the kernel's rule is the declared one (an unset priority matches any). */
 export function ruleMatches(want: DesiredRule, have: ActualRule): boolean {
   return (have.from ?? "all") === want.from && (want.priority === undefined || want.priority === have.priority);
@@ -116,13 +142,8 @@ export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
 }
 
 function addressCovers(source: string, address: string): boolean {
-  if (source === address) return true;
-  const net = splitCidr(source);
-  if (!net || isIP(address) !== net.family) return false;
-  if (net.family === 6) return false;
-  const toInt = (a: string) => a.split(".").reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
-  const mask = net.prefix === 0 ? 0 : (~0 << (32 - net.prefix)) >>> 0;
-  return (toInt(net.address) & mask) === (toInt(address) & mask);
+  if (source === "all" || source === canonicalAddress(address)) return true;
+  return isIP(address) !== 0 && inSubnet(address, source);
 }
 
 /** Plans rules and routes of the table; what the table holds beyond the declaration goes. */
@@ -149,13 +170,13 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   for (const have of haveRoutes) {
     if (!p.routes.some((want) => routeMatches(want, have)) && !p.routes.some((want) => want.dst === have.dst && (want.metric === undefined || want.metric === (have.metric ?? 0)))) {
-      ip(routeArgs("del", p.table, { ...have, scope: undefined, src: undefined }), " (not declared)");
+      changes.push(deleteChange(routeArgs("del", p.table, { ...have, scope: undefined, src: undefined }), have.family, " (not declared)"));
     }
   }
   for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) ip(routeArgs("replace", p.table, want));
   const haveRules = actual.rules.filter((r) => r.table === table);
   for (const have of haveRules) {
-    if (!p.rules.some((want) => ruleMatches(want, have))) ip(ruleArgs("del", p.table, have), " (not declared)");
+    if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(deleteChange(ruleArgs("del", p.table, have), have.family, " (not declared)"));
   }
   for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) ip(ruleArgs("add", p.table, want));
   changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
@@ -194,14 +215,10 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   remove(current, actual) {
     const table = String(current.table);
     const changes: Change[] = [];
-    for (const have of actual.rules.filter((r) => r.table === table)) {
-      const args = ruleArgs("del", current.table, have);
-      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
-    }
+    for (const have of actual.rules.filter((r) => r.table === table)) changes.push(deleteChange(ruleArgs("del", current.table, have), have.family, ""));
     // One del per route rather than `route flush`, which would miss the other address family.
     for (const have of actual.routes.filter((r) => r.table === table)) {
-      const args = routeArgs("del", current.table, { ...have, scope: undefined, src: undefined });
-      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+      changes.push(deleteChange(routeArgs("del", current.table, { ...have, scope: undefined, src: undefined }), have.family, ""));
     }
     changes.push(...persistPart(partPath(current.table), undefined, actual));
     return changes;

@@ -16,7 +16,8 @@ export const sysctlSchema = z.strictObject({
   ...hostedSchema,
   name: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "name is 1..40 lowercase letters, digits and '-' (it names /etc/sysctl.d/90-mptcp-pulumi-NAME.conf)"),
+    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "name is 1..40 lowercase letters, digits and '-' (it names /etc/sysctl.d/90-mptcp-pulumi-NAME.conf)")
+    .refine((n) => n !== "host", "the name host is taken by the MptcpHost resource's own sysctl.d file"),
   values: z
     .record(sysctlKey, sysctlValue.transform((v) => normalizeSysctlValue(v)))
     .refine((v) => Object.keys(v).length > 0, "values needs at least one key")

@@ -57,9 +57,11 @@ echo "$m rule"; ip -j rule show
 echo "$m rule6"; ip -6 -j rule show 2>/dev/null
 echo "$m route"; ip -j route show table all
 echo "$m route6"; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/parts/*; do
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/parts/* /etc/systemd/system/mptcp-pulumi.service; do
   [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
 done
+l=/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service
+[ -L "$l" ] && { echo "$m file $l"; readlink "$l"; }
 echo "$m end"
 `;
 
@@ -248,8 +250,8 @@ export function parseProbe(output: string): HostState {
     sysctls,
     endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),
     links: parseLinks(section("addr")),
-    rules: [...parseRules(section("rule")), ...parseRules(section("rule6"))],
-    routes: [...parseRoutes(section("route")), ...parseRoutes(section("route6"))],
+    rules: [...parseRules(section("rule")), ...parseRules(section("rule6")).map((r) => ({ ...r, family: 6 as const }))],
+    routes: [...parseRoutes(section("route")), ...parseRoutes(section("route6")).map((r) => ({ ...r, family: 6 as const }))],
     files,
   };
   const limits = parseLimits(section("limits"));

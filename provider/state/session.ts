@@ -3,7 +3,7 @@
  * once and shared by all of that host's resources, and a queue so this process applies one
  * change set at a time per host while different hosts proceed in parallel.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
 import { armScript, CONFIRMED, confirmScript, rollbackChanges } from "../rollback";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
@@ -127,7 +127,6 @@ export class HostSession {
       this.invalidate();
     }
     const after = parseProbe(stdout.slice(stdout.indexOf(PROBE_MARK)));
-    this.cached = Promise.resolve(after);
     if (token) {
       let confirmed: boolean;
       try {
@@ -135,8 +134,10 @@ export class HostSession {
       } catch (error) {
         throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error });
       }
+      // The host went back to `before` (or soon will): the state read after the change is void.
       if (!confirmed) throw new RolledBackError(this.name, what, this.confirmSeconds);
     }
+    this.cached = Promise.resolve(after);
   }
 
   /** Disarms the timer; false when it had already fired (the host rolled back). */
@@ -156,7 +157,9 @@ const sessions = new Map<string, HostSession>();
 
 /** The session for a connection, created on first use in this process. */
 export function sessionFor(connection: Connection, privateKey: string | undefined): HostSession {
-  const key = `${hostKeyOf(connection)}#${connection.privateKeyPath ?? ""}#${privateKey ? "inline" : ""}`;
+  // Every connection setting is part of the key: resources that differ in any of them (a pinned
+  // key, a confirm timeout) never share a session by accident.
+  const key = `${hostKeyOf(connection)}#${JSON.stringify(Object.entries(connection).sort())}#${privateKey ? createHash("sha256").update(privateKey).digest("hex") : ""}`;
   let session = sessions.get(key);
   if (!session) {
     session = new HostSession(new SshTransport(toSshTarget(connection, privateKey)), connection.confirmTimeoutSeconds);

@@ -25,6 +25,8 @@ export interface ActualLink {
 
 /** One policy-routing rule. */
 export interface ActualRule {
+  /** 6 for IPv6 rules (from `ip -6 rule`); IPv4 otherwise. */
+  family?: 6;
   priority: number;
   from?: string;
   table: string;
@@ -32,6 +34,8 @@ export interface ActualRule {
 
 /** One route in some table. */
 export interface ActualRoute {
+  /** 6 for IPv6 routes (from `ip -6 route`); IPv4 otherwise. */
+  family?: 6;
   table: string;
   dst: string;
   dev?: string;

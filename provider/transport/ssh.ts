@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -73,10 +73,17 @@ export function sshFailureHint(stderr: string, target: SshTarget): string | unde
 }
 
 /** A private directory for control sockets and key files, short enough for socket paths. */
+let privateDir: string | undefined;
 function runtimeDir(): string {
+  if (privateDir) return privateDir;
   const dir = join(process.env["XDG_RUNTIME_DIR"] ?? tmpdir(), `mptcp-pulumi-${process.getuid?.() ?? "u"}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
+  // In a shared /tmp someone else could have made this folder first: use it only if it is ours
+  // and closed to others, else a fresh one (control sockets and keys must not be reachable).
+  const st = lstatSync(dir);
+  const ours = st.isDirectory() && !st.isSymbolicLink() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+  privateDir = ours ? dir : mkdtempSync(join(tmpdir(), "mptcp-pulumi-"));
+  return privateDir;
 }
 
 /** Runs scripts on one host over a shared OpenSSH connection. */
@@ -84,10 +91,12 @@ export class SshTransport {
   private connected: Promise<void> | undefined;
   private scratchDir: string | undefined;
   private keyFile: string | undefined;
+  private masterGone: Promise<void> = Promise.resolve();
 
   constructor(
     readonly target: SshTarget,
-    private readonly controlPersistSeconds = 60,
+    // Long enough that a master stays up through an operation's quiet stretches.
+    private readonly controlPersistSeconds = 300,
   ) {}
 
   /** "user@host:port", used in every message about this host. */
@@ -123,7 +132,17 @@ export class SshTransport {
   /** Runs a POSIX sh script on the host (sent on stdin); resolves on exit 0, else throws. */
   async run(script: string, what: string, timeoutMs = 300_000): Promise<RemoteResult> {
     await this.connect();
-    return this.exec(script, what, timeoutMs);
+    try {
+      return await this.exec(script, what, timeoutMs);
+    } catch (error) {
+      // The master expired between commands and ssh had to authenticate anew, without the
+      // key file (it exists only while connecting): nothing ran, so connect again and retry.
+      if (error instanceof RemoteCommandError && error.exitCode === 255 && this.target.privateKey && /Permission denied|not accessible/.test(error.stderr)) {
+        await this.connect();
+        return this.exec(script, what, timeoutMs);
+      }
+      throw error;
+    }
   }
 
   /**
@@ -132,7 +151,12 @@ export class SshTransport {
    * the master and never read it.
    */
   connect(): Promise<void> {
-    this.connected ??= this.exec("exit 0", "connect").then(
+    this.connected ??= this.masterGone
+      .then(() => {
+        this.writeKeyFile();
+        return this.exec("exit 0", "connect");
+      })
+      .then(
       () => {
         this.removeKeyMaterial();
       },
@@ -180,7 +204,9 @@ export class SshTransport {
       let settled = false;
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
-        finish(new RemoteCommandError(this.describe(), what, null, `${stderr}\ntimed out after ${timeoutMs} ms`));
+        const error = new RemoteCommandError(this.describe(), what, null, `${stderr}\ntimed out after ${timeoutMs} ms`);
+        error.stdout = stdout;
+        finish(error);
       }, timeoutMs);
       const finish = (error?: Error) => {
         if (settled) return;
@@ -224,16 +250,22 @@ export class SshTransport {
 
   /** Asks the control master to exit and forgets it; the next command dials afresh. */
   private dropMaster(): void {
+    const args = [...this.sshOptions(), "-O", "exit", this.target.host];
     this.connected = undefined;
-    const child = spawn("ssh", [...this.sshOptions(), "-O", "exit", this.target.host], { stdio: "ignore" });
-    child.on("error", () => undefined);
+    this.masterGone = new Promise((resolve) => {
+      const child = spawn("ssh", args, { stdio: "ignore" });
+      child.on("close", () => resolve());
+      child.on("error", () => resolve());
+    });
   }
 
   private controlPath(): string {
     const t = this.target;
     // One socket per destination and identity, so two keys for one host never share a master.
     const key = createHash("sha256")
-      .update([t.user, t.host, t.port, t.proxyJump ?? "", t.privateKeyPath ?? "", t.privateKey ? "inline" : "", t.sshConfigPath ?? ""].join("\0"))
+      .update(
+        [t.user, t.host, t.port, t.proxyJump ?? "", t.privateKeyPath ?? "", t.privateKey ? createHash("sha256").update(t.privateKey).digest("hex") : "", t.sshConfigPath ?? "", t.knownHostsPath ?? "", t.hostKey ?? "", t.hostKeyPolicy].join("\0"),
+      )
       .digest("hex")
       .slice(0, 32);
     return join(runtimeDir(), `cm-${key}`);
@@ -248,11 +280,16 @@ export class SshTransport {
     const t = this.target;
     if (!t.privateKey) return t.privateKeyPath;
     this.keyFile ??= join(this.scratch(), "id");
-    // Only the command that opens the master authenticates; the others ride it.
-    if (!this.connected && !existsSync(this.keyFile)) {
-      writeFileSync(this.keyFile, t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, { mode: 0o600 });
-    }
     return this.keyFile;
+  }
+
+  /** Puts a secret key on disk for the command that opens the master; the others ride it. */
+  private writeKeyFile(): void {
+    const t = this.target;
+    const file = this.identityFile();
+    if (t.privateKey && file && !existsSync(file)) {
+      writeFileSync(file, t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, { mode: 0o600 });
+    }
   }
 
   private knownHostsFile(): string | undefined {

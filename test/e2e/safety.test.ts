@@ -35,8 +35,6 @@ const SCHEMA_ERRORS: BadInput = {
     h[C]!.role = "primary";
     h[C]!.connection.user = "root;id";
     h[C]!.connection.hostKey = "not-a-key";
-    h[C]!.connection.privateKeyPath = "/nonexistent/key";
-    h[C]!.connection.knownHostsPath = "/nonexistent/known_hosts";
   },
   expect: [
     ["hosts[0].interfaces[0].addresses[0]", /"10\.0\.0\.300\/24" is not an address with prefix/],
@@ -62,8 +60,6 @@ const SCHEMA_ERRORS: BadInput = {
     ["hosts[1].role", /role is server .* or client/],
     ["hosts[1].connection.user", /user must be a POSIX user name/],
     ["hosts[1].connection.hostKey", /hostKey must be one public key line/],
-    ["hosts[1].connection.privateKeyPath", /the private key \/nonexistent\/key does not exist/],
-    ["hosts[1].connection.knownHostsPath", /known_hosts \/nonexistent\/known_hosts does not exist/],
   ],
 };
 
@@ -87,6 +83,8 @@ const CROSS_ERRORS: BadInput = {
       { address: "10.0.0.2", dev: "eno2", flags: ["subflow"] },
     ];
     h[C]!.policyRoutes[1].table = 101;
+    h[C]!.connection.privateKeyPath = "/nonexistent/key";
+    h[C]!.connection.knownHostsPath = "/nonexistent/known_hosts";
   },
   expect: [
     ["hosts[0].endpoints[0].flags", /signal and fullmesh cannot be combined/],
@@ -102,6 +100,8 @@ const CROSS_ERRORS: BadInput = {
     ["hosts[1].limits.addAddrAccepted", /server server1 announces \d+ address\(es\) with signal: the client would ignore them/],
     ["hosts[1].limits.subflows", /extra path\(s\) are declared/],
     ["hosts[1].policyRoutes[1].table", /table 101 is declared twice/],
+    ["hosts[1].connection.privateKeyPath", /the private key \/nonexistent\/key does not exist/],
+    ["hosts[1].connection.knownHostsPath", /known_hosts \/nonexistent\/known_hosts does not exist/],
   ],
 };
 

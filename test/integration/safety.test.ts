@@ -46,7 +46,7 @@ describe("commit-confirmed", () => {
       if (!up) await new Promise((r) => setTimeout(r, 500));
     }
     expect(up).toBe(true);
-    expect(onHost("server1", "sh", "-c", "cat /run/mptcp-pulumi/*.log")).toContain("rolled back at");
+    expect(onHost("server1", "sh", "-c", "cat /run/mptcp-pulumi/*/*.log")).toContain("rolled back at");
     expect(lab("ssh", "server1", "echo", "reachable").trim()).toBe("reachable");
     expect(Date.now() - started).toBeLessThan(120_000);
     await closeAllSessions();
@@ -58,7 +58,7 @@ describe("commit-confirmed", () => {
     const made = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "eno1", addresses: ["10.0.0.2/24", "10.0.0.22/24"] })).inputs);
     await new Promise((r) => setTimeout(r, 4500));
     expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno1")).toContain("10.0.0.22/24");
-    expect(onHost("server2", "sh", "-c", "ls /run/mptcp-pulumi 2>/dev/null | grep -c pending || true").trim()).toBe("0");
+    expect(onHost("server2", "sh", "-c", "ls /run/mptcp-pulumi/* 2>/dev/null | grep -c pending || true").trim()).toBe("0");
     await providers.NetworkInterface.delete!(made.id, made.outs as Outs);
   });
 });

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Change } from "../../provider/changes";
+import { UNIT_LINK, UNIT_PATH } from "../../provider/persist";
 import { PlanError } from "../../provider/resource";
 import { parseProbe } from "../../provider/state/probe";
 import type { HostState } from "../../provider/state/types";
@@ -41,6 +42,8 @@ export function applyFileChanges(state: HostState, changes: readonly Change[]): 
   for (const change of changes) {
     if (change.kind === "writeFile") state.files[change.path] = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
     if (change.kind === "removeFile") delete state.files[change.path];
+    // The unit's enablement is a symlink made by a shell step; the probe reports its target.
+    if (change.kind === "shell" && change.summary === "enable mptcp-pulumi.service at boot") state.files[UNIT_LINK] = `${UNIT_PATH}\n`;
   }
   return state;
 }

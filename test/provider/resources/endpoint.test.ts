@@ -272,7 +272,13 @@ describe("endpointDefinition.replaces", () => {
   it("replaces on a new address, port, id or dev", () => {
     const old = olds({ address: "192.168.0.1", port: 5201, id: 1, dev: "eno2", flags: ["signal"] });
     const news = endpoint({ address: "10.0.0.1", port: 5202, id: 2, dev: "eno1", flags: ["signal"] });
-    expect(endpointDefinition.replaces(old, news)).toEqual(["address", "port", "id", "dev"]);
+    expect(endpointDefinition.replaces(old, news).sort()).toEqual(["address", "dev", "id", "port"]);
+  });
+
+  it("does not replace when the declared id is the one the kernel already chose", () => {
+    const old = { ...olds({ address: "192.168.0.2", dev: "eno2", flags: ["subflow"] }), endpointId: 7 };
+    expect(endpointDefinition.replaces(old, endpoint({ address: "192.168.0.2", dev: "eno2", flags: ["subflow"], id: 7 }))).toEqual([]);
+    expect(endpointDefinition.replaces(old, endpoint({ address: "192.168.0.2", dev: "eno2", flags: ["subflow"], id: 8 }))).toEqual(["id"]);
   });
 
   it("does not replace when nothing changed", () => {

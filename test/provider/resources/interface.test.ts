@@ -222,3 +222,28 @@ describe("interfaceDefinition.replaces", () => {
     expect(interfaceDefinition.replaces(old, iface({ name: "eno1", addresses: ["10.0.0.2/24"], mtu: 9000 }))).toEqual([]);
   });
 });
+
+describe("what delete puts back", () => {
+  it("restores an address whose prefix it changed, the MTU and the link state", () => {
+    const before = hostState("6.1");
+    const desired = iface({ name: "eno1", addresses: ["10.0.0.2/16"], mtu: 9000 });
+    const outs = interfaceDefinition.outputs(desired, before, before, undefined);
+    expect(outs.original).toEqual({ addresses: ["10.0.0.2/24"], mtu: 1500, up: true });
+    expect(outs.addedAddresses).toEqual(["10.0.0.2/16"]);
+    const now = hostState("6.1");
+    const link = now.links.find((l) => l.name === "eno1")!;
+    link.addresses = ["10.0.0.2/16"];
+    link.mtu = 9000;
+    expect(ipLines(interfaceDefinition.remove(outs, now))).toEqual([
+      "address del 10.0.0.2/16 dev eno1",
+      "address add 10.0.0.2/24 dev eno1",
+      "link set dev eno1 mtu 1500",
+    ]);
+  });
+
+  it("persists a link declared down as down", () => {
+    const changes = planInterface(iface({ name: "eno1", addresses: ["10.0.0.2/24"], up: false, allowSessionDisruption: true }), hostState("6.1"), undefined);
+    const part = changes.find((c) => c.kind === "writeFile" && c.path === PART);
+    expect(part && part.kind === "writeFile" ? part.content : "").toContain("link set dev eno1 down");
+  });
+});

@@ -317,3 +317,36 @@ describe("policyRouteDefinition.replaces", () => {
     expect(policyRouteDefinition.replaces(old, policy({ table: 102 }))).toEqual([]);
   });
 });
+
+describe("forms the kernel prints back", () => {
+  it("stores a host route as the bare address and a /0 as default, so the next plan is empty", () => {
+    const p = policy({ table: 150, routes: [{ dst: "10.9.9.9/32", dev: "eno1" }, { dst: "0.0.0.0/0", via: "10.0.0.254", dev: "eno1" }] });
+    expect(p.routes.map((r) => r.dst)).toEqual(["10.9.9.9", "default"]);
+    const state = hostState("6.1");
+    state.routes.push({ table: "150", dst: "10.9.9.9", dev: "eno1", scope: "link" }, { table: "150", dst: "default", via: "10.0.0.254", dev: "eno1" });
+    expect(ipLines(planPolicyRoute(p, state))).toEqual([]);
+  });
+
+  it("treats scope global as the kernel's default, which iproute2 never prints", () => {
+    const p = policy({ table: 150, routes: [{ dst: "10.9.0.0/16", via: "10.0.0.254", dev: "eno1", scope: "global" }] });
+    expect(p.routes[0]!.scope).toBeUndefined();
+  });
+
+  it("prints a rule from 0.0.0.0/0 as from all", () => {
+    expect(canonicalSource("0.0.0.0/0")).toBe("all");
+    expect(canonicalSource("2001:DB8::2/128")).toBe("2001:db8::2");
+  });
+
+  it("deletes an IPv6 rule without a source through its own `ip -6` command", () => {
+    const state = hostState("6.1");
+    state.rules.push({ family: 6, priority: 1600, table: "160" });
+    const changes = policyRouteDefinition.remove(outputsOf(policy({ table: 160 })), state);
+    expect(changes).toContainEqual({ kind: "shell", args: ["ip", "-6", "rule", "del", "priority", "1600", "from", "all", "table", "160"], summary: "ip -6 rule del priority 1600 from all table 160" });
+  });
+
+  it("refuses an IPv6 rule that captures the SSH session's address", () => {
+    const state = hostState("6.1");
+    state.sessionLocalAddress = "2001:db8:1::2";
+    expect(planErrorOf(() => planPolicyRoute(policy({ table: 150, rules: [{ from: "2001:db8:1::/64" }] }), state))).toMatch(/refusing rule from 2001:db8:1::\/64: this SSH session uses 2001:db8:1::2/);
+  });
+});
