@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { median } from "../scripts/verify";
+import { median } from "../provider/verify";
 
 const ROOT = resolve(__dirname, "../..");
 const LAB = join(ROOT, "test/lab/lab.sh");

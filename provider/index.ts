@@ -10,6 +10,8 @@ import type { HostOutputs, hostSchema } from "./resources/host";
 import type { InterfaceOutputs, interfaceSchema } from "./resources/interface";
 import type { PolicyRouteOutputs, policyRouteSchema } from "./resources/policyRoute";
 import type { SysctlOutputs, sysctlSchema } from "./resources/sysctl";
+import type { verificationSchema } from "./resources/verification";
+import type { PairResult } from "./verify";
 import { providerModule } from "./shim";
 import type { ResourceKind } from "./runtime";
 
@@ -105,6 +107,25 @@ export class Endpoint extends MptcpResource {
   /** Declares one MPTCP endpoint. */
   constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
     super("Endpoint", name, args, ["endpointId", "persisted"], opts);
+  }
+}
+
+/** Inputs of an MPTCP verification between a server and a client. */
+export type MptcpVerificationArgs = Args<Omit<z.input<typeof verificationSchema>, "server" | "client">> & {
+  server: pulumi.Input<{ name: string; connection: ConnectionInput }>;
+  client: pulumi.Input<{ name: string; connection: ConnectionInput; devs: string[] }>;
+};
+
+/** Measures TCP against MPTCP between two hosts at up and fails when no second path joined. */
+export class MptcpVerification extends MptcpResource {
+  /** Throughputs, ratio, MP_JOIN counters and bytes per link of the last measurement. */
+  declare readonly result: pulumi.Output<PairResult>;
+  /** When it was measured. */
+  declare readonly measuredAt: pulumi.Output<string>;
+
+  /** Declares a measurement; it runs at create and whenever its inputs change. */
+  constructor(name: string, args: MptcpVerificationArgs, opts?: pulumi.CustomResourceOptions) {
+    super("MptcpVerification", name, args, ["result", "measuredAt"], opts);
   }
 }
 

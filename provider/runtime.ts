@@ -10,6 +10,7 @@ import { hostDefinition } from "./resources/host";
 import { interfaceDefinition } from "./resources/interface";
 import { policyRouteDefinition } from "./resources/policyRoute";
 import { sysctlDefinition } from "./resources/sysctl";
+import { verificationProvider } from "./resources/verification";
 
 /** Version of the contract between serialized shims and this module. */
 export const RUNTIME_API = 1;
@@ -21,6 +22,7 @@ export const providers = {
   PolicyRoute: dynamicProviderFor(policyRouteDefinition),
   Endpoint: dynamicProviderFor(endpointDefinition),
   SysctlTuning: dynamicProviderFor(sysctlDefinition),
+  MptcpVerification: verificationProvider,
 } satisfies Record<string, pulumi.dynamic.ResourceProvider>;
 
 /** A resource kind name. */

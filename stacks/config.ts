@@ -198,6 +198,38 @@ export function crossChecks(config: StackConfig): CheckFailure[] {
   return failures;
 }
 
+/** A client and the server it measures against: the server address in its first subnet. */
+export interface Pair {
+  server: HostConfig;
+  client: HostConfig;
+  target: string;
+}
+
+/** Pairs each client with the first server that has an address in the client's first subnet. */
+export function pairUp(hosts: readonly HostConfig[]): Pair[] {
+  const pairs: Pair[] = [];
+  for (const client of hosts.filter((h) => h.role === "client")) {
+    const primary = client.interfaces[0]?.addresses[0];
+    if (!primary) continue;
+    for (const server of hosts.filter((h) => h.role === "server")) {
+      const target = server.interfaces.flatMap((i) => i.addresses).map((c) => splitCidr(c)!.address).find((a) => inSubnet(a, canonicalCidr(primary)));
+      if (target) {
+        pairs.push({ server, client, target });
+        break;
+      }
+    }
+  }
+  return pairs;
+}
+
+/** `mptcp-pulumi:verify`: measure each pair at up (absent: no measurement). */
+export const verifyConfigSchema = z
+  .strictObject({
+    seconds: z.number().int().min(1, "seconds is 1..60").max(60, "seconds is 1..60").default(3),
+    runs: z.number().int().min(1, "runs is 1..5").max(5, "runs is 1..5").default(1),
+  })
+  .optional();
+
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(
   connection: T,

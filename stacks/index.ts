@@ -6,19 +6,25 @@
  * routing tables, the sysctl tuning, and the endpoints, in the order they depend on each other.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
-import { checkStackConfig, type HostConfig } from "./config";
+import { createHash } from "node:crypto";
+import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
+import { propertyPath } from "../provider/validation";
+import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
 
 const config = new pulumi.Config();
 const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") });
-if (!checked.config) {
+const verify = verifyConfigSchema.safeParse(config.getObject<unknown>("verify"));
+if (!verify.success) {
+  for (const issue of verify.error.issues) checked.failures.push({ property: `verify${issue.path.length ? `.${propertyPath(issue.path)}` : ""}`, reason: issue.message });
+}
+if (!checked.config || !verify.success) {
   const lines = checked.failures.map((f) => `  mptcp-pulumi:${f.property}: ${f.reason}`);
   throw new pulumi.RunError(`invalid stack configuration (nothing was changed on any host):\n${lines.join("\n")}`);
 }
 // Optional: the private key as a secret (`pulumi config set --secret privateKey < key`), for all hosts.
 const privateKey = config.getSecret("privateKey");
 
-/** Declares every resource of one host; returns what the stack exports for it. */
+/** Declares every resource of one host; returns them and what the stack exports for it. */
 function declareHost(host: HostConfig) {
   // Relative key paths stay relative in the state; the provider resolves them in the project.
   const connection = host.connection;
@@ -54,16 +60,49 @@ function declareHost(host: HostConfig) {
       ),
   );
   return {
-    role: host.role,
-    address: connection.host,
-    facts: mptcp.facts,
-    limits: mptcp.limits,
-    endpoints: pulumi.all(endpoints.map((e) => pulumi.all([e.address, e.endpointId, e.flags]))).apply((rows) =>
-      rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`),
-    ),
-    tuning: tuning ? tuning.values : {},
+    resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints],
+    outputs: {
+      role: host.role,
+      address: connection.host,
+      facts: mptcp.facts,
+      limits: mptcp.limits,
+      endpoints: pulumi.all(endpoints.map((e) => pulumi.all([e.address, e.endpointId, e.flags]))).apply((rows) =>
+        rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`),
+      ),
+      tuning: tuning ? tuning.values : {},
+    } as Record<string, unknown>,
   };
 }
 
-/** Per host: facts, limits, endpoints and tuning. */
-export const hosts = Object.fromEntries(checked.config.hosts.map((host) => [host.name, declareHost(host)]));
+const declared = new Map(checked.config.hosts.map((host) => [host.name, declareHost(host)]));
+
+// The proof, kept in the stack: each client measured against its server once both are
+// configured, and again whenever either's configuration changes.
+if (verify.data) {
+  for (const { server, client, target } of pairUp(checked.config.hosts)) {
+    const measured = new MptcpVerification(
+      `${client.name}-verify`,
+      {
+        server: { name: server.name, connection: server.connection },
+        client: { name: client.name, connection: client.connection, devs: client.interfaces.map((i) => i.name) },
+        ...(privateKey ? { privateKey } : {}),
+        target,
+        seconds: verify.data.seconds,
+        runs: verify.data.runs,
+        trigger: createHash("sha256").update(JSON.stringify([server, client])).digest("hex").slice(0, 16),
+      },
+      { dependsOn: [...declared.get(server.name)!.resources, ...declared.get(client.name)!.resources] },
+    );
+    declared.get(client.name)!.outputs["verification"] = measured.result.apply((r) => ({
+      server: server.name,
+      tcpMbps: Math.round(r.tcpMbps * 10) / 10,
+      mptcpMbps: Math.round(r.mptcpMbps * 10) / 10,
+      ratio: Math.round(r.ratio * 100) / 100,
+      joins: r.joins,
+      ok: r.ok,
+    }));
+  }
+}
+
+/** Per host: facts, limits, endpoints, tuning, and for clients the verification result. */
+export const hosts = Object.fromEntries([...declared].map(([name, host]) => [name, host.outputs]));

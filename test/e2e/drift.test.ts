@@ -66,9 +66,9 @@ describe("npm run drift on the lab", () => {
   it("1. right after up: exit 0, one line, every resource matching", () => {
     const r = drift();
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe("no drift: 14 resources match\n");
+    expect(r.stdout).toBe("no drift: 15 resources match\n");
     const plan = JSON.parse(drift("--json").stdout) as DriftPlan;
-    expect(plan).toMatchObject({ drifted: false, resources: [], matching: 14 });
+    expect(plan).toMatchObject({ drifted: false, resources: [], matching: 15 });
   });
 
   it("2. an endpoint flushed by hand: exit 1, the endpoint named, the other server untouched", () => {

@@ -32,7 +32,7 @@ export class TempProject {
     for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(this.dir, name));
     cpSync(join(ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
     this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
-    writeFileSync(this.configFile, dump({ config: { "mptcp-pulumi:hosts": labHosts(edit) } }));
+    writeFileSync(this.configFile, dump({ config: { "mptcp-pulumi:hosts": labHosts(edit), ...labVerify() } }));
     mkdirSync(join(this.dir, "state"));
     this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" };
     this.ok("stack", "init");
@@ -71,6 +71,13 @@ export class TempProject {
 /** One host of Pulumi.lab.yaml, as plain data for tests to edit. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LabHostConfig = Record<string, any>;
+
+/** The lab stack's `mptcp-pulumi:verify` setting, as a config entry (empty when it has none). */
+export function labVerify(): Record<string, unknown> {
+  const doc = load(readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const verify = doc.config["mptcp-pulumi:verify"];
+  return verify === undefined ? {} : { "mptcp-pulumi:verify": verify };
+}
 
 /** The lab stack's hosts with absolute key paths, after `edit`. */
 export function labHosts(edit: (hosts: LabHostConfig[]) => void = () => undefined): LabHostConfig[] {

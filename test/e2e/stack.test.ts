@@ -27,7 +27,9 @@ describe("pulumi on the lab stack", () => {
     const ops = previewOps(ok("preview", "--json"));
     expect(Object.values(ops).every((op) => op === "create")).toBe(true);
     expect(Object.keys(ops)).toEqual(expect.arrayContaining(["server1-mptcp", "server1-eno2", "server1-table-102", "server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2", "server2-tuning"]));
-    expect(Object.keys(ops)).toHaveLength(14);
+    // 7 per server, and the pair's MptcpVerification
+    expect(Object.keys(ops)).toHaveLength(15);
+    expect(ops["server2-verify"]).toBe("create");
     expect(acceptedConnections("server1") + acceptedConnections("server2")).toBe(connections);
     expect(snapshot("server1")).toBe(before["server1"]);
     expect(snapshot("server2")).toBe(before["server2"]);
@@ -48,6 +50,14 @@ describe("pulumi on the lab stack", () => {
       expect(onHost(server, "sysctl", "-n", "net.ipv4.tcp_rmem").split(/\s+/).join(" ").trim()).toBe("4096 131072 33554432");
       expect(onHost(server, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim()).toBe("2");
     }
+  });
+
+  it("2b. the stack outputs the verification: MPTCP joined on both links", () => {
+    const outputs = JSON.parse(ok("stack", "output", "--json")) as { hosts: Record<string, { verification?: { ok: boolean; joins: Record<string, number>; ratio: number } }> };
+    const proof = outputs.hosts["server2"]!.verification!;
+    expect(proof.ok).toBe(true);
+    expect(proof.joins["serverAckRx"]).toBeGreaterThan(0);
+    expect(outputs.hosts["server1"]!.verification).toBeUndefined();
   });
 
   it("3. a second preview expects no changes", () => {
@@ -85,14 +95,17 @@ describe("pulumi on the lab stack", () => {
   });
 
   it("5. a config change (an endpoint flag, a buffer size) updates in place", () => {
-    ok("config", "set", "--path", "hosts[1].endpoints[0].flags[1]", "backup");
+    // fullmesh can be flipped in place (ip mptcp endpoint change). Not backup: a backup subflow
+    // carries no data while the first path works, which the pair's verification rightly fails.
+    ok("config", "set", "--path", "hosts[1].endpoints[0].flags[1]", "fullmesh");
     ok("config", "set", "--path", 'hosts[1].sysctls["net.ipv4.tcp_wmem"]', "4096 262144 67108864");
     const ops = previewOps(ok("preview", "--json"));
     expect(ops["server2-endpoint-192.168.0.2"]).toBe("update");
     expect(ops["server2-tuning"]).toBe("update");
-    expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-tuning"]);
+    // The pair's configuration changed, so its proof is measured again.
+    expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-tuning", "server2-verify"]);
     ok("up", "--yes", "--skip-preview");
-    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow backup dev eno2");
+    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow fullmesh dev eno2");
     expect(onHost("server2", "sysctl", "-n", "net.ipv4.tcp_wmem").split(/\s+/).join(" ").trim()).toBe("4096 262144 67108864");
     ok("preview", "--expect-no-changes");
   });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { checkStackConfig, resolvePaths } from "../../stacks/config";
+import { checkStackConfig, pairUp, resolvePaths } from "../../stacks/config";
 
 const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
 
@@ -314,5 +314,18 @@ describe("resolvePaths", () => {
 
   it("leaves unset paths unset", () => {
     expect(resolvePaths({ host: "h" } as { host: string; privateKeyPath?: string }, "/base")).toEqual({ host: "h" });
+  });
+});
+
+describe("pairUp", () => {
+  it("pairs the lab's client with its server through the first subnet", () => {
+    const pairs = pairUp(checkStackConfig(labConfig()).config!.hosts);
+    expect(pairs.map((p) => [p.client.name, p.server.name, p.target])).toEqual([["server2", "server1", "10.0.0.1"]]);
+  });
+
+  it("leaves a client without a server in its subnet unpaired", () => {
+    const config = checkStackConfig(labConfig()).config!;
+    config.hosts[1]!.interfaces[0]!.addresses = ["10.9.0.2/24"];
+    expect(pairUp(config.hosts)).toEqual([]);
   });
 });

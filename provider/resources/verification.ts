@@ -1,0 +1,88 @@
+/**
+ * MPTCP verification: a resource whose create and update measure, between a server and a
+ * client, single-path TCP against MPTCP (iperf3 through mptcpize), the MP_JOIN counters and the
+ * bytes per link, and fail when no second path joined. Its outputs are the proof, kept in the
+ * stack. It runs again when its trigger (the pair's configuration) changes; refresh does not
+ * measure, so a drift check never sends test traffic.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { connectionFileProblems, connectionSchema, privateKeySchema } from "../connection";
+import { canonicalJson, userInputs } from "../resource";
+import { sessionFor } from "../state/session";
+import { interfaceName, ipAddress, validate } from "../validation";
+import { formatTable, measurePair, type PairResult } from "../verify";
+
+const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-'");
+
+/** Verification inputs. */
+export const verificationSchema = z.strictObject({
+  server: z.strictObject({ name: hostName, connection: connectionSchema }),
+  client: z.strictObject({ name: hostName, connection: connectionSchema, devs: z.array(interfaceName).min(1, "list the client's data links") }),
+  privateKey: privateKeySchema,
+  target: ipAddress,
+  seconds: z.number().int().min(1, "seconds is 1..60").max(60, "seconds is 1..60").default(3),
+  runs: z.number().int().min(1, "runs is 1..5").max(5, "runs is 1..5").default(1),
+  trigger: z.string().default(""),
+});
+
+/** Validated verification inputs. */
+export type VerificationInputs = z.infer<typeof verificationSchema>;
+/** Outputs: the inputs and the measurement. */
+export type VerificationOutputs = VerificationInputs & { result: PairResult; measuredAt: string };
+
+async function measure(inputs: VerificationInputs): Promise<VerificationOutputs> {
+  const server = sessionFor(inputs.server.connection, inputs.privateKey);
+  const client = sessionFor(inputs.client.connection, inputs.privateKey);
+  const result = await measurePair({
+    server: { name: inputs.server.name, transport: server.transport },
+    client: { name: inputs.client.name, transport: client.transport, devs: inputs.client.devs },
+    target: inputs.target,
+    seconds: inputs.seconds,
+    runs: inputs.runs,
+  });
+  if (!result.ok) throw new Error(`MPTCP verification failed:\n${formatTable([result])}`);
+  return { ...inputs, result, measuredAt: new Date().toISOString() };
+}
+
+function parse(raw: unknown): VerificationInputs {
+  const picked = userInputs(raw);
+  const inputs: Record<string, unknown> = {};
+  for (const key of ["server", "client", "privateKey", "target", "seconds", "runs", "trigger"]) if (picked[key] !== undefined) inputs[key] = picked[key];
+  const result = validate(verificationSchema, inputs);
+  if (!result.ok) throw new Error(`invalid MptcpVerification: ${result.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+  return result.value;
+}
+
+/** The dynamic provider for MptcpVerification. */
+export const verificationProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: unknown, rawNews: unknown) {
+    const news = userInputs(rawNews);
+    const result = validate(verificationSchema, news);
+    if (!result.ok) return { inputs: news, failures: result.failures };
+    const files = (["server", "client"] as const).flatMap((side) =>
+      connectionFileProblems(result.value[side].connection).map((p) => ({ property: `${side}.connection.${p.property}`, reason: p.reason })),
+    );
+    return files.length ? { inputs: news, failures: files } : { inputs: result.value };
+  },
+  async diff(_id: string, olds: VerificationOutputs, rawNews: unknown) {
+    const news = parse(rawNews);
+    const keys = ["server", "client", "target", "seconds", "runs", "trigger"] as const;
+    const changed = keys.some((k) => canonicalJson(olds[k]) !== canonicalJson(news[k]));
+    return { changes: changed, replaces: [] };
+  },
+  async create(raw: unknown) {
+    const inputs = parse(raw);
+    return { id: `verify/${inputs.client.name}->${inputs.server.name}`, outs: await measure(inputs) };
+  },
+  async update(_id: string, _olds: VerificationOutputs, raw: unknown) {
+    return { outs: await measure(parse(raw)) };
+  },
+  async read(id: string, props?: VerificationOutputs) {
+    // Refresh keeps the last proof: measuring sends traffic, which a drift check must not.
+    return { id, props: props ?? {} };
+  },
+  async delete() {
+    // Nothing on the hosts belongs to a measurement.
+  },
+};
