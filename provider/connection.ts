@@ -3,8 +3,8 @@
  * translation to an SshTarget. The private key is a separate top-level input so Pulumi keeps it
  * a secret on its own (outputs inherit secrecy by property name).
  */
-import { accessSync, constants, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import type { SshTarget } from "./transport/ssh";
 
@@ -19,6 +19,18 @@ const filePath = z
   .string()
   .min(1, "path is empty")
   .refine((p) => !/[\r\n\0]/.test(p), "paths cannot contain newlines or NUL");
+
+/**
+ * The Pulumi project directory (where Pulumi.yaml is), found from the working directory: the
+ * engine starts the program in the project but the dynamic provider in the program's folder.
+ * Relative key and known_hosts paths are relative to it.
+ */
+export function projectRoot(from = process.cwd()): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+    if (dirname(dir) === dir) return resolve(from);
+  }
+}
 
 /** Why a local file cannot be used, or undefined when it can (checked where pulumi runs: no host is touched). */
 export function unreadableFile(path: string): string | undefined {
@@ -66,7 +78,7 @@ export const connectionSchema = z.strictObject({
  * touched). Kept out of the schema: state read back on another machine must still parse, so
  * that refresh and destroy work there.
  */
-export function connectionFileProblems(c: Connection, base = process.cwd()): Array<{ property: string; reason: string }> {
+export function connectionFileProblems(c: Connection, base = projectRoot()): Array<{ property: string; reason: string }> {
   const problems: Array<{ property: string; reason: string }> = [];
   if (c.privateKeyPath !== undefined) {
     const problem = unreadableFile(resolve(base, c.privateKeyPath));
@@ -108,10 +120,11 @@ export function toSshTarget(connection: Connection, privateKey: string | undefin
   };
   if (privateKey) target.privateKey = privateKey;
   // Relative paths stay relative in the state (portable between checkouts) and are resolved
-  // here, against the project directory the engine runs the provider in.
-  if (connection.privateKeyPath) target.privateKeyPath = resolve(connection.privateKeyPath);
-  if (connection.knownHostsPath) target.knownHostsPath = resolve(connection.knownHostsPath);
-  if (connection.sshConfigPath) target.sshConfigPath = resolve(connection.sshConfigPath);
+  // here, against the project directory.
+  const root = projectRoot();
+  if (connection.privateKeyPath) target.privateKeyPath = resolve(root, connection.privateKeyPath);
+  if (connection.knownHostsPath) target.knownHostsPath = resolve(root, connection.knownHostsPath);
+  if (connection.sshConfigPath) target.sshConfigPath = resolve(root, connection.sshConfigPath);
   if (connection.hostKey) target.hostKey = connection.hostKey;
   if (connection.proxyJump) target.proxyJump = connection.proxyJump;
   return target;

@@ -19,8 +19,9 @@ export function providerModule(kind: ResourceKind): string {
   return [
     "exports.handler = function () {",
     '  var fs = require("fs");',
-    "  // The engine starts the provider in the project directory; prefer that checkout's build.",
-    `  var candidates = [process.cwd() + "/dist/provider/runtime.js", ${JSON.stringify(RUNTIME_MODULE)}];`,
+    "  // Prefer the build of the checkout the engine runs in (the provider starts in the",
+    "  // program's folder, dist/stacks, or the project root); else where the stack was built.",
+    `  var candidates = [process.cwd() + "/../provider/runtime.js", process.cwd() + "/dist/provider/runtime.js", ${JSON.stringify(RUNTIME_MODULE)}];`,
     "  var path = candidates.filter(function (c) { return fs.existsSync(c); })[0];",
     '  if (!path) throw new Error("mptcp-pulumi: compiled provider not found (looked at " + candidates.join(", ") + "); run `npm run build`");',
     `  var provider = require(path).providers[${JSON.stringify(kind)}];`,

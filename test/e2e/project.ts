@@ -30,6 +30,9 @@ export class TempProject {
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `mptcp-${stack}-`));
     for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(this.dir, name));
+    // Key paths stay relative (".lab/id_ed25519"), as in Pulumi.lab.yaml: the provider must
+    // resolve them in the project, although the engine starts it in dist/stacks.
+    symlinkSync(LAB_DIR, join(this.dir, ".lab"));
     cpSync(join(ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
     this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
     writeFileSync(this.configFile, dump({ config: { "mptcp-pulumi:hosts": labHosts(edit), ...labVerify() } }));
@@ -79,16 +82,10 @@ export function labVerify(): Record<string, unknown> {
   return verify === undefined ? {} : { "mptcp-pulumi:verify": verify };
 }
 
-/** The lab stack's hosts with absolute key paths, after `edit`. */
+/** The lab stack's hosts (key paths relative, like the committed file), after `edit`. */
 export function labHosts(edit: (hosts: LabHostConfig[]) => void = () => undefined): LabHostConfig[] {
   const doc = load(readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> };
   const hosts = structuredClone(doc.config["mptcp-pulumi:hosts"]) as LabHostConfig[];
-  for (const host of hosts) {
-    for (const key of ["privateKeyPath", "knownHostsPath"]) {
-      const value = host["connection"][key] as string | undefined;
-      if (value?.startsWith(".lab/")) host["connection"][key] = join(LAB_DIR, value.slice(".lab/".length));
-    }
-  }
   edit(hosts);
   return hosts;
 }
