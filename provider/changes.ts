@@ -6,6 +6,7 @@
  * two operations never interleave, and reports which steps were applied, so a partial failure
  * says exactly what changed.
  */
+import { posix } from "node:path";
 import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
@@ -56,7 +57,7 @@ function stepsOf(changes: readonly Change[]): Step[] {
         const tmp = `${change.path}.mptcp-pulumi-tmp`;
         const body = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
         text =
-          `${shellCommand(["mkdir", "-p", dirnameOf(change.path)])} && ` +
+          `${shellCommand(["mkdir", "-p", posix.dirname(change.path)])} && ` +
           `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
           `${shellCommand(["mv", "-f", tmp, change.path])}`;
         break;
@@ -72,11 +73,6 @@ function stepsOf(changes: readonly Change[]): Step[] {
     i++;
   }
   return steps;
-}
-
-function dirnameOf(path: string): string {
-  const at = path.lastIndexOf("/");
-  return at <= 0 ? "/" : path.slice(0, at);
 }
 
 /** Printed once the rollback timer is armed: from then on an unconfirmed change set is undone. */

@@ -12,9 +12,6 @@ import { policyRouteDefinition } from "./resources/policyRoute";
 import { sysctlDefinition } from "./resources/sysctl";
 import { verificationProvider } from "./resources/verification";
 
-/** Version of the contract between serialized shims and this module. */
-export const RUNTIME_API = 1;
-
 /** Every resource kind the provider serves. */
 export const providers = {
   MptcpHost: dynamicProviderFor(hostDefinition),

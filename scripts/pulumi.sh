@@ -18,7 +18,6 @@ export PATH="$bin_dir:$root/node_modules/@pulumi/pulumi:$root/node_modules/.bin:
 export PULUMI_HOME="${PULUMI_HOME:-$root/.engine/home}"
 export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"
-export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
 if [[ -z "${PULUMI_BACKEND_URL:-}" ]]; then
   mkdir -p "$root/.pulumi-state"
   export PULUMI_BACKEND_URL="file://$root/.pulumi-state"

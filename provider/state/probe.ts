@@ -65,8 +65,6 @@ l=/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service
 echo "$m end"
 `;
 
-/** The probe with the default sysctl subtrees only. */
-export const PROBE_SCRIPT = `${probeScript()}exit 0\n`;
 
 /** Splits probe output into its sections. */
 export function splitSections(output: string): Map<string, string> {

@@ -69,10 +69,6 @@ export function acceptedConnections(server: string): number {
   return log.split("\n").filter((line) => line.includes("Accepted publickey")).length;
 }
 
-/** Commands sshd recorded as run, approximated by sessions opened (for "nothing ran" assertions). */
-export function sshdLog(server: string): string {
-  return readFileSync(join(LAB_DIR, server, "sshd.log"), "utf8");
-}
 
 /** Rebuilds the lab from nothing (fresh namespaces and /etc), about two seconds per pair. */
 export function freshLab(pairs = 1): void {
