@@ -101,15 +101,35 @@ async function undoCreate(session: HostSession, applied: readonly Change[], befo
   );
 }
 
+/** The given input keys of raw inputs or stored outputs (outputs carry extras strict schemas refuse). */
+export function inputsFrom(raw: unknown, keys: readonly string[]): Record<string, unknown> {
+  const all = userInputs(raw);
+  const picked: Record<string, unknown> = {};
+  for (const key of keys) if (all[key] !== undefined) picked[key] = all[key];
+  return picked;
+}
+
+/**
+ * A dynamic provider's `check`: the schema, then the local files of the resource's connections
+ * (at `paths`), all reported as `{property, reason}`; values unknown at preview are judged later.
+ */
+export function checkInputs<T>(schema: z.ZodType<T>, rawNews: unknown, connections: (inputs: T) => Array<[string, Connection]>) {
+  const news = userInputs(rawNews);
+  const result = validate(schema, news);
+  if (result.ok) {
+    const files = connections(result.value).flatMap(([path, connection]) =>
+      connectionFileProblems(connection).map((p) => ({ property: `${path}.${p.property}`, reason: p.reason })),
+    );
+    return files.length ? { inputs: news, failures: files } : { inputs: result.value };
+  }
+  const failures = result.failures.filter((f) => valueAt(news, f.property) !== UNKNOWN);
+  return failures.length ? { inputs: news, failures } : { inputs: news };
+}
+
 /** Builds the Pulumi dynamic provider for a resource definition. */
 export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>): pulumi.dynamic.ResourceProvider {
   const parse = (raw: unknown): I => parseOrThrow(def.kind, def.schema, userInputs(raw));
-  /** Outputs carry observed extras that the strict input schema would refuse: keep inputs only. */
-  const inputsOf = (props: Record<string, unknown>): I => {
-    const picked: Record<string, unknown> = {};
-    for (const key of ["connection", "privateKey", ...def.inputKeys]) if (props[key] !== undefined) picked[key] = props[key];
-    return parse(picked);
-  };
+  const inputsOf = (props: unknown): I => parse(inputsFrom(props, ["connection", "privateKey", ...def.inputKeys]));
   const idOf = (inputs: I) => `${hostKeyOf(inputs.connection)}/${def.identity(inputs)}`;
 
   const keysOf = (current: I | O): string[] => def.sysctlKeys?.(current) ?? [];
@@ -153,15 +173,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
   return {
     async check(_olds: unknown, rawNews: unknown) {
-      const news = userInputs(rawNews);
-      const result = validate(def.schema, news);
-      if (result.ok) {
-        const files = connectionFileProblems(result.value.connection).map((p) => ({ property: `connection.${p.property}`, reason: p.reason }));
-        return files.length ? { inputs: news, failures: files } : { inputs: result.value };
-      }
-      // A value computed by another resource is unknown at preview; judge it at apply time.
-      const failures = result.failures.filter((f) => valueAt(news, f.property) !== UNKNOWN);
-      return failures.length ? { inputs: news, failures } : { inputs: news };
+      return checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]]);
     },
 
     async diff(_id: string, olds: O, rawNews: unknown) {
@@ -190,7 +202,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
     async read(id: string, props?: O) {
       if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
-      const current = inputsOf(props as unknown as Record<string, unknown>);
+      const current = inputsOf(props);
       const session = sessionFor(current.connection, current.privateKey);
       const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
       return seen ? { id, props: seen } : { id: "" };
@@ -203,7 +215,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     },
 
     async delete(_id: string, props: O) {
-      const current = { ...props, ...inputsOf(props as unknown as Record<string, unknown>) } as O;
+      const current = { ...props, ...inputsOf(props) } as O;
       const session = sessionFor(current.connection, current.privateKey);
       await session.exclusive(async () => {
         const actual = await session.state(keysOf(current));

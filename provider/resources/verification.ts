@@ -7,10 +7,10 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { connectionFileProblems, connectionSchema, privateKeySchema } from "../connection";
-import { canonicalJson, userInputs } from "../resource";
+import { connectionSchema, privateKeySchema } from "../connection";
+import { canonicalJson, checkInputs, inputsFrom } from "../resource";
 import { sessionFor } from "../state/session";
-import { interfaceName, ipAddress, validate } from "../validation";
+import { interfaceName, ipAddress, parseOrThrow } from "../validation";
 import { formatTable, measurePair, type PairResult } from "../verify";
 
 const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-'");
@@ -45,30 +45,23 @@ async function measure(inputs: VerificationInputs): Promise<VerificationOutputs>
   return { ...inputs, result, measuredAt: new Date().toISOString() };
 }
 
+const INPUT_KEYS = ["server", "client", "privateKey", "target", "seconds", "runs", "trigger"] as const;
+
 function parse(raw: unknown): VerificationInputs {
-  const picked = userInputs(raw);
-  const inputs: Record<string, unknown> = {};
-  for (const key of ["server", "client", "privateKey", "target", "seconds", "runs", "trigger"]) if (picked[key] !== undefined) inputs[key] = picked[key];
-  const result = validate(verificationSchema, inputs);
-  if (!result.ok) throw new Error(`invalid MptcpVerification: ${result.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
-  return result.value;
+  return parseOrThrow("MptcpVerification", verificationSchema, inputsFrom(raw, INPUT_KEYS));
 }
 
 /** The dynamic provider for MptcpVerification. */
 export const verificationProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: unknown, rawNews: unknown) {
-    const news = userInputs(rawNews);
-    const result = validate(verificationSchema, news);
-    if (!result.ok) return { inputs: news, failures: result.failures };
-    const files = (["server", "client"] as const).flatMap((side) =>
-      connectionFileProblems(result.value[side].connection).map((p) => ({ property: `${side}.connection.${p.property}`, reason: p.reason })),
-    );
-    return files.length ? { inputs: news, failures: files } : { inputs: result.value };
+    return checkInputs(verificationSchema, rawNews, (inputs) => [
+      ["server.connection", inputs.server.connection],
+      ["client.connection", inputs.client.connection],
+    ]);
   },
   async diff(_id: string, olds: VerificationOutputs, rawNews: unknown) {
     const news = parse(rawNews);
-    const keys = ["server", "client", "target", "seconds", "runs", "trigger"] as const;
-    const changed = keys.some((k) => canonicalJson(olds[k]) !== canonicalJson(news[k]));
+    const changed = INPUT_KEYS.some((k) => k !== "privateKey" && canonicalJson(olds[k]) !== canonicalJson(news[k]));
     return { changes: changed, replaces: [] };
   },
   async create(raw: unknown) {
