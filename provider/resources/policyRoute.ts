@@ -12,21 +12,22 @@ import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
 
+/** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
+function kernelForm(prefix: string, everything: "all" | "default"): string {
+  const parts = splitCidr(prefix);
+  if (!parts) return prefix === everything ? prefix : canonicalAddress(prefix);
+  if (parts.prefix === 0) return everything;
+  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(prefix);
+}
+
 /** The kernel prints "192.168.0.2/32" as "192.168.0.2" and "0.0.0.0/0" as "all": compare in that form. */
 export function canonicalSource(source: string): string {
-  const parts = splitCidr(source);
-  if (!parts) return canonicalAddress(source);
-  if (parts.prefix === 0) return "all";
-  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(source);
+  return kernelForm(source, "all");
 }
 
 /** Route destinations as the kernel prints them: host routes bare, /0 as "default". */
 export function canonicalDestination(dst: string): string {
-  if (dst === "default") return dst;
-  const parts = splitCidr(dst);
-  if (!parts) return dst;
-  if (parts.prefix === 0) return "default";
-  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(dst);
+  return kernelForm(dst, "default");
 }
 
 const ruleSchema = z.strictObject({
