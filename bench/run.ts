@@ -10,12 +10,14 @@
  * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir, totalmem } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
+import { REPO_ROOT, TempProject } from "../scripts/tempProject";
 
-const ROOT = resolve(__dirname, "../..");
+const ROOT = REPO_ROOT;
 const LAB = join(ROOT, "test/lab/lab.sh");
 const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
 
@@ -118,31 +120,16 @@ function runFloor(hosts: LabHost[]): Promise<number> {
   ).then(() => Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-class BenchProject {
-  readonly dir = mkdtempSync(join(tmpdir(), "mptcp-bench-"));
-  readonly env: NodeJS.ProcessEnv;
+/** The benchmark's stack: every pair of the lab, no verification (its traffic would skew timings). */
+function benchProject(hosts: LabHost[]): TempProject {
+  return new TempProject("bench", { "mptcp-pulumi:hosts": stackHosts(hosts) });
+}
 
-  constructor(hosts: LabHost[]) {
-    for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(this.dir, name));
-    cpSync(join(ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
-    // YAML is a superset of JSON: no YAML writer needed.
-    writeFileSync(join(this.dir, "Pulumi.bench.yaml"), JSON.stringify({ config: { "mptcp-pulumi:hosts": stackHosts(hosts) } }, null, 2));
-    mkdirSync(join(this.dir, "state"));
-    this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench" };
-    this.pulumi("stack", "init");
-  }
-
-  pulumi(...args: string[]): number {
-    const started = process.hrtime.bigint();
-    const r = spawnSync("bash", [join(ROOT, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", "bench", "--non-interactive"], { encoding: "utf8", env: this.env, maxBuffer: 1 << 26 });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
-    return seconds;
-  }
-
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** Runs a pulumi command and returns its seconds; throws with the output when it fails. */
+function timed(project: TempProject, args: string[]): number {
+  const r = project.pulumi(...args);
+  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+  return r.seconds;
 }
 
 const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
@@ -169,11 +156,11 @@ async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
     log(`${pairs} pair(s), run ${run}/${runs}: floor ${floor.toFixed(2)}s; fresh lab again for pulumi`);
     lab("down");
     lab("up", "--pairs", String(pairs));
-    const project = new BenchProject(labHosts());
+    const project = benchProject(labHosts());
     try {
       for (const op of OPS) {
         before = accepted(hosts);
-        const seconds = project.pulumi(...OP_ARGS[op]);
+        const seconds = timed(project, OP_ARGS[op]);
         record(op, seconds, before, accepted(hosts));
         log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${seconds.toFixed(2)}s`);
       }
@@ -191,17 +178,13 @@ function dataPlane(runs: number, seconds: number): { tcpMbps: number; mptcpMbps:
   log(`data plane: 1 pair, ${runs} run(s) of ${seconds}s each way`);
   lab("down");
   lab("up", "--pairs", "1");
-  const project = new BenchProject(labHosts());
+  const project = benchProject(labHosts());
   try {
-    project.pulumi("up", "--yes", "--skip-preview");
-    const r = spawnSync("node", [join(ROOT, "dist/scripts/verify.js"), "--stack", "bench", "--config-file", join(project.dir, "Pulumi.bench.yaml"), "--runs", String(runs), "--seconds", String(seconds), "--json"], {
-      encoding: "utf8",
-      env: project.env,
-      cwd: ROOT,
-    });
+    project.ok("up", "--yes", "--skip-preview");
+    const r = project.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", "bench", "--config-file", project.configFile, "--runs", String(runs), "--seconds", String(seconds), "--json"]);
     if (r.status !== 0) throw new Error(`verify failed: ${r.stderr}${r.stdout}`);
     const [result] = JSON.parse(r.stdout) as Array<{ tcpMbps: number; mptcpMbps: number; ratio: number }>;
-    project.pulumi("destroy", "--yes", "--skip-preview");
+    project.ok("destroy", "--yes", "--skip-preview");
     return { tcpMbps: result!.tcpMbps, mptcpMbps: result!.mptcpMbps, ratio: result!.ratio };
   } finally {
     project.remove();
@@ -244,15 +227,13 @@ interface Report {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] ?? fallback : fallback;
-  };
-  const pairs = option("--pairs", "1,10").split(",").map(Number);
-  const runs = Number(option("--runs", "3"));
-  const seconds = Number(option("--seconds", "5"));
-  const out = resolve(ROOT, option("--out", "bench/results"));
+  const { values } = parseArgs({
+    options: { pairs: { type: "string", default: "1,10" }, runs: { type: "string", default: "3" }, seconds: { type: "string", default: "5" }, out: { type: "string", default: "bench/results" } },
+  });
+  const pairs = values.pairs.split(",").map(Number);
+  const runs = Number(values.runs);
+  const seconds = Number(values.seconds);
+  const out = resolve(ROOT, values.out);
   if (process.getuid?.() !== 0) throw new Error("bench: run as root (the lab needs network namespaces)");
   const report: Report = {
     date: new Date().toISOString(),

@@ -9,6 +9,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { REPO_ROOT } from "./tempProject";
 
 /** One step of `pulumi preview --json`: the fields the drift check reads. */
 export interface PreviewStep {
@@ -193,34 +195,26 @@ interface Options {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { stack: "lab", json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = () => {
-      const value = argv[++i];
-      if (!value) throw new Error(`drift: ${arg} needs a value`);
-      return value;
-    };
-    if (arg === "--stack") options.stack = next();
-    else if (arg === "--config-file") options.configFile = resolve(next());
-    else if (arg === "--cwd") options.cwd = resolve(next());
-    else if (arg === "--report") options.report = resolve(next());
-    else if (arg === "--json") options.json = true;
-    else throw new Error(`drift: unknown argument ${arg}`);
-  }
+function optionsOf(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: { stack: { type: "string", default: "lab" }, "config-file": { type: "string" }, cwd: { type: "string" }, report: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  const options: Options = { stack: values.stack, json: values.json };
+  if (values["config-file"] !== undefined) options.configFile = resolve(values["config-file"]);
+  if (values.cwd !== undefined) options.cwd = resolve(values.cwd);
+  if (values.report !== undefined) options.report = resolve(values.report);
   // pulumi takes a missing --config-file for an empty one, and would check the wrong stack.
   if (options.configFile && !existsSync(options.configFile)) throw new Error(`drift: no config file ${options.configFile}`);
   return options;
 }
 
 function runPreview(options: Options): PreviewOutput {
-  const root = resolve(__dirname, "../..");
   const args = ["scripts/pulumi.sh", ...(options.cwd ? ["-C", options.cwd] : []), "preview", "--refresh", "--json", "--stack", options.stack, "--non-interactive"];
   if (options.configFile) args.push("--config-file", options.configFile);
   process.stderr.write(`drift: pulumi preview --refresh --stack ${options.stack} (reads every host, changes nothing)...\n`);
   // Preview JSON carries every resource's serialized provider: megabytes for a large stack.
-  const r = spawnSync("bash", args, { cwd: root, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("bash", args, { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
   if (r.error) throw r.error;
   let preview: PreviewOutput | undefined;
   try {
@@ -238,7 +232,7 @@ function runPreview(options: Options): PreviewOutput {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = optionsOf(process.argv.slice(2));
   const plan = driftPlan(runPreview(options));
   if (options.report) writeFileSync(options.report, `${JSON.stringify(plan, null, 2)}\n`);
   process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);

@@ -7,10 +7,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { connectionSchema, toSshTarget } from "../provider/connection";
 import { SshTransport } from "../provider/transport/ssh";
 import { formatTable, measurePair, type PairResult } from "../provider/verify";
 import { pairUp, stackConfigSchema, resolvePaths, type HostConfig } from "../stacks/config";
+import { REPO_ROOT } from "./tempProject";
 
 interface Options {
   stack: string;
@@ -20,33 +22,27 @@ interface Options {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { stack: "lab", seconds: 5, runs: 1, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = () => argv[++i] ?? "";
-    if (arg === "--stack") options.stack = next();
-    else if (arg === "--config-file") options.configFile = resolve(next());
-    else if (arg === "--seconds") options.seconds = Number(next());
-    else if (arg === "--runs") options.runs = Number(next());
-    else if (arg === "--json") options.json = true;
-    else throw new Error(`verify: unknown argument ${arg}`);
-  }
+function optionsOf(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: { stack: { type: "string", default: "lab" }, "config-file": { type: "string" }, seconds: { type: "string", default: "5" }, runs: { type: "string", default: "1" }, json: { type: "boolean", default: false } },
+  });
+  const options: Options = { stack: values.stack, seconds: Number(values.seconds), runs: Number(values.runs), json: values.json };
+  if (values["config-file"] !== undefined) options.configFile = resolve(values["config-file"]);
   if (!(options.seconds >= 1 && options.seconds <= 120)) throw new Error("verify: --seconds is 1..120");
   if (!(options.runs >= 1 && options.runs <= 20)) throw new Error("verify: --runs is 1..20");
   return options;
 }
 
 function stackConfig(options: Options): HostConfig[] {
-  const root = resolve(__dirname, "../..");
   const args = ["scripts/pulumi.sh", "config", "get", "hosts", "--json", "--stack", options.stack];
   if (options.configFile) args.push("--config-file", options.configFile);
-  const raw = execFileSync("bash", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const raw = execFileSync("bash", args, { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return stackConfigSchema.parse({ hosts: (JSON.parse(raw) as { objectValue: unknown }).objectValue }).hosts;
 }
 
 function transportFor(host: HostConfig): SshTransport {
-  const connection = connectionSchema.parse(resolvePaths(host.connection, resolve(__dirname, "../..")));
+  const connection = connectionSchema.parse(resolvePaths(host.connection, REPO_ROOT));
   return new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"]));
 }
 
@@ -68,7 +64,7 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = optionsOf(process.argv.slice(2));
   const hosts = stackConfig(options);
   const found = pairUp(hosts);
   if (found.length === 0) throw new Error("verify: no server/client pair sharing a subnet in the stack's hosts");

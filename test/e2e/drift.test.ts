@@ -3,64 +3,34 @@
  * right after up, exit 1 naming the resource after a change made by hand on a server, the same
  * verdict as JSON, exit 2 when the check cannot run, and nothing changed on a host by checking.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftPlan } from "../../scripts/drift";
-import { freshLab, LAB_DIR, onHost, ROOT } from "../lab/harness";
+import { freshLab, onHost, ROOT } from "../lab/harness";
+import { TempProject } from "./project";
 
 const STACK = "e2edrift";
+let project: TempProject;
 let work: string;
 let configFile: string;
 
-function env(): NodeJS.ProcessEnv {
-  return { ...process.env, PULUMI_BACKEND_URL: `file://${join(work, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" };
-}
-
-/** Runs the project's pulumi wrapper in the temporary project; returns status and output. */
-function pulumi(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync("bash", [join(ROOT, "scripts/pulumi.sh"), "-C", work, ...args, "--stack", STACK, "--non-interactive"], { encoding: "utf8", timeout: 600_000, env: env() });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = pulumi(...args);
-  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const pulumi = (...args: string[]) => project.pulumi(...args);
+const ok = (...args: string[]) => project.ok(...args);
 
 /** Runs the compiled drift check (what `npm run drift` runs) against the temporary project. */
 function drift(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync("node", [join(ROOT, "dist/scripts/drift.js"), "--stack", STACK, "--config-file", configFile, "--cwd", work, ...args], {
-    encoding: "utf8",
-    cwd: ROOT,
-    env: env(),
-    timeout: 300_000,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return project.run(["node", join(ROOT, "dist/scripts/drift.js"), "--stack", STACK, "--config-file", configFile, "--cwd", work, ...args]);
 }
 
 beforeAll(() => {
   freshLab();
-  work = mkdtempSync(join(tmpdir(), "mptcp-e2edrift-"));
-  for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(work, name));
-  cpSync(join(ROOT, "Pulumi.yaml"), join(work, "Pulumi.yaml"));
-  // The lab stack's config with absolute key paths, as a stack of its own.
-  configFile = join(work, `Pulumi.${STACK}.yaml`);
-  const config = readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")
-    .replace(/^encryptionsalt:.*\n/m, "")
-    .replaceAll(".lab/", `${LAB_DIR}/`);
-  writeFileSync(configFile, config);
-  mkdirSync(join(work, "state"));
-  ok("stack", "init");
+  project = new TempProject(STACK);
+  work = project.dir;
+  configFile = project.configFile;
   ok("up", "--yes", "--skip-preview");
 });
 
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => project?.remove());
 
 describe("npm run drift on the lab", () => {
   it("1. right after up: exit 0, one line, every resource matching", () => {
@@ -94,7 +64,7 @@ describe("npm run drift on the lab", () => {
   });
 
   it("5. exit 2, with pulumi's reason, when the check cannot run", () => {
-    const r = spawnSync("node", [join(ROOT, "dist/scripts/drift.js"), "--stack", "no-such-stack", "--cwd", work], { encoding: "utf8", cwd: ROOT, env: env(), timeout: 120_000 });
+    const r = project.run(["node", join(ROOT, "dist/scripts/drift.js"), "--stack", "no-such-stack", "--cwd", work]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("pulumi preview failed");
     expect(r.stderr).toContain("no-such-stack");

@@ -1,73 +1,26 @@
 /**
- * A throwaway Pulumi project for end-to-end tests: the real program and provider (node_modules
- * and dist/ linked in), a stack config derived from Pulumi.lab.yaml, and a file backend in a
- * temporary directory, so tests never touch the developer's own stacks.
+ * The end-to-end tests' projects: scripts/tempProject.ts with a stack config derived from
+ * Pulumi.lab.yaml, and host snapshots read on the servers themselves.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { dump, load } from "js-yaml";
+import { load } from "js-yaml";
+import { TempProject as BaseProject } from "../../scripts/tempProject";
 import { LAB_DIR, onHost, ROOT } from "../lab/harness";
 
-/** Output of one CLI run. */
-export interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A temporary project holding one stack. */
-export class TempProject {
-  readonly dir: string;
-  readonly configFile: string;
-  readonly env: NodeJS.ProcessEnv;
-
+/** A temporary project holding one stack made from the lab stack's configuration. */
+export class TempProject extends BaseProject {
   /** Creates the project from the lab stack's hosts; `edit` may change them first. */
-  constructor(
-    readonly stack: string,
-    edit: (hosts: LabHostConfig[]) => void = () => undefined,
-  ) {
-    this.dir = mkdtempSync(join(tmpdir(), `mptcp-${stack}-`));
-    for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(ROOT, name), join(this.dir, name));
+  constructor(stack: string, edit: (hosts: LabHostConfig[]) => void = () => undefined) {
     // Key paths stay relative (".lab/id_ed25519"), as in Pulumi.lab.yaml: the provider must
     // resolve them in the project, although the engine starts it in dist/stacks.
-    symlinkSync(LAB_DIR, join(this.dir, ".lab"));
-    cpSync(join(ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
-    this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
-    writeFileSync(this.configFile, dump({ config: { "mptcp-pulumi:hosts": labHosts(edit), ...labVerify() } }));
-    mkdirSync(join(this.dir, "state"));
-    this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e" };
-    this.ok("stack", "init");
-  }
-
-  /** Runs `npm run pulumi` (scripts/pulumi.sh) in this project for this stack. */
-  pulumi(...args: string[]): Run {
-    return this.run(["bash", join(ROOT, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", this.stack, "--non-interactive"]);
-  }
-
-  /** Like pulumi() but throws with the output when the command fails. */
-  ok(...args: string[]): string {
-    const r = this.pulumi(...args);
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-  }
-
-  /** Runs any command with this project's backend settings. */
-  run(command: string[], input?: string): Run {
-    const r = spawnSync(command[0]!, command.slice(1), { encoding: "utf8", timeout: 600_000, env: this.env, cwd: ROOT, input });
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    super(stack, { "mptcp-pulumi:hosts": labHosts(edit), ...labVerify() }, { ".lab": LAB_DIR });
   }
 
   /** Runs `npm run verify` for this stack; returns its parsed JSON and exit status. */
   verify(seconds = 2): { status: number; results: Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number>; problems: string[] }>; stderr: string } {
     const r = this.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", this.stack, "--config-file", this.configFile, "--seconds", String(seconds), "--json"]);
     return { status: r.status, results: r.stdout.trim() ? JSON.parse(r.stdout) : [], stderr: r.stderr };
-  }
-
-  /** Removes the project and its state. */
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,74 @@
+/**
+ * A throwaway Pulumi project around this repository's program and provider: node_modules and
+ * dist/ linked in, a stack config of the caller's, and a file backend in a temporary folder, so
+ * benchmarks and tests never touch anyone's own stacks.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { projectRoot } from "../provider/connection";
+
+/** This repository (dist/scripts or scripts alike). */
+export const REPO_ROOT = projectRoot(__dirname);
+
+/** Output of one command, and how long it took. */
+export interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** A temporary project holding one stack. */
+export class TempProject {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  /**
+   * Creates the project and its stack. `config` is the stack's `config:` map; `links` are extra
+   * entries linked into the project (e.g. `.lab` for relative key paths).
+   */
+  constructor(
+    readonly stack: string,
+    config: Record<string, unknown>,
+    links: Record<string, string> = {},
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), `mptcp-${stack}-`));
+    for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(REPO_ROOT, name), join(this.dir, name));
+    for (const [name, target] of Object.entries(links)) symlinkSync(target, join(this.dir, name));
+    cpSync(join(REPO_ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+    this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
+    // YAML is a superset of JSON: no YAML writer needed.
+    writeFileSync(this.configFile, JSON.stringify({ config }, null, 2));
+    mkdirSync(join(this.dir, "state"));
+    this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: stack };
+    this.ok("stack", "init");
+  }
+
+  /** Runs `npm run pulumi` (scripts/pulumi.sh) in this project for this stack. */
+  pulumi(...args: string[]): Run {
+    return this.run(["bash", join(REPO_ROOT, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", this.stack, "--non-interactive"]);
+  }
+
+  /** Like pulumi() but throws with the output when the command fails. */
+  ok(...args: string[]): string {
+    const r = this.pulumi(...args);
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-8000)}\n${r.stderr.slice(-8000)}`);
+    return r.stdout;
+  }
+
+  /** Runs any command from the repository with this project's backend settings. */
+  run(command: string[], input?: string): Run {
+    const started = process.hrtime.bigint();
+    // Preview JSON carries every resource's provider module: megabytes for a large stack.
+    const r = spawnSync(command[0]!, command.slice(1), { encoding: "utf8", timeout: 600_000, env: this.env, cwd: REPO_ROOT, input, maxBuffer: 1 << 28 });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  }
+
+  /** Removes the project and its state. */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
