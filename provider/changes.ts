@@ -20,6 +20,13 @@ export type Change =
 
 export { LOCK_FILE_SHELL } from "./hostpaths";
 
+/** Whether a change could cut the SSH session: links, addresses, routing and their sysctls. */
+export function mayCutConnection(change: Change): boolean {
+  if (change.kind === "ip") return ["link", "address", "rule", "route"].includes(change.args[0] ?? "");
+  if (change.kind === "sysctl") return /^net\.(ipv4\.(conf\.|ip_|route\.)|ipv6\.(conf\.|route\.))/.test(change.key);
+  return false;
+}
+
 /** How long a second operation waits for the host lock before giving up. */
 export const LOCK_WAIT_SECONDS = 120;
 

@@ -4,7 +4,7 @@
  * change set at a time per host while different hosts proceed in parallel.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
+import { ARMED, compileScript, mayCutConnection, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
 import { armScript, CONFIRMED, confirmScript, rollbackChanges } from "../rollback";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
@@ -24,13 +24,6 @@ export class RollbackPendingError extends Error {
     );
     this.name = "RollbackPendingError";
   }
-}
-
-/** Whether a change could cut the SSH session: links, addresses, routing and their sysctls. */
-export function mayCutConnection(change: Change): boolean {
-  if (change.kind === "ip") return ["link", "address", "rule", "route"].includes(change.args[0] ?? "");
-  if (change.kind === "sysctl") return /^net\.(ipv4\.(conf\.|ip_|route\.)|ipv6\.(conf\.|route\.))/.test(change.key);
-  return false;
 }
 
 /** The host was reached again only after its timer fired: it has already undone the change set. */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compileScript, LOCK_FILE_SHELL, LOCK_WAIT_SECONDS, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../../provider/changes";
+import { compileScript, LOCK_FILE_SHELL, mayCutConnection, LOCK_WAIT_SECONDS, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../../provider/changes";
 
 const APPLIED = "@@mptcp-pulumi-applied@@";
 const FAILED = "@@mptcp-pulumi-failed@@";
@@ -289,5 +289,32 @@ describe("PartialApplyError", () => {
   it("says 'nothing' for empty lists and a generic failure without a failed change", () => {
     const e = new PartialApplyError("h", { applied: [], notAttempted: [a, b] }, { cause: "lock timeout" });
     expect(e.message).toBe("on h: the change set failed. Applied: nothing. Not attempted: ip mptcp limits set subflows 2; ip mptcp endpoint add 192.168.0.2 dev eno2 subflow. Cause: lock timeout");
+  });
+});
+
+const ipChange = (...args: string[]): Change => ({ kind: "ip", args, summary: args.join(" ") });
+const sysctlChange = (key: string): Change => ({ kind: "sysctl", key, value: "1", summary: key });
+
+describe("mayCutConnection (which change sets are armed for commit-confirmed)", () => {
+  it.each([
+    ipChange("link", "set", "dev", "eno1", "down"),
+    ipChange("address", "del", "10.0.0.1/24", "dev", "eno1"),
+    ipChange("rule", "add", "from", "10.0.0.1", "table", "101"),
+    ipChange("route", "replace", "default", "via", "10.0.0.254", "table", "101"),
+    sysctlChange("net.ipv4.conf.all.rp_filter"),
+    sysctlChange("net.ipv4.ip_forward"),
+    sysctlChange("net.ipv6.conf.default.disable_ipv6"),
+  ])("arms for %j", (change) => {
+    expect(mayCutConnection(change)).toBe(true);
+  });
+
+  it.each([
+    ipChange("mptcp", "endpoint", "add", "192.168.0.2", "dev", "eno2", "subflow"),
+    ipChange("mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2"),
+    sysctlChange("net.ipv4.tcp_rmem"),
+    sysctlChange("net.mptcp.enabled"),
+    { kind: "writeFile", path: "/etc/mptcp-pulumi/apply.sh", content: "", summary: "w" } as Change,
+  ])("does not arm for %j", (change) => {
+    expect(mayCutConnection(change)).toBe(false);
   });
 });
