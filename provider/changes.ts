@@ -1,5 +1,5 @@
 /**
- * Changes a plan asks for, and their compilation into one remote script.
+ * The compilation of a plan's operations into one remote script.
  *
  * A resource's whole change set travels in one SSH round trip: sysctl writes, one `ip -batch`
  * for the network objects, and the boot-replay files. The script takes a lock on the host so
@@ -8,24 +8,10 @@
  */
 import { posix } from "node:path";
 import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
+import { describe, render, type Family, type Operation, type Rendered } from "./operations";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
-/** One change on a host; `summary` is what users read in errors and logs. */
-export type Change =
-  | { kind: "ip"; args: string[]; summary: string }
-  | { kind: "sysctl"; key: string; value: string; summary: string }
-  | { kind: "writeFile"; path: string; content: string; summary: string }
-  | { kind: "removeFile"; path: string; summary: string }
-  | { kind: "shell"; args: string[]; summary: string };
-
 export { LOCK_FILE_SHELL } from "./hostpaths";
-
-/** Whether a change could cut the SSH session: links, addresses, routing and their sysctls. */
-export function mayCutConnection(change: Change): boolean {
-  if (change.kind === "ip") return ["link", "address", "rule", "route"].includes(change.args[0] ?? "");
-  if (change.kind === "sysctl") return /^net\.(ipv4\.(conf\.|ip_|route\.)|ipv6\.(conf\.|route\.))/.test(change.key);
-  return false;
-}
 
 /** How long a second operation waits for the host lock before giving up. */
 export const LOCK_WAIT_SECONDS = 120;
@@ -33,50 +19,73 @@ export const LOCK_WAIT_SECONDS = 120;
 const APPLIED = "@@mptcp-pulumi-applied@@";
 const FAILED = "@@mptcp-pulumi-failed@@";
 
-/** A contiguous group of changes that runs as one shell step. */
+/** A contiguous group of operations that runs as one shell step. */
 interface Step {
   first: number;
-  changes: Change[];
+  count: number;
   text: string;
 }
 
-function stepsOf(changes: readonly Change[]): Step[] {
+type IpLine = Extract<Rendered, { kind: "ip" }>;
+
+/** Consecutive ip lines share one batch while their families agree (no family fits either). */
+function ipGroup(rendered: readonly Rendered[], from: number): { lines: IpLine[]; family: Family | undefined } {
+  const lines: IpLine[] = [];
+  let family: Family | undefined;
+  for (let i = from; i < rendered.length; i++) {
+    const r = rendered[i]!;
+    if (r.kind !== "ip" || (r.family !== undefined && family !== undefined && r.family !== family)) break;
+    family ??= r.family;
+    lines.push(r);
+  }
+  return { lines, family };
+}
+
+/** One rendered operation (not an ip line) as shell text. */
+export function shellText(r: Exclude<Rendered, IpLine>): string {
+  switch (r.kind) {
+    case "exec":
+      return shellCommand(r.argv);
+    case "writeFile": {
+      const marker = heredocMarker(r.content.split("\n"));
+      const tmp = `${r.path}.mptcp-pulumi-tmp`;
+      const body = r.content.endsWith("\n") ? r.content : `${r.content}\n`;
+      return (
+        `${shellCommand(["mkdir", "-p", posix.dirname(r.path)])} && ` +
+        `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
+        `${shellCommand(["mv", "-f", tmp, r.path])}`
+      );
+    }
+    case "removeFile":
+      return shellCommand(["rm", "-f", r.path]);
+  }
+}
+
+/** One ip line as a standalone command. */
+export function ipCommand(r: IpLine): string[] {
+  return ["ip", ...(r.family === 6 ? ["-6"] : []), ...r.args];
+}
+
+/** What an item runs as on the host. */
+function rendered(item: Operation | Rendered): Rendered {
+  return "kind" in item ? item : render(item);
+}
+
+function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
+  const all = items.map(rendered);
   const steps: Step[] = [];
   let i = 0;
-  while (i < changes.length) {
-    const change = changes[i]!;
-    if (change.kind === "ip") {
-      const group: Change[] = [];
-      while (i < changes.length && changes[i]!.kind === "ip") group.push(changes[i++]!);
-      const lines = group.map((c) => ipBatchLine((c as { args: string[] }).args));
-      const marker = heredocMarker(lines);
-      steps.push({ first: i - group.length, changes: group, text: `ip -batch - <<'${marker}'\n${lines.join("\n")}\n${marker}` });
+  while (i < all.length) {
+    const r = all[i]!;
+    if (r.kind === "ip") {
+      const { lines, family } = ipGroup(all, i);
+      const text = lines.map((l) => ipBatchLine(l.args));
+      const marker = heredocMarker(text);
+      steps.push({ first: i, count: lines.length, text: `ip ${family === 6 ? "-6 " : ""}-batch - <<'${marker}'\n${text.join("\n")}\n${marker}` });
+      i += lines.length;
       continue;
     }
-    let text: string;
-    switch (change.kind) {
-      case "sysctl":
-        text = shellCommand(["sysctl", "-q", "-w", `${change.key}=${change.value}`]);
-        break;
-      case "writeFile": {
-        const lines = change.content.split("\n");
-        const marker = heredocMarker(lines);
-        const tmp = `${change.path}.mptcp-pulumi-tmp`;
-        const body = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
-        text =
-          `${shellCommand(["mkdir", "-p", posix.dirname(change.path)])} && ` +
-          `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
-          `${shellCommand(["mv", "-f", tmp, change.path])}`;
-        break;
-      }
-      case "removeFile":
-        text = shellCommand(["rm", "-f", change.path]);
-        break;
-      case "shell":
-        text = shellCommand(change.args);
-        break;
-    }
-    steps.push({ first: i, changes: [change], text });
+    steps.push({ first: i, count: 1, text: shellText(r) });
     i++;
   }
   return steps;
@@ -90,7 +99,7 @@ export const ARMED = "@@mptcp-pulumi-armed@@";
  * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer);
  * `afterChanges` runs once they all succeeded, still under the lock (it reads the new state).
  */
-export function compileScript(changes: readonly Change[], afterLock?: string, afterChanges?: string): string {
+export function compileScript(changes: readonly (Operation | Rendered)[], afterLock?: string, afterChanges?: string): string {
   const out: string[] = [
     "export LC_ALL=C",
     "mkdir -p /run/lock || exit 1",
@@ -105,7 +114,7 @@ export function compileScript(changes: readonly Change[], afterLock?: string, af
   ];
   if (afterLock) out.push(`{\n${afterLock}\n} >&2 || { echo "could not arm the rollback timer" >&2; exit 4; }`, `echo "${ARMED}"`);
   for (const step of stepsOf(changes)) {
-    const last = step.first + step.changes.length - 1;
+    const last = step.first + step.count - 1;
     // Step output goes to stderr: stdout carries only our markers, one per line.
     out.push(`{\n${step.text}\n} >&2`);
     // Exit 3, not the step's code: ip exits 255 like ssh itself, which would hide that the script ran.
@@ -123,14 +132,14 @@ export function scriptReportedFailure(stdout: string): boolean {
 }
 
 /** What a run of a compiled script did, read from its markers and from ip's own error lines. */
-export interface ApplyOutcome {
-  applied: Change[];
-  failed?: Change;
-  notAttempted: Change[];
+export interface ApplyOutcome<T = Operation> {
+  applied: T[];
+  failed?: T;
+  notAttempted: T[];
 }
 
 /** Reads the markers of a (possibly failed) script run. */
-export function readOutcome(changes: readonly Change[], stdout: string, stderr: string): ApplyOutcome {
+export function readOutcome<T extends Operation | Rendered>(changes: readonly T[], stdout: string, stderr: string): ApplyOutcome<T> {
   const applied = new Set<number>();
   let failedRange: [number, number] | undefined;
   for (const line of stdout.split("\n")) {
@@ -143,13 +152,14 @@ export function readOutcome(changes: readonly Change[], stdout: string, stderr: 
     failedIndex = failedRange[0];
     // ip -batch stops at the first failing line and names it: "Command failed -:3".
     const match = /Command failed -:(\d+)/.exec(stderr);
-    if (match && changes[failedRange[0]]?.kind === "ip") {
+    const first = changes[failedRange[0]];
+    if (match && first !== undefined && rendered(first).kind === "ip") {
       const line = Number(match[1]);
       for (let i = failedRange[0]; i < failedRange[0] + line - 1; i++) applied.add(i);
       failedIndex = failedRange[0] + line - 1;
     }
   }
-  const result: ApplyOutcome = { applied: [], notAttempted: [] };
+  const result: ApplyOutcome<T> = { applied: [], notAttempted: [] };
   changes.forEach((change, i) => {
     if (applied.has(i)) result.applied.push(change);
     else if (i === failedIndex) result.failed = change;
@@ -165,9 +175,9 @@ export class PartialApplyError extends Error {
     readonly outcome: ApplyOutcome,
     options: { cause: unknown },
   ) {
-    const list = (changes: Change[]) => (changes.length ? changes.map((c) => c.summary).join("; ") : "nothing");
+    const list = (ops: Operation[]) => (ops.length ? ops.map(describe).join("; ") : "nothing");
     super(
-      `on ${host}: ${outcome.failed ? `failed: ${outcome.failed.summary}` : "the change set failed"}. ` +
+      `on ${host}: ${outcome.failed ? `failed: ${describe(outcome.failed)}` : "the change set failed"}. ` +
         `Applied: ${list(outcome.applied)}. Not attempted: ${list(outcome.notAttempted)}. ` +
         `Cause: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
       options,

@@ -1,6 +1,6 @@
 /**
- * Where the provider keeps run-time files on a host, as shell words to be expanded there. Both
- * are per network namespace, the scope of everything we manage (lab servers share one /run).
+ * Every path the provider uses on a host, in one place. The run-time ones are shell words to be
+ * expanded there, per network namespace: the scope of everything we manage (lab servers share /run).
  */
 
 /** The host lock (flock): in /run/lock, outside every folder the provider may delete. */
@@ -8,3 +8,16 @@ export const LOCK_FILE_SHELL = `/run/lock/mptcp-pulumi-$(stat -L -c %i /proc/sel
 
 /** The folder of armed commit-confirmed timers (tmpfs: a real reboot disarms them, as it should). */
 export const ROLLBACK_DIR_SHELL = `/run/mptcp-pulumi/$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0)`;
+
+/** Directory on the host that holds the boot replay (apply.sh and one part per resource). */
+export const PERSIST_DIR = "/etc/mptcp-pulumi";
+/** The folder of boot parts, one `ip -batch` file per resource and address family. */
+export const PARTS_DIR = `${PERSIST_DIR}/parts`;
+/** The replay script the unit runs. */
+export const APPLY_SCRIPT_PATH = `${PERSIST_DIR}/apply.sh`;
+/** The systemd unit that replays the parts at boot. */
+export const UNIT_PATH = "/etc/systemd/system/mptcp-pulumi.service";
+/** The symlink that enables the unit; the probe reports its target as the "file" content. */
+export const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service";
+/** Prefix of the sysctl.d files we own. */
+export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";

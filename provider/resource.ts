@@ -6,8 +6,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { PartialApplyError, type Change } from "./changes";
-import { rollbackChanges } from "./rollback";
+import { PartialApplyError } from "./changes";
+import { describe, inverseAll, type Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
 import { sessionFor, type HostSession } from "./state/session";
 import type { HostState } from "./state/types";
@@ -40,13 +40,13 @@ export interface ResourceDefinition<I extends Hosted, O extends I> {
   /** Properties whose change the host cannot apply in place (forces replacement). */
   replaces(olds: O, news: I): string[];
   /** Changes that take the host from `actual` to `desired` (pure). Throws PlanError on impossible input. */
-  plan(desired: I, actual: HostState, previous: O | undefined): Change[];
+  plan(desired: I, actual: HostState, previous: O | undefined): Operation[];
   /** Outputs once the host is converged: `before` is the state before the first change (for restore). */
   outputs(desired: I, after: HostState, before: HostState, previous: O | undefined): O;
   /** What the host has now in this resource's terms; undefined when the object is gone. */
   observe(current: O, actual: HostState): O | undefined;
   /** Changes that remove what this resource owns and restore what it changed (pure). */
-  remove(current: O, actual: HostState): Change[];
+  remove(current: O, actual: HostState): Operation[];
   /** Sysctl keys the resource reads, so the host's probe includes them. */
   sysctlKeys?(current: I | O): string[];
 }
@@ -92,11 +92,11 @@ function valueAt(root: unknown, property: string): unknown {
 }
 
 /** Undoes the changes of a failed create; returns a sentence for the error message. */
-async function undoCreate(session: HostSession, applied: readonly Change[], before: HostState): Promise<string> {
-  const undo = rollbackChanges(applied, before);
+async function undoCreate(session: HostSession, applied: readonly Operation[], before: HostState): Promise<string> {
+  const undo = inverseAll(applied, before);
   if (undo.length === 0) return "";
   return session.apply(undo, "undo a failed create").then(
-    () => ` Because the resource was being created, those changes were undone (${undo.map((c) => c.summary).join("; ")}).`,
+    () => ` Because the resource was being created, those changes were undone (${undo.map(describe).join("; ")}).`,
     (undoError: unknown) => ` Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
   );
 }

@@ -3,8 +3,9 @@
  * from (subflow), with the kernel's validation rules enforced before any host is touched.
  */
 import { z } from "zod";
-import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
+import type { EndpointOp, Operation } from "../operations";
+import { endpointAddArgs, type ChangeableFlag } from "../operations/endpoint";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import { versionAtLeast } from "../state/probe";
 import type { ActualEndpoint, HostState } from "../state/types";
@@ -54,13 +55,12 @@ export function findEndpoint(endpoints: readonly ActualEndpoint[], address: stri
 }
 
 /** `ip mptcp endpoint add ...` arguments for the desired endpoint. */
-export function addArgs(e: Pick<EndpointInputs, "address" | "port" | "id" | "dev" | "flags">): string[] {
-  const args = ["mptcp", "endpoint", "add", e.address];
-  if (e.port !== undefined) args.push("port", String(e.port));
-  if (e.id !== undefined) args.push("id", String(e.id));
-  if (e.dev !== undefined) args.push("dev", e.dev);
-  args.push(...e.flags);
-  return args;
+export const addArgs = endpointAddArgs;
+
+/** The operation that adds the desired endpoint. */
+function addOp(e: EndpointInputs): EndpointOp {
+  const { address, port, id, dev, flags } = e;
+  return { type: "endpoint", action: "add", endpoint: { address, port, id, dev, flags } };
 }
 
 const userFlags = (flags: readonly string[]) => flags.filter((f) => f !== "implicit").sort();
@@ -69,8 +69,8 @@ function bootPath(e: Pick<EndpointInputs, "address" | "port">): string {
   return bootPartPath(BOOT_ORDER.endpoint, `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`);
 }
 
-function bootLines(e: EndpointInputs): string[][] {
-  return [addArgs(e)];
+function bootLines(e: EndpointInputs): Operation[] {
+  return [addOp(e)];
 }
 
 function describe(e: Pick<EndpointInputs, "address" | "port">): string {
@@ -87,7 +87,7 @@ function matches(desired: EndpointInputs, actual: ActualEndpoint): boolean {
 }
 
 /** Plans the endpoint: adopt an identical one, flip backup/fullmesh in place, else delete and add. */
-export function planEndpoint(desired: EndpointInputs, actual: HostState): Change[] {
+export function planEndpoint(desired: EndpointInputs, actual: HostState): Operation[] {
   const host = `${desired.connection.user}@${desired.connection.host}`;
   const what = describe(desired);
   if (!actual.facts.mptcpAvailable) throw new PlanError(host, what, `kernel ${actual.facts.kernelRelease} has no MPTCP (net.mptcp is missing); MPTCP needs Linux >= 5.6 built with CONFIG_MPTCP`);
@@ -101,18 +101,18 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Change
   if (desired.dev !== undefined && !actual.links.some((l) => l.name === desired.dev)) {
     throw new PlanError(host, what, `interface ${desired.dev} does not exist on the host`);
   }
-  const changes: Change[] = [];
+  const changes: Operation[] = [];
   const existing = findEndpoint(actual.endpoints, desired.address, desired.port);
   if (existing && matches(desired, existing)) {
     // adopted as is
   } else if (existing && onlyChangeableDiffer(desired, existing) && versionAtLeast(iproute, existing.flags.includes("fullmesh") !== desired.flags.includes("fullmesh") ? "5.18" : "5.17")) {
     // iproute2 5.17 can change only backup in place; fullmesh/nofullmesh came with 5.18.
-    const args = ["mptcp", "endpoint", "change", "id", String(existing.id)];
+    const flags: Partial<Record<ChangeableFlag, boolean>> = {};
     for (const flag of CHANGEABLE_FLAGS) {
       const want = desired.flags.includes(flag);
-      if (want !== existing.flags.includes(flag)) args.push(want ? flag : `no${flag}`);
+      if (want !== existing.flags.includes(flag)) flags[flag] = want;
     }
-    changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
+    changes.push({ type: "endpoint", action: "change", id: existing.id, flags });
   } else {
     const others = actual.endpoints.filter((e) => e !== existing);
     if (desired.id !== undefined) {
@@ -122,12 +122,8 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Change
     if (!existing && others.length >= MAX_ENDPOINTS) {
       throw new PlanError(host, what, `the host already has ${others.length} endpoints, the kernel's maximum is ${MAX_ENDPOINTS}`);
     }
-    if (existing) {
-      const del = ["mptcp", "endpoint", "delete", "id", String(existing.id)];
-      changes.push({ kind: "ip", args: del, summary: `ip ${del.join(" ")} (was ${userFlags(existing.flags).join(" ") || "no flags"})` });
-    }
-    const add = addArgs(desired);
-    changes.push({ kind: "ip", args: add, summary: `ip ${add.join(" ")}` });
+    if (existing) changes.push({ type: "endpoint", action: "delete", id: existing.id, note: `(was ${userFlags(existing.flags).join(" ") || "no flags"})` });
+    changes.push(addOp(desired));
   }
   changes.push(...persistPart(bootPath(desired), bootLines(desired), actual));
   return changes;
@@ -179,12 +175,9 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
     return observed;
   },
   remove(current, actual) {
-    const changes: Change[] = [];
+    const changes: Operation[] = [];
     const seen = findEndpoint(actual.endpoints, current.address, current.port);
-    if (seen) {
-      const args = ["mptcp", "endpoint", "delete", "id", String(seen.id)];
-      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
-    }
+    if (seen) changes.push({ type: "endpoint", action: "delete", id: seen.id });
     changes.push(...persistPart(bootPath(current), undefined, actual));
     return changes;
   },

@@ -3,8 +3,8 @@
  * the path-manager limits, plus the facts found on the host (kernel, iproute2, what it offers).
  */
 import { z } from "zod";
-import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
+import type { Operation } from "../operations";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText } from "../persist";
 import type { HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
@@ -65,22 +65,24 @@ export function hostSysctls(desired: HostInputs, actual: HostState): Record<stri
   return values;
 }
 
-function limitsArgs(limits: MptcpLimits): string[] {
-  return ["mptcp", "limits", "set", "subflows", String(limits.subflows), "add_addr_accepted", String(limits.addAddrAccepted)];
+const describeLimits = (limits: MptcpLimits | undefined) => (limits ? `subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}` : "unknown");
+
+/** The boot part's operations: the declared limits, when persisted. */
+function limitsPart(inputs: HostInputs): Operation[] | undefined {
+  return inputs.persist && inputs.limits ? [{ type: "limits", limits: inputs.limits }] : undefined;
 }
 
 /** Plans sysctls and limits for the host. */
-export function planHost(desired: HostInputs, actual: HostState, previous: HostOutputs | undefined): Change[] {
+export function planHost(desired: HostInputs, actual: HostState, previous: HostOutputs | undefined): Operation[] {
   if (!actual.facts.mptcpAvailable) {
     throw new PlanError(desired.connection.host, "MPTCP host", `kernel ${actual.facts.kernelRelease} has no MPTCP (no net.mptcp sysctls); MPTCP needs Linux >= 5.6 with CONFIG_MPTCP=y`);
   }
   const changes = planSysctls(desired.connection.host, "MPTCP host", hostSysctls(desired, actual), previous?.previous.sysctls ?? {}, actual, SYSCTL_FILE, desired.persist);
   const wanted = desired.limits ?? (previous?.previous.limits ? previous.previous.limits : undefined);
   if (wanted && (actual.limits?.subflows !== wanted.subflows || actual.limits?.addAddrAccepted !== wanted.addAddrAccepted)) {
-    const args = limitsArgs(wanted);
-    changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")} (was ${actual.limits ? `subflows ${actual.limits.subflows} add_addr_accepted ${actual.limits.addAddrAccepted}` : "unknown"})` });
+    changes.push({ type: "limits", limits: { ...wanted }, note: `(was ${describeLimits(actual.limits)})` });
   }
-  changes.push(...persistPart(LIMITS_PART, desired.persist && desired.limits ? [limitsArgs(desired.limits)] : undefined, actual));
+  changes.push(...persistPart(LIMITS_PART, limitsPart(desired), actual));
   return changes;
 }
 
@@ -97,7 +99,7 @@ function observedInputs(current: HostInputs, actual: HostState): HostInputs {
 
 /** Whether the limits part and the host's sysctl.d file say what the inputs say. */
 function hostPersisted(current: HostInputs, actual: HostState): boolean {
-  if (!partIsCurrent(LIMITS_PART, current.persist && current.limits ? [limitsArgs(current.limits)] : undefined, actual)) return false;
+  if (!partIsCurrent(LIMITS_PART, limitsPart(current), actual)) return false;
   if (!current.persist) return true;
   try {
     return actual.files[sysctlFilePath(SYSCTL_FILE)] === sysctlFileText(hostSysctls(current, actual));
@@ -138,8 +140,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
     const changes = restoreSysctls(current.previous?.sysctls ?? {}, actual, SYSCTL_FILE);
     const old = current.previous?.limits;
     if (current.limits && old && (actual.limits?.subflows !== old.subflows || actual.limits?.addAddrAccepted !== old.addAddrAccepted)) {
-      const args = limitsArgs(old);
-      changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")} (restore)` });
+      changes.push({ type: "limits", limits: { ...old }, note: "(restore)" });
     }
     changes.push(...persistPart(LIMITS_PART, undefined, actual));
     return changes;

@@ -4,8 +4,9 @@
  * adopted and left in place on delete. It never removes the address this SSH session uses.
  */
 import { z } from "zod";
-import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
+import type { Operation } from "../operations";
+import { addressOp } from "../operations/address";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
@@ -52,11 +53,11 @@ export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; ope
 
 const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
 
-function bootLines(d: InterfaceInputs): string[][] {
-  const lines: string[][] = [];
-  if (d.mtu !== undefined) lines.push(["link", "set", "dev", d.name, "mtu", String(d.mtu)]);
-  lines.push(["link", "set", "dev", d.name, d.up ? "up" : "down"]);
-  for (const cidr of d.addresses) lines.push(["address", "replace", cidr, "dev", d.name]);
+function bootLines(d: InterfaceInputs): Operation[] {
+  const lines: Operation[] = [];
+  if (d.mtu !== undefined) lines.push({ type: "link", dev: d.name, mtu: d.mtu });
+  lines.push({ type: "link", dev: d.name, up: d.up });
+  for (const cidr of d.addresses) lines.push(addressOp("replace", cidr, d.name));
   return lines;
 }
 
@@ -71,18 +72,17 @@ function refuseSessionCut(d: InterfaceInputs, actual: HostState, address: string
 }
 
 /** Plans link state, MTU and addresses; removes only addresses this resource had added. */
-export function planInterface(d: InterfaceInputs, actual: HostState, previous: InterfaceOutputs | undefined): Change[] {
+export function planInterface(d: InterfaceInputs, actual: HostState, previous: InterfaceOutputs | undefined): Operation[] {
   const link = actual.links.find((l) => l.name === d.name);
   if (!link) {
     throw new PlanError(d.connection.host, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
   }
-  const changes: Change[] = [];
-  const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
-  if (d.mtu !== undefined && link.mtu !== d.mtu) ip(["link", "set", "dev", d.name, "mtu", String(d.mtu)], ` (was ${link.mtu})`);
-  if (d.up && !link.up) ip(["link", "set", "dev", d.name, "up"]);
+  const changes: Operation[] = [];
+  if (d.mtu !== undefined && link.mtu !== d.mtu) changes.push({ type: "link", dev: d.name, mtu: d.mtu, note: `(was ${link.mtu})` });
+  if (d.up && !link.up) changes.push({ type: "link", dev: d.name, up: true });
   if (!d.up && link.up) {
     for (const cidr of link.addresses) refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `set ${d.name} down`);
-    ip(["link", "set", "dev", d.name, "down"]);
+    changes.push({ type: "link", dev: d.name, up: false });
   }
   for (const cidr of d.addresses) {
     if (link.addresses.includes(cidr)) continue;
@@ -90,14 +90,14 @@ export function planInterface(d: InterfaceInputs, actual: HostState, previous: I
     const samePrefixless = link.addresses.find((have) => splitCidr(have)?.address === address);
     if (samePrefixless) {
       refuseSessionCut(d, actual, address, `change the prefix of ${address}`);
-      ip(["address", "del", samePrefixless, "dev", d.name], " (prefix changes)");
+      changes.push(addressOp("del", samePrefixless, d.name, "(prefix changes)"));
     }
-    ip(["address", "add", cidr, "dev", d.name]);
+    changes.push(addressOp("add", cidr, d.name));
   }
   for (const cidr of previous?.addedAddresses ?? []) {
     if (d.addresses.includes(cidr) || !link.addresses.includes(cidr)) continue;
     refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
-    ip(["address", "del", cidr, "dev", d.name], " (no longer declared)");
+    changes.push(addressOp("del", cidr, d.name, "(no longer declared)"));
   }
   changes.push(...persistPart(partPath(d.name), d.persist ? bootLines(d) : undefined, actual));
   return changes;
@@ -145,19 +145,18 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   },
   remove(current, actual) {
     const link = actual.links.find((l) => l.name === current.name);
-    const changes: Change[] = [];
-    const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
+    const changes: Operation[] = [];
     for (const cidr of current.addedAddresses ?? []) {
       if (!link?.addresses.includes(cidr)) continue;
       refuseSessionCut(current, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
-      ip(["address", "del", cidr, "dev", current.name]);
+      changes.push(addressOp("del", cidr, current.name));
     }
     // Put back what the link had before: addresses replaced by a prefix change, MTU, up/down.
     const original = current.original;
     if (link && original) {
-      for (const cidr of original.addresses) if (!link.addresses.includes(cidr)) ip(["address", "add", cidr, "dev", current.name], " (restore)");
-      if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) ip(["link", "set", "dev", current.name, "mtu", String(original.mtu)], " (restore)");
-      if (link.up !== original.up) ip(["link", "set", "dev", current.name, original.up ? "up" : "down"], " (restore)");
+      for (const cidr of original.addresses) if (!link.addresses.includes(cidr)) changes.push(addressOp("add", cidr, current.name, "(restore)"));
+      if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) changes.push({ type: "link", dev: current.name, mtu: original.mtu, note: "(restore)" });
+      if (link.up !== original.up) changes.push({ type: "link", dev: current.name, up: original.up, note: "(restore)" });
     }
     changes.push(...persistPart(partPath(current.name), undefined, actual));
     return changes;

@@ -5,8 +5,9 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
+import type { Family, Operation, RouteOp, RuleOp } from "../operations";
+import { defaultMetric } from "../operations/route";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
@@ -30,19 +31,57 @@ export function canonicalDestination(dst: string): string {
   return kernelForm(dst, "default");
 }
 
-const ruleSchema = z.strictObject({
-  from: ruleSource.transform(canonicalSource),
-  priority: z
-    .number()
-    .int("priority is an integer")
-    .min(1, "priority is 1..32765 (0, 32766 and 32767 hold the kernel's local, main and default rules)")
-    .max(32765, "priority is 1..32765 (32766 and 32767 hold the main and default rules)")
-    .optional(),
-});
+const familyChoice = z.union([z.literal(4), z.literal(6)], { error: "family is 4 or 6" }).optional();
+
+/** The family of an address or network, undefined for words such as "default". */
+function familyOfValue(value: string | undefined): Family | undefined {
+  if (value === undefined) return undefined;
+  const family = isIP(value) || splitCidr(value)?.family;
+  return family === 4 || family === 6 ? family : undefined;
+}
+
+/**
+ * The one family of an item: the declared one, else the one its addresses imply (IPv4 when
+ * nothing says, as iproute2 assumes). Stored as `family: 6` or not at all, like the probe does.
+ */
+function settleFamily(declared: Family | undefined, fields: Record<string, string | undefined>, ctx: z.RefinementCtx): { family?: 6 } {
+  let family = declared;
+  let from = declared === undefined ? undefined : "family";
+  for (const [name, value] of Object.entries(fields)) {
+    const found = familyOfValue(value);
+    if (found === undefined) continue;
+    if (family !== undefined && found !== family) {
+      ctx.addIssue({ code: "custom", path: [name], message: `${value} is IPv${found} but ${from} says IPv${family}` });
+      continue;
+    }
+    family = found;
+    from ??= name;
+  }
+  return family === 6 ? { family: 6 } : {};
+}
+
+const ruleSchema = z
+  .strictObject({
+    /** Omitted: every source ("from all"). */
+    from: ruleSource.optional(),
+    priority: z
+      .number()
+      .int("priority is an integer")
+      .min(1, "priority is 1..32765 (0, 32766 and 32767 hold the kernel's local, main and default rules)")
+      .max(32765, "priority is 1..32765 (32766 and 32767 hold the main and default rules)")
+      .optional(),
+    /** Needed only for an IPv6 rule without a source. */
+    family: familyChoice,
+  })
+  .transform(({ from, priority, family }, ctx) => ({
+    from: from === undefined ? "all" : canonicalSource(from),
+    ...(priority !== undefined ? { priority } : {}),
+    ...settleFamily(family, { from }, ctx),
+  }));
 
 const routeSchema = z
   .strictObject({
-    dst: routeDestination.transform(canonicalDestination),
+    dst: routeDestination,
     dev: interfaceName.optional(),
     via: ipAddress.optional(),
     // "global" is the kernel's default and iproute2 never prints it: store it as unset.
@@ -52,8 +91,11 @@ const routeSchema = z
       .optional(),
     metric: z.number().int("metric is an integer").min(0).max(4294967295).optional(),
     src: ipAddress.optional(),
+    /** Needed only for an IPv6 route whose destination is "default" and that has no gateway. */
+    family: familyChoice,
   })
-  .refine((r) => r.dev !== undefined || r.via !== undefined, { message: "a route needs dev or via (or both)", path: ["dev"] });
+  .refine((r) => r.dev !== undefined || r.via !== undefined, { message: "a route needs dev or via (or both)", path: ["dev"] })
+  .transform(({ family, ...r }, ctx) => ({ ...r, dst: canonicalDestination(r.dst), ...settleFamily(family, { dst: r.dst, via: r.via, src: r.src }, ctx) }));
 
 /** Policy route inputs. */
 export const policyRouteSchema = z
@@ -69,13 +111,13 @@ export const policyRouteSchema = z
   .superRefine((p, ctx) => {
     const keys = new Set<string>();
     p.routes.forEach((r, i) => {
-      const key = `${r.dst} metric ${r.metric ?? 0}`;
+      const key = `${r.dst} metric ${r.metric ?? defaultMetric(r.family ?? 4)}${r.family === 6 ? " (IPv6)" : ""}`;
       if (keys.has(key)) ctx.addIssue({ code: "custom", path: ["routes", i, "dst"], message: `route ${key} is declared twice in table ${p.table}` });
       keys.add(key);
     });
     const rules = new Set<string>();
     p.rules.forEach((r, i) => {
-      const key = `${r.from}/${r.priority ?? "auto"}`;
+      const key = `${r.from}/${r.priority ?? "auto"}/${r.family ?? 4}`;
       if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice` });
       rules.add(key);
     });
@@ -90,48 +132,31 @@ export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean };
 
 const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
 
-function ruleArgs(verb: "add" | "del", table: number, rule: { from?: string | undefined; priority?: number | undefined }): string[] {
-  const args = ["rule", verb];
-  if (rule.priority !== undefined) args.push("priority", String(rule.priority));
-  args.push("from", rule.from ?? "all", "table", String(table));
-  return args;
+/** A rule operation for a declared or a host rule. */
+function ruleOp(action: RuleOp["action"], table: number, rule: { from?: string | undefined; priority?: number | undefined; family?: 6 | undefined }, note?: string): RuleOp {
+  return { type: "rule", action, family: rule.family ?? 4, from: rule.from ?? "all", priority: rule.priority, table, note };
 }
 
-function routeArgs(verb: "replace" | "del", table: number, r: DesiredRoute | ActualRoute): string[] {
-  const args = ["route", verb, r.dst];
-  if (r.via !== undefined) args.push("via", r.via);
-  if (r.dev !== undefined) args.push("dev", r.dev);
-  if (r.scope !== undefined) args.push("scope", r.scope);
-  if (r.src !== undefined) args.push("src", r.src);
-  if (r.metric !== undefined) args.push("metric", String(r.metric));
-  args.push("table", String(table));
-  return args;
+/** A route operation for a declared or a host route (a delete names only what identifies it). */
+function routeOp(action: RouteOp["action"], table: number, r: DesiredRoute | ActualRoute, note?: string): RouteOp {
+  const { dst, via, dev, scope, src, metric } = r;
+  const route = action === "del" ? { dst, via, dev, metric } : { dst, via, dev, scope, src, metric };
+  return { type: "route", action, family: r.family ?? 4, table: String(table), route, note };
 }
 
-function bootLines(p: PolicyRouteInputs): string[][] {
-  return [...p.routes.map((r) => routeArgs("replace", p.table, r)), ...p.rules.map((r) => ruleArgs("add", p.table, r))];
-}
-
-/**
- * The change that deletes a rule or route the host has. `ip -batch` lines cannot carry `-6`, and
- * without an address to infer it from (`from all`, a gateway-less default route) ip would pick
- * IPv4: those go through their own `ip -6` command.
- */
-function deleteChange(args: string[], family: 6 | undefined, note: string): Change {
-  const ambiguous = family === 6 && !args.some((word) => word.includes(":"));
-  return ambiguous
-    ? { kind: "shell", args: ["ip", "-6", ...args], summary: `ip -6 ${args.join(" ")}${note}` }
-    : { kind: "ip", args, summary: `ip ${args.join(" ")}${note}` };
+function bootLines(p: PolicyRouteInputs): Operation[] {
+  return [...p.routes.map((r) => routeOp("replace", p.table, r)), ...p.rules.map((r) => ruleOp("add", p.table, r))];
 }
 
 /** Whether the kernel's rule is the declared one (an unset priority matches any). */
 export function ruleMatches(want: DesiredRule, have: ActualRule): boolean {
-  return (have.from ?? "all") === want.from && (want.priority === undefined || want.priority === have.priority);
+  return (have.family ?? 4) === (want.family ?? 4) && (have.from ?? "all") === want.from && (want.priority === undefined || want.priority === have.priority);
 }
 
 /** Whether the kernel's route is the declared one; unset fields match what the kernel chose. */
 export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
   return (
+    (have.family ?? 4) === (want.family ?? 4) &&
     have.dst === want.dst &&
     (want.dev === undefined || want.dev === have.dev) &&
     (want.via === undefined || want.via === have.via) &&
@@ -142,16 +167,17 @@ export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
   );
 }
 
-function addressCovers(source: string, address: string): boolean {
+function addressCovers(rule: DesiredRule, address: string): boolean {
+  const source = rule.from;
+  if (isIP(address) !== (rule.family ?? 4)) return false;
   if (source === "all" || source === canonicalAddress(address)) return true;
   return isIP(address) !== 0 && inSubnet(address, source);
 }
 
 /** Plans rules and routes of the table; what the table holds beyond the declaration goes. */
-export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change[] {
+export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operation[] {
   const table = String(p.table);
-  const changes: Change[] = [];
-  const ip = (args: string[], note = "") => changes.push({ kind: "ip", args, summary: `ip ${args.join(" ")}${note}` });
+  const changes: Operation[] = [];
   for (const r of p.routes) {
     if (r.dev !== undefined && !actual.links.some((l) => l.name === r.dev)) {
       throw new PlanError(p.connection.host, `table ${p.table}`, `route ${r.dst} uses interface ${r.dev}, which does not exist on the host`);
@@ -159,7 +185,7 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change
   }
   if (!p.allowSessionDisruption && actual.sessionLocalAddress) {
     const session = actual.sessionLocalAddress;
-    const capturing = p.rules.find((r) => addressCovers(r.from, session));
+    const capturing = p.rules.find((r) => addressCovers(r, session));
     if (capturing && !actual.rules.some((h) => h.table === table && ruleMatches(capturing, h))) {
       throw new PlanError(
         p.connection.host,
@@ -170,16 +196,16 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Change
   }
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   for (const have of haveRoutes) {
-    if (!p.routes.some((want) => routeMatches(want, have)) && !p.routes.some((want) => want.dst === have.dst && (want.metric === undefined || want.metric === (have.metric ?? 0)))) {
-      changes.push(deleteChange(routeArgs("del", p.table, { ...have, scope: undefined, src: undefined }), have.family, " (not declared)"));
-    }
+    // A declared route with the same destination and metric replaces this one in place.
+    const replaced = p.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
+    if (!p.routes.some((want) => routeMatches(want, have)) && !replaced) changes.push(routeOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) ip(routeArgs("replace", p.table, want));
+  for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
   const haveRules = actual.rules.filter((r) => r.table === table);
   for (const have of haveRules) {
-    if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(deleteChange(ruleArgs("del", p.table, have), have.family, " (not declared)"));
+    if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) ip(ruleArgs("add", p.table, want));
+  for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
   changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
   return changes;
 }
@@ -200,7 +226,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     if (haveRules.length === 0 && haveRoutes.length === 0) return undefined;
     // Report declared items that are present as declared, and anything else as the host has it.
     const rules: DesiredRule[] = current.rules.filter((want) => haveRules.some((h) => ruleMatches(want, h)));
-    for (const h of haveRules) if (!current.rules.some((want) => ruleMatches(want, h))) rules.push({ from: h.from ?? "all", priority: h.priority });
+    for (const h of haveRules) if (!current.rules.some((want) => ruleMatches(want, h))) rules.push({ from: h.from ?? "all", priority: h.priority, ...(h.family ? { family: h.family } : {}) });
     const routes: DesiredRoute[] = current.routes.filter((want) => haveRoutes.some((h) => routeMatches(want, h)));
     for (const h of haveRoutes) {
       if (!current.routes.some((want) => routeMatches(want, h))) {
@@ -208,6 +234,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
         if (h.dev !== undefined) extra.dev = h.dev;
         if (h.via !== undefined) extra.via = h.via;
         if (h.metric !== undefined) extra.metric = h.metric;
+        if (h.family !== undefined) extra.family = h.family;
         routes.push(extra);
       }
     }
@@ -215,12 +242,10 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   },
   remove(current, actual) {
     const table = String(current.table);
-    const changes: Change[] = [];
-    for (const have of actual.rules.filter((r) => r.table === table)) changes.push(deleteChange(ruleArgs("del", current.table, have), have.family, ""));
+    const changes: Operation[] = [];
+    for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
     // One del per route rather than `route flush`, which would miss the other address family.
-    for (const have of actual.routes.filter((r) => r.table === table)) {
-      changes.push(deleteChange(routeArgs("del", current.table, { ...have, scope: undefined, src: undefined }), have.family, ""));
-    }
+    for (const have of actual.routes.filter((r) => r.table === table)) changes.push(routeOp("del", current.table, have));
     changes.push(...persistPart(partPath(current.table), undefined, actual));
     return changes;
   },

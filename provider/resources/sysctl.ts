@@ -3,8 +3,8 @@
  * in /etc/sysctl.d, with the values it replaced remembered so `delete` restores them.
  */
 import { z } from "zod";
-import type { Change } from "../changes";
 import { hostedSchema } from "../connection";
+import type { Operation } from "../operations";
 import { persistSysctls, sysctlFilePath, sysctlFileText } from "../persist";
 import { normalizeSysctlValue } from "../state/probe";
 import type { HostState } from "../state/types";
@@ -39,18 +39,18 @@ export function planSysctls(
   actual: HostState,
   fileName: string,
   persist: boolean,
-): Change[] {
-  const changes: Change[] = [];
+): Operation[] {
+  const changes: Operation[] = [];
   for (const [key, value] of Object.entries(values)) {
     const current = actual.sysctls[key];
     if (current === undefined) {
       throw new PlanError(host, what, `sysctl ${key} does not exist on the host (kernel ${actual.facts.kernelRelease}); check the name or the kernel version`);
     }
-    if (current !== value) changes.push({ kind: "sysctl", key, value, summary: `sysctl ${key}: ${current} -> ${value}` });
+    if (current !== value) changes.push({ type: "sysctl", key, value, note: `(was ${current})` });
   }
   for (const [key, old] of Object.entries(previous)) {
     if (!(key in values) && actual.sysctls[key] !== undefined && actual.sysctls[key] !== old) {
-      changes.push({ kind: "sysctl", key, value: old, summary: `sysctl ${key}: restore ${old}` });
+      changes.push({ type: "sysctl", key, value: old, note: "(restore)" });
     }
   }
   changes.push(...persistSysctls(fileName, persist ? values : undefined, actual));
@@ -72,11 +72,11 @@ export function rememberPrevious(
 }
 
 /** Changes that restore remembered values and remove our sysctl.d file. */
-export function restoreSysctls(previous: Readonly<Record<string, string>>, actual: HostState, fileName: string): Change[] {
-  const changes: Change[] = [];
+export function restoreSysctls(previous: Readonly<Record<string, string>>, actual: HostState, fileName: string): Operation[] {
+  const changes: Operation[] = [];
   for (const [key, old] of Object.entries(previous)) {
     const current = actual.sysctls[key];
-    if (current !== undefined && current !== old) changes.push({ kind: "sysctl", key, value: old, summary: `sysctl ${key}: restore ${old}` });
+    if (current !== undefined && current !== old) changes.push({ type: "sysctl", key, value: old, note: "(restore)" });
   }
   changes.push(...persistSysctls(fileName, undefined, actual));
   return changes;

@@ -4,6 +4,7 @@
  * One script prints every section behind a marker line; the parsers are pure and are tested
  * on recorded output of iproute2 5.15 and 6.x, whose formats differ (see test/fixtures).
  */
+import { APPLY_SCRIPT_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import type {
   ActualEndpoint,
@@ -19,10 +20,6 @@ const MARK = "@@mptcp-pulumi@@";
 /** The marker that starts every probe section. */
 export const PROBE_MARK = MARK;
 
-/** Directory on the host that holds the boot replay (apply.sh and one part per resource). */
-export const PERSIST_DIR = "/etc/mptcp-pulumi";
-/** Prefix of the sysctl.d files we own. */
-export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
 
 /**
  * Sysctl subtrees every probe reads: MPTCP, TCP and socket buffers, forwarding and rp_filter.
@@ -57,10 +54,10 @@ echo "$m rule"; ip -j rule show
 echo "$m rule6"; ip -6 -j rule show 2>/dev/null
 echo "$m route"; ip -j route show table all
 echo "$m route6"; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${PERSIST_DIR}/apply.sh ${PERSIST_DIR}/parts/* /etc/systemd/system/mptcp-pulumi.service; do
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH}; do
   [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
 done
-l=/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service
+l=${UNIT_LINK}
 [ -L "$l" ] && { echo "$m file $l"; readlink "$l"; }
 echo "$m end"
 `;

@@ -4,8 +4,9 @@
  * change set at a time per host while different hosts proceed in parallel.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { ARMED, compileScript, mayCutConnection, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../changes";
-import { armScript, CONFIRMED, confirmScript, rollbackChanges } from "../rollback";
+import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFailure } from "../changes";
+import { inverseAll, mayCutSession, type Operation } from "../operations";
+import { armScript, CONFIRMED, confirmScript } from "../rollback";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
 import { inSysctlTrees, parseProbe, PROBE_MARK, probeScript } from "./probe";
@@ -89,15 +90,15 @@ export class HostSession {
    * commit-confirmed on, the host arms a rollback to `before` first, and a second round trip
    * disarms it; if that one cannot reach the host, the host rolls back by itself.
    */
-  async apply(changes: readonly Change[], what: string, before?: HostState): Promise<void> {
+  async apply(changes: readonly Operation[], what: string, before?: HostState): Promise<void> {
     if (changes.length === 0) return;
     this.invalidate();
     this.roundTrips.apply++;
     // Only changes that could cut this connection (links, addresses, routing, rp_filter and
     // the like) are worth a confirm round trip; MPTCP endpoints and buffers are not.
-    const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutConnection);
+    const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutSession);
     const token = guarded ? `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}` : undefined;
-    const arm = token && before ? armScript(token, this.confirmSeconds, rollbackChanges(changes, before)) : undefined;
+    const arm = token && before ? armScript(token, this.confirmSeconds, inverseAll(changes, before)) : undefined;
     let stdout: string;
     try {
       // The probe rides along: the state after the change comes back in the same round trip.

@@ -8,6 +8,8 @@ import { providers } from "../../provider/runtime";
 import { closeAllSessions, invalidateAllSessions, sessionFor } from "../../provider/state/session";
 import { connectionSchema } from "../../provider/connection";
 import { PartialApplyError } from "../../provider/changes";
+import type { Operation } from "../../provider/operations";
+import { addressOp } from "../../provider/operations/address";
 import { acceptedConnections, freshLab, lab, labConnection, onHost, tryOnHost } from "../lab/harness";
 
 type Outs = Record<string, unknown>;
@@ -220,17 +222,17 @@ describe("change sets", () => {
   it("report exactly what was applied when a command in the middle fails", async () => {
     const session = sessionFor(connectionSchema.parse(labConnection("server1")), undefined);
     onHost("server1", "ip", "mptcp", "endpoint", "add", "10.0.0.1", "id", "9", "dev", "eno1", "signal");
-    const changes = [
-      { kind: "ip" as const, args: ["address", "add", "10.0.0.77/32", "dev", "lo"], summary: "add 10.0.0.77" },
-      { kind: "ip" as const, args: ["mptcp", "endpoint", "add", "10.0.0.78", "id", "9"], summary: "endpoint id 9 again" },
-      { kind: "ip" as const, args: ["address", "add", "10.0.0.79/32", "dev", "lo"], summary: "add 10.0.0.79" },
+    const changes: Operation[] = [
+      addressOp("add", "10.0.0.77/32", "lo"),
+      { type: "endpoint", action: "add", endpoint: { address: "10.0.0.78", id: 9, flags: [] } },
+      addressOp("add", "10.0.0.79/32", "lo"),
     ];
     const error = await session.apply(changes, "test").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PartialApplyError);
-    expect((error as PartialApplyError).outcome.applied.map((c) => c.summary)).toEqual(["add 10.0.0.77"]);
-    expect((error as PartialApplyError).outcome.failed?.summary).toBe("endpoint id 9 again");
-    expect((error as PartialApplyError).outcome.notAttempted.map((c) => c.summary)).toEqual(["add 10.0.0.79"]);
-    expect((error as Error).message).toMatch(/on root@172\.31\.1\.2:22: failed: endpoint id 9 again\. Applied: add 10\.0\.0\.77\. Not attempted: add 10\.0\.0\.79/);
+    expect((error as PartialApplyError).outcome).toEqual({ applied: [changes[0]], failed: changes[1], notAttempted: [changes[2]] });
+    expect((error as Error).message).toMatch(
+      /on root@172\.31\.1\.2:22: failed: ip mptcp endpoint add 10\.0\.0\.78 id 9\. Applied: ip address add 10\.0\.0\.77\/32 dev lo\. Not attempted: ip address add 10\.0\.0\.79\/32 dev lo/,
+    );
     const lo = onHost("server1", "ip", "-br", "addr", "show", "dev", "lo");
     expect(lo).toContain("10.0.0.77/32");
     expect(lo).not.toContain("10.0.0.79");

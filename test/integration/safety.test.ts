@@ -66,7 +66,7 @@ describe("commit-confirmed", () => {
 describe("host lock", () => {
   it("never lets two operations on one host interleave their writes", async () => {
     const log = "/etc/mptcp-lock-test.log";
-    const step = (who: string) => ({ kind: "shell" as const, args: ["sh", "-c", `echo "${who} start" >> ${log}; sleep 1; echo "${who} end" >> ${log}`], summary: who });
+    const step = (who: string) => ({ kind: "exec" as const, argv: ["sh", "-c", `echo "${who} start" >> ${log}; sleep 1; echo "${who} end" >> ${log}`] });
     const target = toSshTarget(connectionSchema.parse(labConnection("server1")), undefined);
     const a = new SshTransport(target);
     const b = new SshTransport({ ...target, port: target.port });

@@ -3,16 +3,20 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compileScript, LOCK_FILE_SHELL, mayCutConnection, LOCK_WAIT_SECONDS, PartialApplyError, readOutcome, scriptReportedFailure, type Change } from "../../provider/changes";
+import { compileScript, LOCK_FILE_SHELL, LOCK_WAIT_SECONDS, PartialApplyError, readOutcome, scriptReportedFailure } from "../../provider/changes";
+import type { Operation, Rendered } from "../../provider/operations";
 
 const APPLIED = "@@mptcp-pulumi-applied@@";
 const FAILED = "@@mptcp-pulumi-failed@@";
 
-const ip = (...args: string[]): Change => ({ kind: "ip", args, summary: `ip ${args.join(" ")}` });
-const sysctl = (key: string, value: string): Change => ({ kind: "sysctl", key, value, summary: `sysctl ${key}=${value}` });
-const writeFile = (path: string, content: string): Change => ({ kind: "writeFile", path, content, summary: `write ${path}` });
-const removeFile = (path: string): Change => ({ kind: "removeFile", path, summary: `remove ${path}` });
-const shell = (...args: string[]): Change => ({ kind: "shell", args, summary: `run ${args.join(" ")}` });
+// The compiler works on what operations render to; these build those forms directly.
+const ip = (...args: string[]): Rendered => ({ kind: "ip", args });
+const ip6 = (...args: string[]): Rendered => ({ kind: "ip", family: 6, args });
+const ip4 = (...args: string[]): Rendered => ({ kind: "ip", family: 4, args });
+const sysctl = (key: string, value: string): Rendered => ({ kind: "exec", argv: ["sysctl", "-q", "-w", `${key}=${value}`] });
+const writeFile = (path: string, content: string): Rendered => ({ kind: "writeFile", path, content });
+const removeFile = (path: string): Rendered => ({ kind: "removeFile", path });
+const shell = (...argv: string[]): Rendered => ({ kind: "exec", argv });
 
 describe("compileScript", () => {
   it("starts with the C locale and the host lock", () => {
@@ -47,6 +51,19 @@ describe("compileScript", () => {
     const script = compileScript([ip("link", "set", "dev", "eno1", "up"), ip("link", "set", "dev", "eno2", "up")]);
     expect(script).toContain(`echo "${APPLIED} 0 1"`);
     expect(script).toContain(`echo "${FAILED} 0 1 $rc"`);
+  });
+
+  it("runs IPv6 rules and routes in an ip -6 batch, with family-free lines joining it", () => {
+    const script = compileScript([ip("mptcp", "limits", "set", "subflows", "2"), ip6("rule", "add", "from", "all", "table", "202"), ip6("route", "replace", "default", "dev", "eno2", "table", "202")]);
+    expect(script).toContain("ip -6 -batch - <<'MPTCP_PULUMI_EOF'\nmptcp limits set subflows 2\nrule add from all table 202\nroute replace default dev eno2 table 202\nMPTCP_PULUMI_EOF");
+    expect(script).toContain(`echo "${APPLIED} 0 2"`);
+  });
+
+  it("never runs an IPv4 line in an IPv6 batch: a family change starts a new batch", () => {
+    const script = compileScript([ip4("rule", "add", "from", "all", "table", "102"), ip6("rule", "add", "from", "all", "table", "202"), ip4("rule", "add", "from", "all", "table", "103")]);
+    expect(script.match(/^ip -batch -/gm)).toHaveLength(2);
+    expect(script.match(/^ip -6 -batch -/gm)).toHaveLength(1);
+    expect(script).toContain(`echo "${APPLIED} 1 1"`);
   });
 
   it("splits ip changes separated by another kind into two batches", () => {
@@ -93,7 +110,7 @@ describe("compileScript", () => {
  * Runs a compiled script in a real sh. The only edit is the lock directory, moved into `dir`
  * so the test never touches this machine's /run/lock.
  */
-function runCompiled(changes: Change[], dir: string): { status: number | null; stdout: string; stderr: string } {
+function runCompiled(changes: Rendered[], dir: string): { status: number | null; stdout: string; stderr: string } {
   const script = compileScript(changes);
   expect(script).toContain("/run/lock");
   const relocated = script.split("/run/lock").join(join(dir, "lock"));
@@ -259,9 +276,9 @@ describe("readOutcome", () => {
 });
 
 describe("PartialApplyError", () => {
-  const a = ip("mptcp", "limits", "set", "subflows", "2");
-  const b = ip("mptcp", "endpoint", "add", "192.168.0.2", "dev", "eno2", "subflow");
-  const c = writeFile("/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.batch", "x\n");
+  const a: Operation = { type: "limits", limits: { subflows: 2, addAddrAccepted: 0 } };
+  const b: Operation = { type: "endpoint", action: "add", endpoint: { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] } };
+  const c: Operation = { type: "file", action: "write", path: "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.batch", content: "x\n" };
   const error = new PartialApplyError("root@172.31.2.2:22", { applied: [a], failed: b, notAttempted: [c] }, { cause: new Error("exit status 2") });
 
   it("names the host and the failed change", () => {
@@ -269,7 +286,7 @@ describe("PartialApplyError", () => {
   });
 
   it("lists the applied changes", () => {
-    expect(error.message).toContain("Applied: ip mptcp limits set subflows 2.");
+    expect(error.message).toContain("Applied: ip mptcp limits set subflows 2 add_addr_accepted 0.");
   });
 
   it("lists the changes not attempted", () => {
@@ -288,33 +305,6 @@ describe("PartialApplyError", () => {
 
   it("says 'nothing' for empty lists and a generic failure without a failed change", () => {
     const e = new PartialApplyError("h", { applied: [], notAttempted: [a, b] }, { cause: "lock timeout" });
-    expect(e.message).toBe("on h: the change set failed. Applied: nothing. Not attempted: ip mptcp limits set subflows 2; ip mptcp endpoint add 192.168.0.2 dev eno2 subflow. Cause: lock timeout");
-  });
-});
-
-const ipChange = (...args: string[]): Change => ({ kind: "ip", args, summary: args.join(" ") });
-const sysctlChange = (key: string): Change => ({ kind: "sysctl", key, value: "1", summary: key });
-
-describe("mayCutConnection (which change sets are armed for commit-confirmed)", () => {
-  it.each([
-    ipChange("link", "set", "dev", "eno1", "down"),
-    ipChange("address", "del", "10.0.0.1/24", "dev", "eno1"),
-    ipChange("rule", "add", "from", "10.0.0.1", "table", "101"),
-    ipChange("route", "replace", "default", "via", "10.0.0.254", "table", "101"),
-    sysctlChange("net.ipv4.conf.all.rp_filter"),
-    sysctlChange("net.ipv4.ip_forward"),
-    sysctlChange("net.ipv6.conf.default.disable_ipv6"),
-  ])("arms for %j", (change) => {
-    expect(mayCutConnection(change)).toBe(true);
-  });
-
-  it.each([
-    ipChange("mptcp", "endpoint", "add", "192.168.0.2", "dev", "eno2", "subflow"),
-    ipChange("mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2"),
-    sysctlChange("net.ipv4.tcp_rmem"),
-    sysctlChange("net.mptcp.enabled"),
-    { kind: "writeFile", path: "/etc/mptcp-pulumi/apply.sh", content: "", summary: "w" } as Change,
-  ])("does not arm for %j", (change) => {
-    expect(mayCutConnection(change)).toBe(false);
+    expect(e.message).toBe("on h: the change set failed. Applied: nothing. Not attempted: ip mptcp limits set subflows 2 add_addr_accepted 0; ip mptcp endpoint add 192.168.0.2 dev eno2 subflow. Cause: lock timeout");
   });
 });

@@ -14,14 +14,17 @@ import {
   UNIT_LINK,
   UNIT_PATH,
 } from "../../provider/persist";
-import { PERSIST_DIR } from "../../provider/state/probe";
-import { applyFileChanges, hostState } from "../support/fixtures";
+import { PERSIST_DIR } from "../../provider/hostpaths";
+import { describe as describeOp, render, type Operation } from "../../provider/operations";
+import { addressOp } from "../../provider/operations/address";
+import { applyFileChanges, hostState, writtenContent } from "../support/fixtures";
 
-const LINES = [["mptcp", "endpoint", "add", "192.168.0.2", "dev", "eno2", "subflow"]];
+const LINES: Operation[] = [{ type: "endpoint", action: "add", endpoint: { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] } }];
+const LIMITS: Operation[] = [{ type: "limits", limits: { subflows: 2, addAddrAccepted: 0 } }];
 const PART = bootPartPath(BOOT_ORDER.endpoint, "endpoint-192.168.0.2");
 const OTHER = bootPartPath(BOOT_ORDER.limits, "limits");
 
-const summaries = (changes: ReturnType<typeof persistPart>) => changes.map((c) => c.summary);
+const summaries = (changes: ReturnType<typeof persistPart>) => changes.map(describeOp);
 
 describe("bootPartPath", () => {
   it("names a part by its order and slug", () => {
@@ -38,14 +41,18 @@ describe("bootPartPath", () => {
 });
 
 describe("bootPartText", () => {
-  it("writes one ip -batch line per argument list", () => {
-    expect(bootPartText([["link", "set", "dev", "eno1", "up"], ["address", "replace", "10.0.0.2/24", "dev", "eno1"]])).toBe(
+  it("writes one ip -batch line per operation", () => {
+    expect(bootPartText([{ type: "link", dev: "eno1", up: true }, addressOp("replace", "10.0.0.2/24", "eno1")])).toBe(
       "link set dev eno1 up\naddress replace 10.0.0.2/24 dev eno1\n",
     );
   });
 
   it("refuses a word that cannot stand in a batch line", () => {
-    expect(() => bootPartText([["link", "set", "dev", "eno1 up"]])).toThrow(/refusing ip -batch word/);
+    expect(() => bootPartText([{ type: "link", dev: "eno1 up", up: true }])).toThrow(/refusing ip -batch word/);
+  });
+
+  it("refuses an operation that is not an ip line", () => {
+    expect(() => bootPartText([{ type: "sysctl", key: "net.mptcp.enabled", value: "1" }])).toThrow(/ip lines only/);
   });
 });
 
@@ -53,9 +60,9 @@ describe("persistPart", () => {
   it("installs the replay script, unit and enablement before the first part", () => {
     expect(summaries(persistPart(PART, LINES, hostState()))).toEqual([
       `write ${APPLY_SCRIPT_PATH}`,
-      `install ${UNIT_PATH}`,
+      `write ${UNIT_PATH}`,
       "enable mptcp-pulumi.service at boot",
-      `write boot replay ${PART}`,
+      `write ${PART} (boot replay)`,
     ]);
   });
 
@@ -64,7 +71,7 @@ describe("persistPart", () => {
     state.files[APPLY_SCRIPT_PATH] = APPLY_SCRIPT;
     state.files[UNIT_PATH] = UNIT_FILE;
     state.files[UNIT_LINK] = `${UNIT_PATH}\n`;
-    expect(summaries(persistPart(PART, LINES, state))).toEqual([`write boot replay ${PART}`]);
+    expect(summaries(persistPart(PART, LINES, state))).toEqual([`write ${PART} (boot replay)`]);
   });
 
   it("repairs a replay script, unit or enablement that went missing, even when the part is current", () => {
@@ -82,17 +89,18 @@ describe("persistPart", () => {
   });
 
   it("removes the part and keeps the replay while other parts are left", () => {
-    const state = applyFileChanges(hostState(), [...persistPart(PART, LINES, hostState()), ...persistPart(OTHER, [["mptcp", "limits", "set", "subflows", "2"]], hostState())]);
-    expect(summaries(persistPart(PART, undefined, state))).toEqual([`remove boot replay ${PART}`]);
+    const state = applyFileChanges(hostState(), [...persistPart(PART, LINES, hostState()), ...persistPart(OTHER, LIMITS, hostState())]);
+    expect(summaries(persistPart(PART, undefined, state))).toEqual([`remove ${PART} (boot replay)`]);
   });
 
   it("removes the replay machinery with the last part", () => {
     const state = applyFileChanges(hostState(), persistPart(PART, LINES, hostState()));
     const changes = persistPart(PART, undefined, state);
-    expect(changes[0]).toEqual({ kind: "removeFile", path: PART, summary: `remove boot replay ${PART}` });
-    expect(changes.slice(1).map((c) => c.kind)).toEqual(["shell"]);
+    expect(changes).toEqual([{ type: "file", action: "remove", path: PART, note: "(boot replay)" }, { type: "bootUnit", action: "removeIfUnused" }]);
     // Decided on the host, under the lock, in case another stack added a part meanwhile.
-    expect((changes[1] as { args: string[] }).args[2]).toMatch(new RegExp(`^if \\[ -z "\\$\\(ls -A ${PERSIST_DIR}/parts.*rm -rf ${PERSIST_DIR}`));
+    const removal = render(changes[1]!);
+    expect(removal.kind === "exec" && removal.argv[2]).toMatch(/^if \[ -z "\$\(ls -A "\$4".*rm -rf "\$3"/);
+    expect(removal.kind === "exec" && removal.argv.slice(-2)).toEqual([PERSIST_DIR, `${PERSIST_DIR}/parts`]);
   });
 
   it("plans nothing to remove when there is neither part nor replay", () => {
@@ -134,7 +142,7 @@ describe("persistSysctls", () => {
 
   it("writes the file when it differs", () => {
     expect(persistSysctls("tuning", { "vm.swappiness": "10" }, hostState())).toEqual([
-      { kind: "writeFile", path: FILE, content: sysctlFileText({ "vm.swappiness": "10" }), summary: `write ${FILE}` },
+      { type: "file", action: "write", path: FILE, content: sysctlFileText({ "vm.swappiness": "10" }) },
     ]);
   });
 
@@ -147,13 +155,42 @@ describe("persistSysctls", () => {
   it("removes the file when there are no values", () => {
     const state = hostState();
     state.files[FILE] = "x\n";
-    expect(persistSysctls("tuning", undefined, state)).toEqual([{ kind: "removeFile", path: FILE, summary: `remove ${FILE}` }]);
+    expect(persistSysctls("tuning", undefined, state)).toEqual([{ type: "file", action: "remove", path: FILE }]);
   });
 });
 
 describe("APPLY_SCRIPT", () => {
   it("replays every part with -force so one stale line does not stop the rest", () => {
     expect(APPLY_SCRIPT).toContain(`for part in ${PERSIST_DIR}/parts/*.batch`);
-    expect(APPLY_SCRIPT).toContain('ip -force -batch "$part"');
+    expect(APPLY_SCRIPT).toContain('ip $family -force -batch "$part"');
+  });
+
+  it("replays IPv6 parts under ip -6 and the others without a family", () => {
+    expect(APPLY_SCRIPT).toContain('case "$part" in *.v6.batch) family=-6 ;; *) family= ;; esac');
+  });
+});
+
+describe("IPv6 parts", () => {
+  const TABLE = bootPartPath(BOOT_ORDER.route, "table-202");
+  const V6 = TABLE.replace(/\.batch$/, ".v6.batch");
+  const OPS: Operation[] = [
+    { type: "route", action: "replace", family: 6, table: "202", route: { dst: "default", dev: "eno2" } },
+    { type: "rule", action: "add", family: 6, from: "fd00:2::2", priority: 1202, table: 202 },
+    { type: "rule", action: "add", family: 4, from: "192.168.0.2", priority: 1002, table: 202 },
+  ];
+
+  it("puts IPv6 rules and routes in a .v6.batch sibling and the rest in the part", () => {
+    const changes = persistPart(TABLE, OPS, hostState());
+    expect(writtenContent(changes, TABLE)).toBe("rule add priority 1002 from 192.168.0.2 table 202\n");
+    expect(writtenContent(changes, V6)).toBe("route replace default dev eno2 table 202\nrule add priority 1202 from fd00:2::2 table 202\n");
+  });
+
+  it("is current only when both files are, and removes both", () => {
+    const state = applyFileChanges(hostState(), persistPart(TABLE, OPS, hostState()));
+    expect(partIsCurrent(TABLE, OPS, state)).toBe(true);
+    delete state.files[V6];
+    expect(partIsCurrent(TABLE, OPS, state)).toBe(false);
+    state.files[V6] = "x\n";
+    expect(persistPart(TABLE, undefined, state).flatMap((op) => (op.type === "file" ? [op.path] : []))).toEqual([TABLE, V6]);
   });
 });

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Change } from "../../provider/changes";
-import { UNIT_LINK, UNIT_PATH } from "../../provider/persist";
+import { render, type Operation } from "../../provider/operations";
+import { UNIT_LINK, UNIT_PATH } from "../../provider/hostpaths";
 import { PlanError } from "../../provider/resource";
 import { parseProbe } from "../../provider/state/probe";
 import type { HostState } from "../../provider/state/types";
@@ -35,27 +35,43 @@ export function hostState(version: "6.1" | "5.15" = "6.1"): HostState {
 export const CONNECTION = { host: "172.31.2.2" } as const;
 
 /**
- * Plays the file changes of a plan onto `state.files`, as the host would after a successful
- * apply, so a second plan can be checked for idempotence. Other kinds are ignored.
+ * Plays the file operations of a plan onto `state.files`, as the host would after a successful
+ * apply, so a second plan can be checked for idempotence. Other operations are ignored.
  */
-export function applyFileChanges(state: HostState, changes: readonly Change[]): HostState {
-  for (const change of changes) {
-    if (change.kind === "writeFile") state.files[change.path] = change.content.endsWith("\n") ? change.content : `${change.content}\n`;
-    if (change.kind === "removeFile") delete state.files[change.path];
-    // The unit's enablement is a symlink made by a shell step; the probe reports its target.
-    if (change.kind === "shell" && change.summary === "enable mptcp-pulumi.service at boot") state.files[UNIT_LINK] = `${UNIT_PATH}\n`;
+export function applyFileChanges(state: HostState, changes: readonly Operation[]): HostState {
+  for (const op of changes) {
+    if (op.type === "file" && op.action === "write") state.files[op.path] = op.content.endsWith("\n") ? op.content : `${op.content}\n`;
+    if (op.type === "file" && op.action === "remove") delete state.files[op.path];
+    // The unit's enablement is a symlink; the probe reports its target.
+    if (op.type === "bootUnit" && op.action === "enable") state.files[UNIT_LINK] = `${UNIT_PATH}\n`;
   }
   return state;
 }
 
 /** The `ip` argument lists of a plan, in order. */
-export function ipArgs(changes: readonly Change[]): string[][] {
-  return changes.filter((c): c is Extract<Change, { kind: "ip" }> => c.kind === "ip").map((c) => c.args);
+export function ipArgs(changes: readonly Operation[]): string[][] {
+  return changes.map(render).flatMap((r) => (r.kind === "ip" ? [r.args] : []));
 }
 
-/** The `ip` changes of a plan as the command lines they run ("mptcp endpoint add ..."). */
-export function ipLines(changes: readonly Change[]): string[] {
-  return ipArgs(changes).map((args) => args.join(" "));
+/** The `ip` operations of a plan as the command lines they run ("mptcp endpoint add ..."; "-6 rule add ..."). */
+export function ipLines(changes: readonly Operation[]): string[] {
+  return changes.map(render).flatMap((r) => (r.kind === "ip" ? [`${r.family === 6 ? "-6 " : ""}${r.args.join(" ")}`] : []));
+}
+
+/** The paths a plan writes. */
+export function writtenPaths(changes: readonly Operation[]): string[] {
+  return changes.flatMap((op) => (op.type === "file" && op.action === "write" ? [op.path] : []));
+}
+
+/** The paths a plan removes. */
+export function removedPaths(changes: readonly Operation[]): string[] {
+  return changes.flatMap((op) => (op.type === "file" && op.action === "remove" ? [op.path] : []));
+}
+
+/** The content a plan writes to `path`, if it writes it. */
+export function writtenContent(changes: readonly Operation[], path: string): string | undefined {
+  const op = changes.find((c) => c.type === "file" && c.action === "write" && c.path === path);
+  return op?.type === "file" && op.action === "write" ? op.content : undefined;
 }
 
 /** Runs `fn`, expecting a PlanError; returns its message. */

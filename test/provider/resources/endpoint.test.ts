@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { APPLY_SCRIPT_PATH, bootPartText, UNIT_PATH } from "../../../provider/persist";
+import { APPLY_SCRIPT_PATH, UNIT_PATH } from "../../../provider/persist";
 import {
   addArgs,
   endpointDefinition,
@@ -10,7 +10,8 @@ import {
   type EndpointOutputs,
 } from "../../../provider/resources/endpoint";
 import type { HostState } from "../../../provider/state/types";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf } from "../../support/fixtures";
+import { describe as describeOp } from "../../../provider/operations";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf, removedPaths, writtenContent } from "../../support/fixtures";
 
 const endpoint = (input: Record<string, unknown>): EndpointInputs => endpointSchema.parse({ connection: CONNECTION, ...input });
 const outputsOf = (inputs: EndpointInputs, endpointId: number): EndpointOutputs => ({ ...inputs, endpointId, persisted: true });
@@ -109,15 +110,13 @@ describe("planEndpoint: adoption", () => {
   it("adopts an identical endpoint with only the boot-replay changes", () => {
     const changes = planEndpoint(endpoint({ ...SUBFLOW, id: 1 }), hostState("6.1"));
     expect(ipLines(changes)).toEqual([]);
-    expect(changes.map((c) => c.kind)).toEqual(["writeFile", "writeFile", "shell", "writeFile"]);
-    expect(changes.map((c) => (c.kind === "writeFile" ? c.path : c.kind))).toEqual([APPLY_SCRIPT_PATH, UNIT_PATH, "shell", PART]);
+    expect(changes.map((c) => (c.type === "file" ? c.path : `${c.type} ${"action" in c ? c.action : ""}`))).toEqual([APPLY_SCRIPT_PATH, UNIT_PATH, "bootUnit enable", PART]);
   });
 
   it("writes the endpoint's add line as its boot part", () => {
     const desired = endpoint(SUBFLOW);
-    const part = planEndpoint(desired, hostState("6.1")).find((c) => c.kind === "writeFile" && c.path === PART);
-    expect(part).toMatchObject({ content: "mptcp endpoint add 192.168.0.2 dev eno2 subflow\n" });
-    expect(bootPartText([addArgs(desired)])).toBe("mptcp endpoint add 192.168.0.2 dev eno2 subflow\n");
+    expect(writtenContent(planEndpoint(desired, hostState("6.1")), PART)).toBe("mptcp endpoint add 192.168.0.2 dev eno2 subflow\n");
+    expect(addArgs(desired).join(" ")).toBe("mptcp endpoint add 192.168.0.2 dev eno2 subflow");
   });
 
   it("plans nothing once the endpoint and its boot part are in place", () => {
@@ -198,7 +197,7 @@ describe("planEndpoint: flag changes", () => {
 
   it("says what the deleted endpoint was", () => {
     const changes = planEndpoint(endpoint({ address: "10.0.0.2", dev: "eno1", flags: ["subflow"] }), hostState("6.1"));
-    expect(changes[0]!.summary).toContain("(was backup signal)");
+    expect(describeOp(changes[0]!)).toContain("(was backup signal)");
   });
 
   it("moves an endpoint to a new id with delete and add", () => {
@@ -340,7 +339,7 @@ describe("endpointDefinition.remove", () => {
     const desired = endpoint(SUBFLOW);
     const state = applyFileChanges(hostState("6.1"), planEndpoint(desired, hostState("6.1")));
     const changes = endpointDefinition.remove(outputsOf(desired, 1), state);
-    expect(changes).toContainEqual(expect.objectContaining({ kind: "removeFile", path: PART }));
+    expect(removedPaths(changes)).toContain(PART);
   });
 
   it("plans nothing for an endpoint already gone without a boot part", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sysctlFilePath } from "../../../provider/persist";
 import { hostDefinition, hostSchema, hostSysctls, MAX_LIMIT, planHost, type HostInputs, type HostOutputs } from "../../../provider/resources/host";
 import type { HostState } from "../../../provider/state/types";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf } from "../../support/fixtures";
+import { describe as describeOp } from "../../../provider/operations";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf, removedPaths, writtenContent, writtenPaths } from "../../support/fixtures";
 
 const host = (input: Record<string, unknown> = {}): HostInputs => hostSchema.parse({ connection: CONNECTION, ...input });
 const LIMITS_PART = "/etc/mptcp-pulumi/parts/10-limits.batch";
@@ -14,7 +15,7 @@ function outputsFor(desired: HostInputs, state: HostState): HostOutputs {
 }
 
 const sysctlChanges = (changes: ReturnType<typeof planHost>) =>
-  changes.filter((c) => c.kind === "sysctl").map((c) => (c.kind === "sysctl" ? `${c.key}=${c.value}` : ""));
+  changes.flatMap((c) => (c.type === "sysctl" ? [`${c.key}=${c.value}`] : []));
 
 describe("hostSchema", () => {
   it("defaults to enabled and persisted", () => {
@@ -111,16 +112,14 @@ describe("planHost", () => {
 
   it("persists the sysctls and the limits on first run", () => {
     const changes = planHost(host({ limits: { subflows: 2, addAddrAccepted: 2 } }), hostState("6.1"), undefined);
-    const written = changes.flatMap((c) => (c.kind === "writeFile" ? [c.path] : []));
+    const written = writtenPaths(changes);
     expect(written).toContain(HOST_CONF);
     expect(written).toContain(LIMITS_PART);
   });
 
   it("writes the limits line as the boot part", () => {
     const changes = planHost(host({ limits: { subflows: 4, addAddrAccepted: 3 } }), hostState("6.1"), undefined);
-    expect(changes.find((c) => c.kind === "writeFile" && c.path === LIMITS_PART)).toMatchObject({
-      content: "mptcp limits set subflows 4 add_addr_accepted 3\n",
-    });
+    expect(writtenContent(changes, LIMITS_PART)).toBe("mptcp limits set subflows 4 add_addr_accepted 3\n");
   });
 
   it("is idempotent once the files are in place", () => {
@@ -133,7 +132,7 @@ describe("planHost", () => {
   it("sets new limits with one ip change saying what they were", () => {
     const changes = planHost(host({ limits: { subflows: 4, addAddrAccepted: 2 } }), hostState("6.1"), undefined);
     expect(ipLines(changes)).toEqual(["mptcp limits set subflows 4 add_addr_accepted 2"]);
-    expect(changes.find((c) => c.kind === "ip")!.summary).toContain("(was subflows 2 add_addr_accepted 2)");
+    expect(describeOp(changes.find((c) => c.type === "limits")!)).toBe("ip mptcp limits set subflows 4 add_addr_accepted 2 (was subflows 2 add_addr_accepted 2)");
   });
 
   it("disables MPTCP with a sysctl change", () => {
@@ -146,7 +145,7 @@ describe("planHost", () => {
 
   it("writes no boot part and no sysctl file when persist is off", () => {
     const changes = planHost(host({ persist: false, limits: { subflows: 4, addAddrAccepted: 2 } }), hostState("6.1"), undefined);
-    expect(changes.filter((c) => c.kind === "writeFile")).toEqual([]);
+    expect(writtenPaths(changes)).toEqual([]);
   });
 
   it("restores the previous limits when limits are no longer declared", () => {
@@ -236,7 +235,7 @@ describe("hostDefinition.remove", () => {
     const changes = hostDefinition.remove(current, state);
     expect(sysctlChanges(changes)).toEqual(["net.mptcp.path_manager=kernel"]);
     expect(ipLines(changes)).toEqual(["mptcp limits set subflows 2 add_addr_accepted 2"]);
-    expect(changes.filter((c) => c.kind === "removeFile").map((c) => (c.kind === "removeFile" ? c.path : ""))).toEqual([HOST_CONF, LIMITS_PART]);
+    expect(removedPaths(changes)).toEqual([HOST_CONF, LIMITS_PART]);
   });
 
   it("leaves the limits alone when it did not manage them", () => {

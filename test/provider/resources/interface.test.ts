@@ -7,7 +7,8 @@ import {
   type InterfaceOutputs,
 } from "../../../provider/resources/interface";
 import type { HostState } from "../../../provider/state/types";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf } from "../../support/fixtures";
+import { describe as describeOp } from "../../../provider/operations";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf, removedPaths, writtenContent } from "../../support/fixtures";
 
 const iface = (input: Record<string, unknown>): InterfaceInputs => interfaceSchema.parse({ connection: CONNECTION, ...input });
 const outputsOf = (inputs: InterfaceInputs, addedAddresses: string[]): InterfaceOutputs => ({ ...inputs, addedAddresses, operState: "UP", persisted: true });
@@ -68,9 +69,7 @@ describe("planInterface", () => {
 
   it("writes the boot part on first run", () => {
     const changes = planInterface(iface({ name: "eno1", addresses: ["10.0.0.2/24"] }), hostState("6.1"), undefined);
-    expect(changes.find((c) => c.kind === "writeFile" && c.path === PART)).toMatchObject({
-      content: "link set dev eno1 up\naddress replace 10.0.0.2/24 dev eno1\n",
-    });
+    expect(writtenContent(changes, PART)).toBe("link set dev eno1 up\naddress replace 10.0.0.2/24 dev eno1\n");
   });
 
   it("is idempotent once the boot part is written", () => {
@@ -103,7 +102,7 @@ describe("planInterface", () => {
   it("sets a new MTU and says what it was", () => {
     const changes = planInterface(iface({ name: "eno1", mtu: 9000 }), hostState("6.1"), undefined);
     expect(ipLines(changes)).toEqual(["link set dev eno1 mtu 9000"]);
-    expect(changes[0]!.summary).toContain("(was 1500)");
+    expect(describeOp(changes[0]!)).toContain("(was 1500)");
   });
 
   it("brings a down link up", () => {
@@ -211,7 +210,7 @@ describe("interfaceDefinition.remove", () => {
     const state = applyFileChanges(hostState("6.1"), planInterface(desired, hostState("6.1"), undefined));
     const changes = interfaceDefinition.remove(outputsOf(desired, ["10.0.0.2/24"]), state);
     expect(ipLines(changes)).toEqual(["address del 10.0.0.2/24 dev eno1"]);
-    expect(changes).toContainEqual(expect.objectContaining({ kind: "removeFile", path: PART }));
+    expect(removedPaths(changes)).toContain(PART);
   });
 });
 
@@ -243,7 +242,6 @@ describe("what delete puts back", () => {
 
   it("persists a link declared down as down", () => {
     const changes = planInterface(iface({ name: "eno1", addresses: ["10.0.0.2/24"], up: false, allowSessionDisruption: true }), hostState("6.1"), undefined);
-    const part = changes.find((c) => c.kind === "writeFile" && c.path === PART);
-    expect(part && part.kind === "writeFile" ? part.content : "").toContain("link set dev eno1 down");
+    expect(writtenContent(changes, PART)).toContain("link set dev eno1 down");
   });
 });

@@ -10,7 +10,8 @@ import {
   type PolicyRouteOutputs,
 } from "../../../provider/resources/policyRoute";
 import type { HostState } from "../../../provider/state/types";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf } from "../../support/fixtures";
+import { mayCutSession, render } from "../../../provider/operations";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf, removedPaths, writtenContent } from "../../support/fixtures";
 
 const policy = (input: Record<string, unknown>): PolicyRouteInputs => policyRouteSchema.parse({ connection: CONNECTION, ...input });
 const outputsOf = (inputs: PolicyRouteInputs): PolicyRouteOutputs => ({ ...inputs, persisted: true });
@@ -150,12 +151,11 @@ describe("planPolicyRoute", () => {
 
   it("writes routes then rules as the boot part", () => {
     const changes = planPolicyRoute(policy(TABLE_102), hostState("6.1"));
-    expect(changes.find((c) => c.kind === "writeFile" && c.path === PART)).toMatchObject({
-      content:
-        "route replace default via 192.168.0.1 dev eno2 metric 10 table 102\n" +
+    expect(writtenContent(changes, PART)).toBe(
+      "route replace default via 192.168.0.1 dev eno2 metric 10 table 102\n" +
         "route replace 192.168.0.0/24 dev eno2 scope link table 102\n" +
         "rule add priority 1002 from 192.168.0.2 table 102\n",
-    });
+    );
   });
 
   it("deletes a route the table holds but the declaration lacks", () => {
@@ -228,8 +228,9 @@ describe("planPolicyRoute", () => {
 
   it("matches an IPv6 route declared without a metric to the kernel's default metric 1024", () => {
     const state = hostState("6.1");
-    state.routes.push({ table: "103", dst: "2001:db8::/64", dev: "eno1", metric: 1024 });
-    state.rules.push({ priority: 1003, from: "2001:db8::2", table: "103" });
+    // As the probe reads them: from `ip -6`, so marked family 6.
+    state.routes.push({ family: 6, table: "103", dst: "2001:db8::/64", dev: "eno1", metric: 1024 });
+    state.rules.push({ family: 6, priority: 1003, from: "2001:db8::2", table: "103" });
     const desired = policy({ table: 103, rules: [{ from: "2001:db8::2", priority: 1003 }], routes: [{ dst: "2001:db8::/64", dev: "eno1" }] });
     expect(ipLines(planPolicyRoute(desired, state))).toEqual([]);
   });
@@ -302,7 +303,7 @@ describe("policyRouteDefinition.remove", () => {
   it("removes the boot part", () => {
     const desired = policy(TABLE_102);
     const state = applyFileChanges(hostState("6.1"), planPolicyRoute(desired, hostState("6.1")));
-    expect(policyRouteDefinition.remove(outputsOf(desired), state)).toContainEqual(expect.objectContaining({ kind: "removeFile", path: PART }));
+    expect(removedPaths(policyRouteDefinition.remove(outputsOf(desired), state))).toContain(PART);
   });
 
   it("plans nothing for an empty table without a boot part", () => {
@@ -337,11 +338,12 @@ describe("forms the kernel prints back", () => {
     expect(canonicalSource("2001:DB8::2/128")).toBe("2001:db8::2");
   });
 
-  it("deletes an IPv6 rule without a source through its own `ip -6` command", () => {
+  it("deletes an IPv6 rule without a source as an IPv6 rule operation, armed like any rule change", () => {
     const state = hostState("6.1");
     state.rules.push({ family: 6, priority: 1600, table: "160" });
     const changes = policyRouteDefinition.remove(outputsOf(policy({ table: 160 })), state);
-    expect(changes).toContainEqual({ kind: "shell", args: ["ip", "-6", "rule", "del", "priority", "1600", "from", "all", "table", "160"], summary: "ip -6 rule del priority 1600 from all table 160" });
+    expect(changes.map(render)).toContainEqual({ kind: "ip", family: 6, args: ["rule", "del", "priority", "1600", "from", "all", "table", "160"] });
+    expect(changes.every(mayCutSession)).toBe(true);
   });
 
   it("refuses an IPv6 rule that captures the SSH session's address", () => {

@@ -9,14 +9,14 @@ import {
   type SysctlInputs,
   type SysctlOutputs,
 } from "../../../provider/resources/sysctl";
-import type { Change } from "../../../provider/changes";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, planErrorOf } from "../../support/fixtures";
+import type { Operation } from "../../../provider/operations";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, planErrorOf, writtenPaths } from "../../support/fixtures";
 
 const tuning = (input: Record<string, unknown>): SysctlInputs => sysctlSchema.parse({ connection: CONNECTION, name: "tuning", ...input });
 const outputsOf = (inputs: SysctlInputs, previous: Record<string, string>): SysctlOutputs => ({ ...inputs, previous, persisted: true });
 const FILE = sysctlFilePath("tuning");
 
-const sysctlChanges = (changes: readonly Change[]) => changes.flatMap((c) => (c.kind === "sysctl" ? [`${c.key}=${c.value}`] : []));
+const sysctlChanges = (changes: readonly Operation[]) => changes.flatMap((c) => (c.type === "sysctl" ? [`${c.key}=${c.value}`] : []));
 
 /** The lab's tuning: buffers and loose reverse-path filtering. */
 const LAB_VALUES = {
@@ -80,7 +80,7 @@ describe("planSysctls", () => {
   it("sets a value that differs and says what it was", () => {
     const changes = planSysctls("h", "t", { "net.ipv4.tcp_wmem": "4096 131072 33554432" }, {}, hostState("6.1"), "tuning", false);
     expect(changes).toEqual([
-      { kind: "sysctl", key: "net.ipv4.tcp_wmem", value: "4096 131072 33554432", summary: "sysctl net.ipv4.tcp_wmem: 4096 16384 4194304 -> 4096 131072 33554432" },
+      { type: "sysctl", key: "net.ipv4.tcp_wmem", value: "4096 131072 33554432", note: "(was 4096 16384 4194304)" },
     ]);
   });
 
@@ -99,14 +99,14 @@ describe("planSysctls", () => {
   it("writes the sysctl.d file when persisting", () => {
     const values = { "net.ipv4.tcp_rmem": "4096 131072 33554432" };
     const changes = planSysctls("h", "t", values, {}, hostState("6.1"), "tuning", true);
-    expect(changes).toEqual([{ kind: "writeFile", path: FILE, content: sysctlFileText(values), summary: `write ${FILE}` }]);
+    expect(changes).toEqual([{ type: "file", action: "write", path: FILE, content: sysctlFileText(values) }]);
   });
 
   it("removes the sysctl.d file when persistence is turned off", () => {
     const state = hostState("6.1");
     state.files[FILE] = "old\n";
     expect(planSysctls("h", "t", { "vm.swappiness": state.sysctls["vm.swappiness"]! }, {}, state, "tuning", false)).toEqual([
-      { kind: "removeFile", path: FILE, summary: `remove ${FILE}` },
+      { type: "file", action: "remove", path: FILE },
     ]);
   });
 });
@@ -141,14 +141,14 @@ describe("restoreSysctls", () => {
   it("restores every remembered value that differs", () => {
     const changes = restoreSysctls({ "net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "4096 16384 4194304" }, hostState("6.1"), "tuning");
     expect(changes).toEqual([
-      { kind: "sysctl", key: "net.ipv4.tcp_rmem", value: "4096 131072 6291456", summary: "sysctl net.ipv4.tcp_rmem: restore 4096 131072 6291456" },
+      { type: "sysctl", key: "net.ipv4.tcp_rmem", value: "4096 131072 6291456", note: "(restore)" },
     ]);
   });
 
   it("removes the sysctl.d file", () => {
     const state = hostState("6.1");
     state.files[FILE] = "x\n";
-    expect(restoreSysctls({}, state, "tuning")).toEqual([{ kind: "removeFile", path: FILE, summary: `remove ${FILE}` }]);
+    expect(restoreSysctls({}, state, "tuning")).toEqual([{ type: "file", action: "remove", path: FILE }]);
   });
 
   it("skips keys that have disappeared from the host", () => {
@@ -160,7 +160,7 @@ describe("sysctlDefinition", () => {
   it("plans only the values that differ, and the file", () => {
     const changes = sysctlDefinition.plan(tuning({ values: LAB_VALUES }), hostState("6.1"), undefined);
     expect(sysctlChanges(changes)).toEqual(["net.ipv4.tcp_wmem=4096 131072 33554432", "net.ipv4.conf.all.rp_filter=2"]);
-    expect(changes.filter((c) => c.kind === "writeFile").map((c) => (c.kind === "writeFile" ? c.path : ""))).toEqual([FILE]);
+    expect(writtenPaths(changes)).toEqual([FILE]);
   });
 
   it("is idempotent once the values and the file are in place", () => {

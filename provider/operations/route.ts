@@ -1,0 +1,52 @@
+/** Route operations: one route in a table, IPv4 or IPv6. */
+import type { ActualRoute } from "../state/types";
+import type { Family, Noted, OperationFamily } from "./types";
+
+/** The fields of a route that `ip route` takes. */
+export interface RouteSpec {
+  dst: string;
+  via?: string | undefined;
+  dev?: string | undefined;
+  scope?: string | undefined;
+  src?: string | undefined;
+  metric?: number | undefined;
+}
+
+/** Replaces (adds or changes) or deletes one route in a table. */
+export type RouteOp = Noted & { type: "route"; action: "replace" | "del"; family: Family; table: string; route: RouteSpec };
+
+/** The metric the kernel gives a route declared without one: 0 for IPv4, 1024 for IPv6. */
+export function defaultMetric(family: Family): number {
+  return family === 6 ? 1024 : 0;
+}
+
+/** The operation that puts back a route the host had. */
+export function restoreRoute(have: ActualRoute): RouteOp {
+  const { dst, via, dev, scope, src, metric } = have;
+  return { type: "route", action: "replace", family: have.family ?? 4, table: have.table, route: { dst, via, dev, scope, src, metric }, note: "(restore)" };
+}
+
+/** Route operations render under their family, may cut the session, and are undone to the table as it was. */
+export const routeFamily: OperationFamily<RouteOp> = {
+  render(op) {
+    const r = op.route;
+    const args = ["route", op.action, r.dst];
+    if (r.via !== undefined) args.push("via", r.via);
+    if (r.dev !== undefined) args.push("dev", r.dev);
+    if (r.scope !== undefined) args.push("scope", r.scope);
+    if (r.src !== undefined) args.push("src", r.src);
+    if (r.metric !== undefined) args.push("metric", String(r.metric));
+    args.push("table", op.table);
+    return { kind: "ip", family: op.family, args };
+  },
+  mayCut: () => true,
+  inverse(op, before): RouteOp[] {
+    const metric = op.route.metric ?? defaultMetric(op.family);
+    const old = before.routes.filter(
+      (r) => (r.family ?? 4) === op.family && r.table === op.table && r.dst === op.route.dst && (r.metric ?? defaultMetric(op.family)) === metric,
+    );
+    if (old.length > 0) return old.map(restoreRoute);
+    if (op.action === "del") return [];
+    return [{ type: "route", action: "del", family: op.family, table: op.table, route: { dst: op.route.dst, metric: op.route.metric }, note: "(undo)" }];
+  },
+};
