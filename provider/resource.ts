@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { PartialApplyError } from "./changes";
+import { PartialApplyError } from "./errors";
 import { describe, inverseAll, type Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
 import { sessionFor, type HostSession } from "./state/session";

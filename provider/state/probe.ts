@@ -1,8 +1,9 @@
 /**
  * Reads a host's whole MPTCP-relevant state in one round trip, and parses it.
  *
- * One script prints every section behind a marker line; the parsers are pure and are tested
- * on recorded output of iproute2 5.15 and 6.x, whose formats differ (see test/fixtures).
+ * The probe prints one section per `section NAME` (the protocol, protocol.ts, frames them);
+ * the parsers are pure and are tested on recorded output of iproute2 5.15 and 6.x, whose
+ * formats differ (see test/fixtures).
  */
 import { APPLY_SCRIPT_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
@@ -16,9 +17,6 @@ import type {
   MptcpLimits,
 } from "./types";
 
-const MARK = "@@mptcp-pulumi@@";
-/** The marker that starts every probe section. */
-export const PROBE_MARK = MARK;
 
 
 /**
@@ -32,54 +30,34 @@ export function inSysctlTrees(key: string): boolean {
   return SYSCTL_TREES.some((tree) => key === tree || key.startsWith(`${tree}.`));
 }
 
-/** The probe: POSIX sh, read-only, prints one section per marker; `extraSysctls` are read too. */
+/** The probe: POSIX sh, read-only, one section per `section NAME`; `extraSysctls` are read too. */
 export function probeScript(extraSysctls: readonly string[] = []): string {
   return PROBE_HEAD + shellCommand(["sysctl", "-e", ...SYSCTL_TREES, ...extraSysctls]) + PROBE_TAIL;
 }
 
 const PROBE_HEAD = `
-m='${MARK}'
-export LC_ALL=C
-echo "$m hostname"; cat /proc/sys/kernel/hostname
-echo "$m kernel"; uname -r
-echo "$m iproute2"; ip -V 2>&1
-echo "$m session"; echo "\${SSH_CONNECTION:-}"
-echo "$m sysctl"; `;
+section hostname; cat /proc/sys/kernel/hostname
+section kernel; uname -r
+section iproute2; ip -V 2>&1
+section session; echo "\${SSH_CONNECTION:-}"
+section sysctl; `;
 
 const PROBE_TAIL = ` 2>/dev/null
-echo "$m limits"; ip mptcp limits show 2>&1
-echo "$m endpoints"; ip -j mptcp endpoint show 2>/dev/null || { echo "$m endpoints-text"; ip mptcp endpoint show 2>&1; }
-echo "$m addr"; ip -j addr show
-echo "$m rule"; ip -j rule show
-echo "$m rule6"; ip -6 -j rule show 2>/dev/null
-echo "$m route"; ip -j route show table all
-echo "$m route6"; ip -6 -j route show table all 2>/dev/null
+section limits; ip mptcp limits show 2>&1
+section endpoints; ip -j mptcp endpoint show 2>/dev/null || { section endpoints-text; ip mptcp endpoint show 2>&1; }
+section addr; ip -j addr show
+section rule; ip -j rule show
+section rule6; ip -6 -j rule show 2>/dev/null
+section route; ip -j route show table all
+section route6; ip -6 -j route show table all 2>/dev/null
 for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH}; do
-  [ -f "$f" ] && { echo "$m file $f"; cat "$f"; }
+  [ -f "$f" ] && { section file "$f"; cat "$f"; }
 done
 l=${UNIT_LINK}
-[ -L "$l" ] && { echo "$m file $l"; readlink "$l"; }
-echo "$m end"
+[ -L "$l" ] && { section file "$l"; readlink "$l"; }
+section end
 `;
 
-
-/** Splits probe output into its sections. */
-export function splitSections(output: string): Map<string, string> {
-  const sections = new Map<string, string>();
-  let name: string | undefined;
-  let lines: string[] = [];
-  for (const line of output.split("\n")) {
-    if (line.startsWith(`${MARK} `)) {
-      if (name !== undefined) sections.set(name, lines.join("\n"));
-      name = line.slice(MARK.length + 1);
-      lines = [];
-    } else if (name !== undefined) {
-      lines.push(line);
-    }
-  }
-  if (name !== undefined) sections.set(name, lines.join("\n"));
-  return sections;
-}
 
 /** Parses `sysctl -a` ("key = value" lines); values keep the kernel's spacing normalized to one space. */
 export function parseSysctls(text: string): Record<string, string> {
@@ -222,9 +200,8 @@ export function parseRoutes(text: string): ActualRoute[] {
   });
 }
 
-/** Builds a HostState from the probe's output. */
-export function parseProbe(output: string): HostState {
-  const s = splitSections(output);
+/** Builds a HostState from the probe's sections, by name. */
+export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   const section = (name: string) => s.get(name) ?? "";
   const sysctls = parseSysctls(section("sysctl"));
   const words = (key: string) => (sysctls[key] ?? "").split(" ").filter(Boolean);

@@ -4,39 +4,13 @@
  * change set at a time per host while different hosts proceed in parallel.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { ARMED, compileScript, PartialApplyError, readOutcome, scriptReportedFailure } from "../changes";
+import { PartialApplyError, RollbackPendingError, RolledBackError } from "../errors";
 import { inverseAll, mayCutSession, type Operation } from "../operations";
-import { armScript, CONFIRMED, confirmScript } from "../rollback";
+import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type ScriptRun } from "../protocol";
 import { hostKeyOf, toSshTarget, type Connection } from "../connection";
 import { RemoteCommandError, SshTransport } from "../transport/ssh";
-import { inSysctlTrees, parseProbe, PROBE_MARK, probeScript } from "./probe";
+import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
-
-/** Applied, but the host could not be reached again: it will undo the change set by itself. */
-export class RollbackPendingError extends Error {
-  constructor(host: string, what: string, seconds: number, options: { cause: unknown; armed?: boolean }) {
-    const cause = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    const known = options.armed ?? true;
-    super(
-      `on ${host}: ${what}: the connection was lost ${known ? "after the change set was applied, so it was not confirmed" : "while applying"}; ` +
-        `${known ? "the host rolls it back" : "whatever was applied, the host rolls back"} by itself within ${seconds}s (commit-confirmed), ` +
-        `so it should become reachable again. Cause: ${cause}`,
-      { cause: options.cause },
-    );
-    this.name = "RollbackPendingError";
-  }
-}
-
-/** The host was reached again only after its timer fired: it has already undone the change set. */
-export class RolledBackError extends Error {
-  constructor(host: string, what: string, seconds: number) {
-    super(
-      `on ${host}: ${what}: the change set was not confirmed within ${seconds}s (the host was unreachable after applying it), ` +
-        "so the host rolled it back by itself (commit-confirmed). Nothing of it remains; check what cut the connection",
-    );
-    this.name = "RolledBackError";
-  }
-}
 
 /** A host as this provider process sees it during one operation. */
 export class HostSession {
@@ -97,52 +71,57 @@ export class HostSession {
     // Only changes that could cut this connection (links, addresses, routing, rp_filter and
     // the like) are worth a confirm round trip; MPTCP endpoints and buffers are not.
     const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutSession);
-    const token = guarded ? `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}` : undefined;
-    const arm = token && before ? armScript(token, this.confirmSeconds, inverseAll(changes, before)) : undefined;
-    let stdout: string;
+    const arming = guarded ? { token: `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`, seconds: this.confirmSeconds, undo: inverseAll(changes, before) } : undefined;
+    let run: ScriptRun;
+    let failure: RemoteCommandError | undefined;
     try {
       // The probe rides along: the state after the change comes back in the same round trip.
-      ({ stdout } = await this.transport.run(compileScript(changes, arm, probeScript([...this.extraSysctls])), what));
+      run = { ...(await this.transport.run(applyScript(changes, [...this.extraSysctls], arming), what)), exitCode: 0 };
     } catch (error) {
-      if (error instanceof RemoteCommandError && scriptReportedFailure(error.stdout)) {
-        // The script ran and stopped at a failed step; we still reach the host, so keep what
-        // was applied (and say exactly what) rather than let the timer undo it behind our back.
-        if (token) await this.confirm(token).catch(() => undefined);
-        throw new PartialApplyError(this.name, readOutcome(changes, error.stdout, error.stderr), {
-          cause: error,
-        });
-      }
-      if (token && error instanceof RemoteCommandError && (error.exitCode === 255 || error.exitCode === null)) {
-        // The connection broke: the script may have run. If it did, the armed timer undoes it.
-        throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error, armed: error.stdout.includes(ARMED) });
-      }
-      throw error;
+      if (!(error instanceof RemoteCommandError)) throw error;
+      failure = error;
+      run = { stdout: error.stdout, stderr: error.stderr, exitCode: error.exitCode };
     } finally {
       this.invalidate();
     }
-    const after = parseProbe(stdout.slice(stdout.indexOf(PROBE_MARK)));
-    if (token) {
+    const outcome = parseApplyRun(changes, run);
+    switch (outcome.kind) {
+      case "applied":
+        break;
+      case "failed":
+        // The script ran and stopped at a failed step; we still reach the host, so keep what
+        // was applied (and say exactly what) rather than let the timer undo it behind our back.
+        if (arming) await this.confirm(arming.token).catch(() => undefined);
+        throw new PartialApplyError(this.name, outcome, { cause: failure });
+      case "connectionLost":
+        // The connection broke: the script may have run. If it did, the armed timer undoes it.
+        if (arming) throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: failure, armed: outcome.armed });
+        throw failure;
+      default:
+        throw failure;
+    }
+    if (arming) {
       let confirmed: boolean;
       try {
-        confirmed = await this.confirm(token);
+        confirmed = await this.confirm(arming.token);
       } catch (error) {
         throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error });
       }
       // The host went back to `before` (or soon will): the state read after the change is void.
       if (!confirmed) throw new RolledBackError(this.name, what, this.confirmSeconds);
     }
-    this.cached = Promise.resolve(after);
+    this.cached = Promise.resolve(outcome.state);
   }
 
   /** Disarms the timer; false when it had already fired (the host rolled back). */
   private async confirm(token: string): Promise<boolean> {
     const { stdout } = await this.transport.run(confirmScript(token), "confirm the change set (disarm the rollback timer)", 30_000);
-    return stdout.trim() === CONFIRMED;
+    return parseConfirm(stdout);
   }
 
   private async readState(): Promise<HostState> {
     this.roundTrips.read++;
-    const { stdout } = await this.transport.run(`${probeScript([...this.extraSysctls])}exit 0\n`, "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
+    const { stdout } = await this.transport.run(readScript([...this.extraSysctls]), "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
     return parseProbe(stdout);
   }
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { providers } from "../../provider/runtime";
 import { closeAllSessions, invalidateAllSessions, sessionFor } from "../../provider/state/session";
 import { connectionSchema } from "../../provider/connection";
-import { PartialApplyError } from "../../provider/changes";
+import { PartialApplyError } from "../../provider/errors";
 import type { Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
 import { acceptedConnections, freshLab, lab, labConnection, onHost, tryOnHost } from "../lab/harness";
@@ -229,7 +229,7 @@ describe("change sets", () => {
     ];
     const error = await session.apply(changes, "test").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PartialApplyError);
-    expect((error as PartialApplyError).outcome).toEqual({ applied: [changes[0]], failed: changes[1], notAttempted: [changes[2]] });
+    expect((error as PartialApplyError).outcome).toMatchObject({ applied: [changes[0]], failed: changes[1], notAttempted: [changes[2]] });
     expect((error as Error).message).toMatch(
       /on root@172\.31\.1\.2:22: failed: ip mptcp endpoint add 10\.0\.0\.78 id 9\. Applied: ip address add 10\.0\.0\.77\/32 dev lo\. Not attempted: ip address add 10\.0\.0\.79\/32 dev lo/,
     );

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { compileScript } from "../../provider/changes";
+import { compileScript } from "../../provider/protocol";
 import { connectionSchema, toSshTarget } from "../../provider/connection";
 import { providers } from "../../provider/runtime";
 import { closeAllSessions, invalidateAllSessions } from "../../provider/state/session";

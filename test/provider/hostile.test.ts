@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { compileScript } from "../../provider/changes";
+import { compileScript } from "../../provider/protocol";
 import { providers } from "../../provider/runtime";
 import { shellQuote } from "../../provider/transport/quote";
 

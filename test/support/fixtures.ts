@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { render, type Operation } from "../../provider/operations";
 import { UNIT_LINK, UNIT_PATH } from "../../provider/hostpaths";
 import { PlanError } from "../../provider/resource";
-import { parseProbe } from "../../provider/state/probe";
+import { parseProbe } from "../../provider/protocol";
 import type { HostState } from "../../provider/state/types";
 import { validate, type CheckFailure } from "../../provider/validation";
 import type { z } from "zod";

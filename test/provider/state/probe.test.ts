@@ -6,12 +6,11 @@ import {
   parseIproute2Version,
   parseLimits,
   parseLinks,
-  parseProbe,
   parseRules,
   parseSysctls,
-  splitSections,
   versionAtLeast,
 } from "../../../provider/state/probe";
+import { parseProbe, splitSections } from "../../../provider/protocol";
 import type { ActualEndpoint } from "../../../provider/state/types";
 import { fixtureText, hostState, PROBE_5_15, PROBE_6_1, TEXT_FORMS_6_1 } from "../../support/fixtures";
 

@@ -1,9 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compileScript, LOCK_FILE_SHELL, LOCK_WAIT_SECONDS, PartialApplyError, readOutcome, scriptReportedFailure } from "../../provider/changes";
+import { PartialApplyError } from "../../provider/errors";
+import { applyScript, compileScript, confirmScript, LOCK_FILE_SHELL, LOCK_WAIT_SECONDS, parseApplyRun, parseConfirm, readOutcome, readScript } from "../../provider/protocol";
+import { fixtureText, PROBE_6_1 } from "../support/fixtures";
 import type { Operation, Rendered } from "../../provider/operations";
 
 const APPLIED = "@@mptcp-pulumi-applied@@";
@@ -22,11 +24,11 @@ describe("compileScript", () => {
   it("starts with the C locale and the host lock", () => {
     const lines = compileScript([]).split("\n");
     expect(lines[0]).toBe("export LC_ALL=C");
-    expect(lines[1]).toBe("mkdir -p /run/lock || exit 1");
-    expect(lines[2]).toBe(`lock="${LOCK_FILE_SHELL}"`);
-    expect(lines[3]).toBe('exec 9>"$lock"');
-    expect(lines[4]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
-    expect(lines[4]).toContain("exit 75");
+    expect(lines[2]).toBe("mkdir -p /run/lock || exit 1");
+    expect(lines[3]).toBe(`lock="${LOCK_FILE_SHELL}"`);
+    expect(lines[4]).toBe('exec 9>"$lock"');
+    expect(lines[5]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
+    expect(lines[5]).toContain("exit 75");
   });
 
   it("keeps one lock per network namespace in /run/lock, outside the folders it may delete", () => {
@@ -203,11 +205,20 @@ describe("a compiled script run by a real sh (files and shell steps only)", () =
     expect(run.status).not.toBe(255);
   });
 
-  it("shows a failed run as reported and a clean run as not", () => {
+  it("shows a failed run as failed", () => {
     const failed = runCompiled([shell("false")], dir);
-    const clean = runCompiled([shell("true")], dir);
-    expect(scriptReportedFailure(failed.stdout)).toBe(true);
-    expect(scriptReportedFailure(clean.stdout)).toBe(false);
+    expect(parseApplyRun([], { stdout: failed.stdout, stderr: failed.stderr, exitCode: failed.status }).kind).toBe("failed");
+  });
+
+  it("reads a lock held by another operation as lock busy, with nothing attempted", async () => {
+    runCompiled([], dir);
+    const lockFile = join(dir, "lock", readdirSync(join(dir, "lock"))[0]!);
+    const holder = spawn("flock", [lockFile, "sleep", "5"]);
+    await new Promise((r) => setTimeout(r, 300));
+    const script = compileScript([shell("true")]).split("/run/lock").join(join(dir, "lock")).replace(`flock -w ${LOCK_WAIT_SECONDS} 9`, "flock -w 1 9");
+    const run = spawnSync("sh", ["-c", script], { encoding: "utf8" });
+    holder.kill();
+    expect(parseApplyRun([OP], { stdout: run.stdout, stderr: run.stderr, exitCode: run.status })).toEqual({ kind: "lockBusy", armed: false, notAttempted: [OP] });
   });
 
   it("maps a real failed run to applied, failed and not attempted", () => {
@@ -221,6 +232,67 @@ describe("a compiled script run by a real sh (files and shell steps only)", () =
     const run = runCompiled(changes, dir);
     expect(run.status).toBe(0);
     expect(readOutcome(changes, run.stdout, run.stderr)).toEqual({ applied: changes, notAttempted: [] });
+  });
+});
+
+const OP: Operation = { type: "limits", limits: { subflows: 2, addAddrAccepted: 2 } };
+const ARMED = "@@mptcp-pulumi-armed@@";
+
+describe("parseApplyRun", () => {
+  it("reads a clean run as applied, with the host's new state from the probe sections", () => {
+    const outcome = parseApplyRun([OP], { stdout: `${APPLIED} 0 0\n${fixtureText(PROBE_6_1)}`, stderr: "", exitCode: 0 });
+    expect(outcome.kind).toBe("applied");
+    expect(outcome.kind === "applied" && outcome.state.facts.iproute2Version).toBe("6.1.0");
+    expect(outcome.armed).toBe(false);
+  });
+
+  it.each([
+    [76, "rollbackPending"],
+    [4, "armFailed"],
+    [255, "connectionLost"],
+    [null, "connectionLost"],
+    [1, "error"],
+  ] as const)("reads exit %s before any step as %s, with nothing attempted", (exitCode, kind) => {
+    expect(parseApplyRun([OP], { stdout: "", stderr: "", exitCode })).toEqual({ kind, armed: false, notAttempted: [OP] });
+  });
+
+  it("says the timer was armed when the connection broke after arming", () => {
+    expect(parseApplyRun([OP], { stdout: `${ARMED}\n`, stderr: "", exitCode: 255 })).toMatchObject({ kind: "connectionLost", armed: true });
+  });
+
+  it("reads a failed step with what was applied, failed and not attempted", () => {
+    const two: Operation[] = [OP, { type: "sysctl", key: "net.mptcp.enabled", value: "1" }];
+    expect(parseApplyRun(two, { stdout: `${ARMED}\n${APPLIED} 0 0\n${FAILED} 1 1 1\n`, stderr: "", exitCode: 3 })).toEqual({
+      kind: "failed",
+      armed: true,
+      applied: [two[0]],
+      failed: two[1],
+      notAttempted: [],
+    });
+  });
+});
+
+describe("applyScript, readScript and confirmScript", () => {
+  it("arms before the first change and reads the state after the last, in one script", () => {
+    const script = applyScript([OP], [], { token: "t-1", seconds: 30, undo: [OP] });
+    const step = script.indexOf("ip -batch -");
+    expect(script.indexOf(`echo "${ARMED}"`)).toBeLessThan(step);
+    expect(step).toBeLessThan(script.indexOf("section hostname"));
+  });
+
+  it("refuses a token that is not a plain name", () => {
+    expect(() => applyScript([OP], [], { token: "x; rm -rf /", seconds: 30, undo: [] })).toThrow(/invalid rollback token/);
+  });
+
+  it("reads without taking the lock", () => {
+    expect(readScript([])).not.toContain("flock");
+    expect(readScript([])).toContain("section hostname");
+  });
+
+  it("reads the confirm's answer", () => {
+    expect(confirmScript("t-1")).toContain("echo confirmed");
+    expect(parseConfirm("confirmed\n")).toBe(true);
+    expect(parseConfirm("expired\n")).toBe(false);
   });
 });
 
