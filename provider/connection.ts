@@ -6,6 +6,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
+import { hostSpelling } from "./errors";
 import type { SshTarget } from "./transport/ssh";
 
 const hostName = z
@@ -78,7 +79,7 @@ export const connectionSchema = z.strictObject({
  * touched). Kept out of the schema: state read back on another machine must still parse, so
  * that refresh and destroy work there.
  */
-export function connectionFileProblems(c: Connection, base = projectRoot()): Array<{ property: string; reason: string }> {
+export function connectionFileProblems(c: Connection, base: string): Array<{ property: string; reason: string }> {
   const problems: Array<{ property: string; reason: string }> = [];
   if (c.privateKeyPath !== undefined) {
     const problem = unreadableFile(resolve(base, c.privateKeyPath));
@@ -109,8 +110,8 @@ export const hostedSchema = {
   privateKey: privateKeySchema,
 };
 
-/** Builds the transport target from validated inputs. */
-export function toSshTarget(connection: Connection, privateKey: string | undefined): SshTarget {
+/** Builds the transport target from validated inputs; relative paths are resolved against `root`. */
+export function toSshTarget(connection: Connection, privateKey: string | undefined, root: string): SshTarget {
   const target: SshTarget = {
     host: connection.host,
     port: connection.port,
@@ -121,7 +122,6 @@ export function toSshTarget(connection: Connection, privateKey: string | undefin
   if (privateKey) target.privateKey = privateKey;
   // Relative paths stay relative in the state (portable between checkouts) and are resolved
   // here, against the project directory.
-  const root = projectRoot();
   if (connection.privateKeyPath) target.privateKeyPath = resolve(root, connection.privateKeyPath);
   if (connection.knownHostsPath) target.knownHostsPath = resolve(root, connection.knownHostsPath);
   if (connection.sshConfigPath) target.sshConfigPath = resolve(root, connection.sshConfigPath);
@@ -130,7 +130,7 @@ export function toSshTarget(connection: Connection, privateKey: string | undefin
   return target;
 }
 
-/** A stable key for "the same host", used to share one session and one state read. */
+/** A stable key for "the same host", used to share one session and in every message about it. */
 export function hostKeyOf(connection: Connection): string {
-  return `${connection.user}@${connection.host}:${connection.port}${connection.proxyJump ? ` via ${connection.proxyJump}` : ""}`;
+  return hostSpelling(connection);
 }

@@ -6,10 +6,11 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { PartialApplyError } from "./errors";
+import type { ProviderContext } from "./context";
+import { HostError } from "./errors";
 import { describe, inverseAll, type Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
-import { sessionFor, type HostSession } from "./state/session";
+import type { HostSession } from "./state/session";
 import type { HostState } from "./state/types";
 import { parseOrThrow, validate } from "./validation";
 
@@ -21,8 +22,9 @@ export interface Hosted {
 
 /** A resource planning error found before anything was sent to the host. */
 export class PlanError extends Error {
-  constructor(host: string, resource: string, reason: string) {
-    super(`${resource} on ${host}: ${reason}`);
+  /** `connection` names the host, spelled as everywhere else. */
+  constructor(connection: Connection, resource: string, reason: string) {
+    super(`${resource} on ${hostKeyOf(connection)}: ${reason}`);
     this.name = "PlanError";
   }
 }
@@ -113,12 +115,12 @@ export function inputsFrom(raw: unknown, keys: readonly string[]): Record<string
  * A dynamic provider's `check`: the schema, then the local files of the resource's connections
  * (at `paths`), all reported as `{property, reason}`; values unknown at preview are judged later.
  */
-export function checkInputs<T>(schema: z.ZodType<T>, rawNews: unknown, connections: (inputs: T) => Array<[string, Connection]>) {
+export function checkInputs<T>(schema: z.ZodType<T>, rawNews: unknown, connections: (inputs: T) => Array<[string, Connection]>, projectRoot: string) {
   const news = userInputs(rawNews);
   const result = validate(schema, news);
   if (result.ok) {
     const files = connections(result.value).flatMap(([path, connection]) =>
-      connectionFileProblems(connection).map((p) => ({ property: `${path}.${p.property}`, reason: p.reason })),
+      connectionFileProblems(connection, projectRoot).map((p) => ({ property: `${path}.${p.property}`, reason: p.reason })),
     );
     return files.length ? { inputs: news, failures: files } : { inputs: result.value };
   }
@@ -127,7 +129,7 @@ export function checkInputs<T>(schema: z.ZodType<T>, rawNews: unknown, connectio
 }
 
 /** Builds the Pulumi dynamic provider for a resource definition. */
-export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>): pulumi.dynamic.ResourceProvider {
+export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>, context: ProviderContext): pulumi.dynamic.ResourceProvider {
   const parse = (raw: unknown): I => parseOrThrow(def.kind, def.schema, userInputs(raw));
   const inputsOf = (props: unknown): I => parse(inputsFrom(props, ["connection", "privateKey", ...def.inputKeys]));
   const idOf = (inputs: I) => `${hostKeyOf(inputs.connection)}/${def.identity(inputs)}`;
@@ -136,7 +138,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
   /** Plans and applies under the host's queue, then reads back and verifies convergence. */
   async function converge(desired: I, previous: O | undefined): Promise<O> {
-    const session = sessionFor(desired.connection, desired.privateKey);
+    const session = context.sessionFor(desired.connection, desired.privateKey);
     const keys = [...keysOf(desired), ...(previous ? keysOf(previous) : [])];
     return session.exclusive(async () => {
       const before = await session.state(keys);
@@ -147,8 +149,8 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       } catch (error) {
         // A failed create leaves no resource in the state; undo what it applied so the host
         // matches the state. A failed update keeps its old state, and refresh shows the rest.
-        if (!previous && error instanceof PartialApplyError && error.outcome.applied.length > 0) {
-          throw new Error(`${error.message}${await undoCreate(session, error.outcome.applied, before)}`, { cause: error });
+        if (!previous && error instanceof HostError && error.progress && error.progress.applied.length > 0) {
+          throw new Error(`${error.message}${await undoCreate(session, error.progress.applied, before)}`, { cause: error });
         }
         throw error;
       }
@@ -160,7 +162,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
         // A create leaves nothing in the state: take its changes back so the host matches.
         const undone = previous ? "" : await undoCreate(session, changes, before);
         throw new PlanError(
-          session.name,
+          desired.connection,
           `${def.kind} ${def.identity(desired)}`,
           `applied ${changes.length} change(s) but the host does not show the desired ${mismatched.join(", ")}: ` +
             `wanted ${canonicalJson(Object.fromEntries(mismatched.map((k) => [k, outs[k as keyof O]])))}, ` +
@@ -173,7 +175,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
   return {
     async check(_olds: unknown, rawNews: unknown) {
-      return checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]]);
+      return checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]], context.projectRoot);
     },
 
     async diff(_id: string, olds: O, rawNews: unknown) {
@@ -203,7 +205,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     async read(id: string, props?: O) {
       if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
       const current = inputsOf(props);
-      const session = sessionFor(current.connection, current.privateKey);
+      const session = context.sessionFor(current.connection, current.privateKey);
       const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
       return seen ? { id, props: seen } : { id: "" };
     },
@@ -216,7 +218,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
     async delete(_id: string, props: O) {
       const current = { ...props, ...inputsOf(props) } as O;
-      const session = sessionFor(current.connection, current.privateKey);
+      const session = context.sessionFor(current.connection, current.privateKey);
       await session.exclusive(async () => {
         const actual = await session.state(keysOf(current));
         await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`, actual);

@@ -4,22 +4,30 @@
  * serialized into the stack.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { projectRoot } from "./connection";
+import { ProviderContext } from "./context";
 import { dynamicProviderFor } from "./resource";
 import { endpointDefinition } from "./resources/endpoint";
 import { hostDefinition } from "./resources/host";
 import { interfaceDefinition } from "./resources/interface";
 import { policyRouteDefinition } from "./resources/policyRoute";
 import { sysctlDefinition } from "./resources/sysctl";
-import { verificationProvider } from "./resources/verification";
+import { verificationProviderFor } from "./resources/verification";
 
-/** Every resource kind the provider serves. */
+/**
+ * This process's context: the project found once, from where the engine started the provider
+ * (the program's folder or the project root), and the sessions every resource kind shares.
+ */
+export const context = new ProviderContext(projectRoot());
+
+/** Every resource kind the provider serves, by the kind name stored stacks call it by. */
 export const providers = {
-  MptcpHost: dynamicProviderFor(hostDefinition),
-  NetworkInterface: dynamicProviderFor(interfaceDefinition),
-  PolicyRoute: dynamicProviderFor(policyRouteDefinition),
-  Endpoint: dynamicProviderFor(endpointDefinition),
-  SysctlTuning: dynamicProviderFor(sysctlDefinition),
-  MptcpVerification: verificationProvider,
+  MptcpHost: dynamicProviderFor(hostDefinition, context),
+  NetworkInterface: dynamicProviderFor(interfaceDefinition, context),
+  PolicyRoute: dynamicProviderFor(policyRouteDefinition, context),
+  Endpoint: dynamicProviderFor(endpointDefinition, context),
+  SysctlTuning: dynamicProviderFor(sysctlDefinition, context),
+  MptcpVerification: verificationProviderFor(context),
 } satisfies Record<string, pulumi.dynamic.ResourceProvider>;
 
 /** A resource kind name. */

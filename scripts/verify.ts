@@ -43,7 +43,7 @@ function stackConfig(options: Options): HostConfig[] {
 
 function transportFor(host: HostConfig): SshTransport {
   const connection = connectionSchema.parse(resolvePaths(host.connection, REPO_ROOT));
-  return new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"]));
+  return new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"], REPO_ROOT));
 }
 
 async function verifyPair(server: HostConfig, client: HostConfig, target: string, options: Options, log: (s: string) => void): Promise<PairResult> {

@@ -86,17 +86,17 @@ export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type HostConfig = StackConfig["hosts"][number];
 
 /** Every problem in the configuration, each naming its field; empty when it is sound. */
-export function checkStackConfig(raw: unknown): { config?: StackConfig; failures: CheckFailure[] } {
+export function checkStackConfig(raw: unknown, projectRoot: string): { config?: StackConfig; failures: CheckFailure[] } {
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) {
     return { failures: parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) })) };
   }
-  const failures = crossChecks(parsed.data);
+  const failures = crossChecks(parsed.data, projectRoot);
   return failures.length ? { failures } : { config: parsed.data, failures };
 }
 
 /** Checks within a host and across the hosts of the stack. */
-export function crossChecks(config: StackConfig): CheckFailure[] {
+export function crossChecks(config: StackConfig, projectRoot: string): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
   const names = new Set<string>();
@@ -104,7 +104,7 @@ export function crossChecks(config: StackConfig): CheckFailure[] {
     const at = (...rest: (string | number)[]) => ["hosts", h, ...rest];
     if (names.has(host.name)) fail(at("name"), `host name ${host.name} is used twice`);
     names.add(host.name);
-    for (const problem of connectionFileProblems(host.connection)) fail(at("connection", problem.property), problem.reason);
+    for (const problem of connectionFileProblems(host.connection, projectRoot)) fail(at("connection", problem.property), problem.reason);
 
     const ifaceNames = new Set<string>();
     const allAddresses = new Map<string, string>();

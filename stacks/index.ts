@@ -8,11 +8,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
+import { projectRoot } from "../provider/connection";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
 
 const config = new pulumi.Config();
-const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") });
+const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") }, projectRoot());
 const verify = verifyConfigSchema.safeParse(config.getObject<unknown>("verify"));
 if (!verify.success) {
   for (const issue of verify.error.issues) checked.failures.push({ property: `verify${issue.path.length ? `.${propertyPath(issue.path)}` : ""}`, reason: issue.message });

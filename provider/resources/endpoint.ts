@@ -88,7 +88,7 @@ function matches(desired: EndpointInputs, actual: ActualEndpoint): boolean {
 
 /** Plans the endpoint: adopt an identical one, flip backup/fullmesh in place, else delete and add. */
 export function planEndpoint(desired: EndpointInputs, actual: HostState): Operation[] {
-  const host = `${desired.connection.user}@${desired.connection.host}`;
+  const host = desired.connection;
   const what = describe(desired);
   if (!actual.facts.mptcpAvailable) throw new PlanError(host, what, `kernel ${actual.facts.kernelRelease} has no MPTCP (net.mptcp is missing); MPTCP needs Linux >= 5.6 built with CONFIG_MPTCP`);
   const iproute = actual.facts.iproute2Version;

@@ -42,7 +42,7 @@ const LIMITS_PART = bootPartPath(BOOT_ORDER.limits, "limits");
 
 /** The sysctls that express the host inputs on this kernel (path_manager is 6.15+, pm_type older). */
 export function hostSysctls(desired: HostInputs, actual: HostState): Record<string, string> {
-  const host = desired.connection.host;
+  const host = desired.connection;
   const values: Record<string, string> = { "net.mptcp.enabled": desired.enabled ? "1" : "0" };
   if (desired.pathManager !== undefined) {
     if (actual.sysctls["net.mptcp.path_manager"] !== undefined) {
@@ -75,9 +75,9 @@ function limitsPart(inputs: HostInputs): Operation[] | undefined {
 /** Plans sysctls and limits for the host. */
 export function planHost(desired: HostInputs, actual: HostState, previous: HostOutputs | undefined): Operation[] {
   if (!actual.facts.mptcpAvailable) {
-    throw new PlanError(desired.connection.host, "MPTCP host", `kernel ${actual.facts.kernelRelease} has no MPTCP (no net.mptcp sysctls); MPTCP needs Linux >= 5.6 with CONFIG_MPTCP=y`);
+    throw new PlanError(desired.connection, "MPTCP host", `kernel ${actual.facts.kernelRelease} has no MPTCP (no net.mptcp sysctls); MPTCP needs Linux >= 5.6 with CONFIG_MPTCP=y`);
   }
-  const changes = planSysctls(desired.connection.host, "MPTCP host", hostSysctls(desired, actual), previous?.previous.sysctls ?? {}, actual, SYSCTL_FILE, desired.persist);
+  const changes = planSysctls(desired.connection, "MPTCP host", hostSysctls(desired, actual), previous?.previous.sysctls ?? {}, actual, SYSCTL_FILE, desired.persist);
   const wanted = desired.limits ?? (previous?.previous.limits ? previous.previous.limits : undefined);
   if (wanted && (actual.limits?.subflows !== wanted.subflows || actual.limits?.addAddrAccepted !== wanted.addAddrAccepted)) {
     changes.push({ type: "limits", limits: { ...wanted }, note: `(was ${describeLimits(actual.limits)})` });

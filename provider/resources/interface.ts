@@ -64,7 +64,7 @@ function bootLines(d: InterfaceInputs): Operation[] {
 function refuseSessionCut(d: InterfaceInputs, actual: HostState, address: string, why: string): void {
   if (!d.allowSessionDisruption && actual.sessionLocalAddress === address) {
     throw new PlanError(
-      d.connection.host,
+      d.connection,
       `interface ${d.name}`,
       `refusing to ${why}: this SSH session arrives on ${address}, so the host would become unreachable. Set allowSessionDisruption: true to do it anyway`,
     );
@@ -75,7 +75,7 @@ function refuseSessionCut(d: InterfaceInputs, actual: HostState, address: string
 export function planInterface(d: InterfaceInputs, actual: HostState, previous: InterfaceOutputs | undefined): Operation[] {
   const link = actual.links.find((l) => l.name === d.name);
   if (!link) {
-    throw new PlanError(d.connection.host, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
+    throw new PlanError(d.connection, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
   }
   const changes: Operation[] = [];
   if (d.mtu !== undefined && link.mtu !== d.mtu) changes.push({ type: "link", dev: d.name, mtu: d.mtu, note: `(was ${link.mtu})` });

@@ -180,7 +180,7 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
   const changes: Operation[] = [];
   for (const r of p.routes) {
     if (r.dev !== undefined && !actual.links.some((l) => l.name === r.dev)) {
-      throw new PlanError(p.connection.host, `table ${p.table}`, `route ${r.dst} uses interface ${r.dev}, which does not exist on the host`);
+      throw new PlanError(p.connection, `table ${p.table}`, `route ${r.dst} uses interface ${r.dev}, which does not exist on the host`);
     }
   }
   if (!p.allowSessionDisruption && actual.sessionLocalAddress) {
@@ -188,7 +188,7 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
     const capturing = p.rules.find((r) => addressCovers(r, session));
     if (capturing && !actual.rules.some((h) => h.table === table && ruleMatches(capturing, h))) {
       throw new PlanError(
-        p.connection.host,
+        p.connection,
         `table ${p.table}`,
         `refusing rule from ${capturing.from}: this SSH session uses ${session}, whose replies would be routed by table ${p.table}. Set allowSessionDisruption: true to do it anyway`,
       );

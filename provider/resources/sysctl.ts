@@ -3,7 +3,7 @@
  * in /etc/sysctl.d, with the values it replaced remembered so `delete` restores them.
  */
 import { z } from "zod";
-import { hostedSchema } from "../connection";
+import { hostedSchema, type Connection } from "../connection";
 import type { Operation } from "../operations";
 import { persistSysctls, sysctlFilePath, sysctlFileText } from "../persist";
 import { normalizeSysctlValue } from "../state/probe";
@@ -32,7 +32,7 @@ export type SysctlOutputs = SysctlInputs & { previous: Record<string, string>; p
 
 /** Changes that set `values`, restore keys no longer wanted, and keep the sysctl.d file in step. */
 export function planSysctls(
-  host: string,
+  host: Connection,
   what: string,
   values: Readonly<Record<string, string>>,
   previous: Readonly<Record<string, string>>,
@@ -90,7 +90,7 @@ export const sysctlDefinition: ResourceDefinition<SysctlInputs, SysctlOutputs> =
   identity: (s) => `sysctl/${s.name}`,
   replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
   plan: (desired, actual, previous) =>
-    planSysctls(desired.connection.host, `sysctl set ${desired.name}`, desired.values, previous?.previous ?? {}, actual, desired.name, desired.persist),
+    planSysctls(desired.connection, `sysctl set ${desired.name}`, desired.values, previous?.previous ?? {}, actual, desired.name, desired.persist),
   outputs: (desired, after, before, previous) => ({
     ...desired,
     previous: rememberPrevious(desired.values, before, previous?.previous),

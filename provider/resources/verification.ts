@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { connectionSchema, privateKeySchema } from "../connection";
 import { canonicalJson, checkInputs, inputsFrom } from "../resource";
-import { sessionFor } from "../state/session";
+import type { ProviderContext } from "../context";
 import { interfaceName, ipAddress, parseOrThrow } from "../validation";
 import { formatTable, measurePair, type PairResult } from "../verify";
 
@@ -31,9 +31,9 @@ export type VerificationInputs = z.infer<typeof verificationSchema>;
 /** Outputs: the inputs and the measurement. */
 export type VerificationOutputs = VerificationInputs & { result: PairResult; measuredAt: string };
 
-async function measure(inputs: VerificationInputs): Promise<VerificationOutputs> {
-  const server = sessionFor(inputs.server.connection, inputs.privateKey);
-  const client = sessionFor(inputs.client.connection, inputs.privateKey);
+async function measure(context: ProviderContext, inputs: VerificationInputs): Promise<VerificationOutputs> {
+  const server = context.sessionFor(inputs.server.connection, inputs.privateKey);
+  const client = context.sessionFor(inputs.client.connection, inputs.privateKey);
   const result = await measurePair({
     server: { name: inputs.server.name, transport: server.transport },
     client: { name: inputs.client.name, transport: client.transport, devs: inputs.client.devs },
@@ -51,13 +51,13 @@ function parse(raw: unknown): VerificationInputs {
   return parseOrThrow("MptcpVerification", verificationSchema, inputsFrom(raw, INPUT_KEYS));
 }
 
-/** The dynamic provider for MptcpVerification. */
-export const verificationProvider: pulumi.dynamic.ResourceProvider = {
+/** The dynamic provider for MptcpVerification, on the process's sessions. */
+export const verificationProviderFor = (context: ProviderContext): pulumi.dynamic.ResourceProvider => ({
   async check(_olds: unknown, rawNews: unknown) {
     return checkInputs(verificationSchema, rawNews, (inputs) => [
       ["server.connection", inputs.server.connection],
       ["client.connection", inputs.client.connection],
-    ]);
+    ], context.projectRoot);
   },
   async diff(_id: string, olds: VerificationOutputs, rawNews: unknown) {
     const news = parse(rawNews);
@@ -66,10 +66,10 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider = {
   },
   async create(raw: unknown) {
     const inputs = parse(raw);
-    return { id: `verify/${inputs.client.name}->${inputs.server.name}`, outs: await measure(inputs) };
+    return { id: `verify/${inputs.client.name}->${inputs.server.name}`, outs: await measure(context, inputs) };
   },
   async update(_id: string, _olds: VerificationOutputs, raw: unknown) {
-    return { outs: await measure(parse(raw)) };
+    return { outs: await measure(context, parse(raw)) };
   },
   async read(id: string, props?: VerificationOutputs) {
     // Refresh keeps the last proof: measuring sends traffic, which a drift check must not.
@@ -78,4 +78,4 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // Nothing on the hosts belongs to a measurement.
   },
-};
+});

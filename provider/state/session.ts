@@ -3,12 +3,11 @@
  * once and shared by all of that host's resources, and a queue so this process applies one
  * change set at a time per host while different hosts proceed in parallel.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { PartialApplyError, RollbackPendingError, RolledBackError } from "../errors";
+import { randomBytes } from "node:crypto";
+import { argvOf, HostError } from "../errors";
 import { inverseAll, mayCutSession, type Operation } from "../operations";
 import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type ScriptRun } from "../protocol";
-import { hostKeyOf, toSshTarget, type Connection } from "../connection";
-import { RemoteCommandError, SshTransport } from "../transport/ssh";
+import type { SshTransport } from "../transport/ssh";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
 
@@ -73,12 +72,12 @@ export class HostSession {
     const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutSession);
     const arming = guarded ? { token: `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`, seconds: this.confirmSeconds, undo: inverseAll(changes, before) } : undefined;
     let run: ScriptRun;
-    let failure: RemoteCommandError | undefined;
+    let failure: HostError | undefined;
     try {
       // The probe rides along: the state after the change comes back in the same round trip.
       run = { ...(await this.transport.run(applyScript(changes, [...this.extraSysctls], arming), what)), exitCode: 0 };
     } catch (error) {
-      if (!(error instanceof RemoteCommandError)) throw error;
+      if (!(error instanceof HostError)) throw error;
       failure = error;
       run = { stdout: error.stdout, stderr: error.stderr, exitCode: error.exitCode };
     } finally {
@@ -92,10 +91,20 @@ export class HostSession {
         // The script ran and stopped at a failed step; we still reach the host, so keep what
         // was applied (and say exactly what) rather than let the timer undo it behind our back.
         if (arming) await this.confirm(arming.token).catch(() => undefined);
-        throw new PartialApplyError(this.name, outcome, { cause: failure });
+        throw new HostError({
+          reason: "partial",
+          host: this.name,
+          operation: what,
+          argv: outcome.failed ? argvOf(outcome.failed) : failure?.argv,
+          exitCode: failure?.exitCode,
+          stdout: run.stdout,
+          stderr: run.stderr,
+          progress: outcome,
+          cause: failure,
+        });
       case "connectionLost":
         // The connection broke: the script may have run. If it did, the armed timer undoes it.
-        if (arming) throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: failure, armed: outcome.armed });
+        if (arming) throw this.rollbackError("rollbackPending", what, failure, outcome.armed);
         throw failure;
       default:
         throw failure;
@@ -105,12 +114,21 @@ export class HostSession {
       try {
         confirmed = await this.confirm(arming.token);
       } catch (error) {
-        throw new RollbackPendingError(this.name, what, this.confirmSeconds, { cause: error });
+        throw this.rollbackError("rollbackPending", what, error, true);
       }
       // The host went back to `before` (or soon will): the state read after the change is void.
-      if (!confirmed) throw new RolledBackError(this.name, what, this.confirmSeconds);
+      if (!confirmed) throw this.rollbackError("rolledBack", what, undefined, true);
     }
     this.cached = Promise.resolve(outcome.state);
+  }
+
+  /** The change set is (or will be) undone by the host's own timer. */
+  private rollbackError(reason: "rollbackPending" | "rolledBack", what: string, cause: unknown, armed: boolean): HostError {
+    const ssh = cause instanceof HostError ? cause : undefined;
+    return new HostError(
+      { reason, host: this.name, operation: what, argv: ssh?.argv, exitCode: ssh?.exitCode, stdout: ssh?.stdout, stderr: ssh?.stderr, armed, cause },
+      this.confirmSeconds,
+    );
   }
 
   /** Disarms the timer; false when it had already fired (the host rolled back). */
@@ -124,43 +142,4 @@ export class HostSession {
     const { stdout } = await this.transport.run(readScript([...this.extraSysctls]), "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
     return parseProbe(stdout);
   }
-}
-
-const sessions = new Map<string, HostSession>();
-
-/** The session for a connection, created on first use in this process. */
-export function sessionFor(connection: Connection, privateKey: string | undefined): HostSession {
-  // Every connection setting is part of the key: resources that differ in any of them (a pinned
-  // key, a confirm timeout) never share a session by accident.
-  const key = `${hostKeyOf(connection)}#${JSON.stringify(Object.entries(connection).sort())}#${privateKey ? createHash("sha256").update(privateKey).digest("hex") : ""}`;
-  let session = sessions.get(key);
-  if (!session) {
-    session = new HostSession(new SshTransport(toSshTarget(connection, privateKey)), connection.confirmTimeoutSeconds);
-    sessions.set(key, session);
-  }
-  return session;
-}
-
-/** Closes every session's master connection and deletes key files (tests and process exit). */
-export async function closeAllSessions(): Promise<void> {
-  const all = [...sessions.values()];
-  sessions.clear();
-  await Promise.all(all.map((s) => s.transport.close()));
-}
-
-/** Key material must not outlive the process; masters time out on their own (ControlPersist). */
-function removeAllScratch(): void {
-  for (const session of sessions.values()) session.transport.removeScratch();
-}
-process.once("exit", removeAllScratch);
-for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    removeAllScratch();
-    process.kill(process.pid, signal);
-  });
-}
-
-/** Forgets every cached host state (tests changing hosts behind the provider's back use this). */
-export function invalidateAllSessions(): void {
-  for (const session of sessions.values()) session.invalidate();
 }

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HostError, hostSpelling } from "../errors";
 
 /** Where and how to reach a host; all fields are validated by the connection schema first. */
 export interface SshTarget {
@@ -34,26 +35,6 @@ export interface SshTarget {
 export interface RemoteResult {
   stdout: string;
   stderr: string;
-}
-
-/** A remote command failed: names the host, what ran, the exit code and stderr; keeps `cause`. */
-export class RemoteCommandError extends Error {
-  /** What the command printed before it failed (progress markers of applied steps). */
-  stdout = "";
-
-  constructor(
-    readonly host: string,
-    readonly command: string,
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    const status = exitCode === null ? "was killed" : `exited ${exitCode}`;
-    const detail = stderr.trim() ? `: ${stderr.trim().slice(0, 2000)}` : "";
-    super(`on ${host}: \`${command}\` ${status}${detail}${hint ? ` (${hint})` : ""}`, options);
-    this.name = "RemoteCommandError";
-  }
 }
 
 /** Explains the usual reasons `ssh` itself (exit 255) failed, so users know what to fix. */
@@ -101,7 +82,7 @@ export class SshTransport {
 
   /** "user@host:port", used in every message about this host. */
   describe(): string {
-    return `${this.target.user}@${this.target.host}:${this.target.port}`;
+    return hostSpelling(this.target);
   }
 
   /** The ssh options for this target; the destination and remote command are added by callers. */
@@ -137,7 +118,7 @@ export class SshTransport {
     } catch (error) {
       // The master expired between commands and ssh had to authenticate anew, without the
       // key file (it exists only while connecting): nothing ran, so connect again and retry.
-      if (error instanceof RemoteCommandError && error.exitCode === 255 && this.target.privateKey && /Permission denied|not accessible/.test(error.stderr)) {
+      if (error instanceof HostError && error.exitCode === 255 && this.target.privateKey && /Permission denied|not accessible/.test(error.stderr)) {
         await this.connect();
         return this.exec(script, what, timeoutMs);
       }
@@ -204,9 +185,7 @@ export class SshTransport {
       let settled = false;
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
-        const error = new RemoteCommandError(this.describe(), what, null, `${stderr}\ntimed out after ${timeoutMs} ms`);
-        error.stdout = stdout;
-        finish(error);
+        finish(this.failure(what, args, null, stdout, `${stderr}\ntimed out after ${timeoutMs} ms`));
       }, timeoutMs);
       const finish = (error?: Error) => {
         if (settled) return;
@@ -218,7 +197,7 @@ export class SshTransport {
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
       child.on("error", (cause) =>
-        finish(new RemoteCommandError(this.describe(), what, null, String(cause), "could not start ssh: is openssh-client installed?", { cause })),
+        finish(this.failure(what, args, null, "", String(cause), "could not start ssh: is openssh-client installed?", cause)),
       );
       // 'exit' can come before the last output is read: wait for both streams to end, but not
       // forever, in case a forked control master were ever to keep our pipes open.
@@ -237,15 +216,17 @@ export class SshTransport {
           if (code === 0) return finish();
           // A broken connection leaves a master that would hang every later command: drop it.
           if (code === 255 || code === null) this.dropMaster();
-          const hint = code === 255 ? sshFailureHint(stderr, this.target) : undefined;
-          const error = new RemoteCommandError(this.describe(), what, code, stderr, hint);
-          error.stdout = stdout;
-          finish(error);
+          finish(this.failure(what, args, code, stdout, stderr, code === 255 ? sshFailureHint(stderr, this.target) : undefined));
         });
       });
       child.stdin.on("error", () => undefined);
       child.stdin.end(script);
     });
+  }
+
+  /** A failed run of `ssh ARGS` (the script itself travelled on stdin). */
+  private failure(what: string, args: readonly string[], exitCode: number | null, stdout: string, stderr: string, hint?: string, cause?: unknown): HostError {
+    return new HostError({ reason: "command", host: this.describe(), operation: what, argv: ["ssh", ...args], exitCode, stdout, stderr, hint, cause });
   }
 
   /** Asks the control master to exit and forgets it; the next command dials afresh. */

@@ -4,15 +4,15 @@
  * Host state is read with nsenter, not through the provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { context } from "../../provider/runtime";
 import { connectionSchema } from "../../provider/connection";
 import { inverseAll, type Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
-import { closeAllSessions, sessionFor } from "../../provider/state/session";
 import { freshLab, labConnection, onHost } from "../lab/harness";
 
 beforeAll(() => freshLab());
 afterAll(async () => {
-  await closeAllSessions();
+  await context.closeAll();
 });
 
 const rules6 = () => onHost("server2", "ip", "-6", "rule", "show");
@@ -20,7 +20,7 @@ const routes6 = (table: string) => onHost("server2", "ip", "-6", "route", "show"
 
 describe("operations on a real host", () => {
   it("adds IPv6 rules with and without a source, IPv6 routes with and without a gateway, beside IPv4, and undoes them", async () => {
-    const session = sessionFor(connectionSchema.parse(labConnection("server2")), undefined);
+    const session = context.sessionFor(connectionSchema.parse(labConnection("server2")), undefined);
     const before = await session.state();
     const ops: Operation[] = [
       addressOp("add", "fd00:2:0:0:0:0:0:2/64", "eno2"),

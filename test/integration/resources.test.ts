@@ -4,10 +4,9 @@
  * Host state is checked with nsenter on the server, not through the provider.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { providers } from "../../provider/runtime";
-import { closeAllSessions, invalidateAllSessions, sessionFor } from "../../provider/state/session";
+import { context, providers } from "../../provider/runtime";
 import { connectionSchema } from "../../provider/connection";
-import { PartialApplyError } from "../../provider/errors";
+import { HostError } from "../../provider/errors";
 import type { Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
 import { acceptedConnections, freshLab, lab, labConnection, onHost, tryOnHost } from "../lab/harness";
@@ -31,7 +30,7 @@ async function create(kind: keyof typeof providers, inputs: Record<string, unkno
 
 /** A new "operation": what a fresh provider process would see. */
 function nextOperation(): void {
-  invalidateAllSessions();
+  context.invalidateAll();
 }
 
 function endpointsOn(server: string): Array<Record<string, unknown>> {
@@ -41,7 +40,7 @@ function endpointsOn(server: string): Array<Record<string, unknown>> {
 beforeAll(() => freshLab());
 beforeEach(() => nextOperation());
 afterAll(async () => {
-  await closeAllSessions();
+  await context.closeAll();
 });
 
 describe("Endpoint", () => {
@@ -86,10 +85,10 @@ describe("Endpoint", () => {
     nextOperation();
     const first = await create("Endpoint", { ...s2(), address: "192.168.0.2", dev: "eno2", flags: ["subflow"] });
     expect(first.outs["endpointId"]).toBe(5);
-    const applies = sessionFor(connectionSchema.parse(labConnection("server2")), undefined).roundTrips.apply;
+    const applies = context.sessionFor(connectionSchema.parse(labConnection("server2")), undefined).roundTrips.apply;
     nextOperation();
     await providers.Endpoint.create(first.news);
-    expect(sessionFor(connectionSchema.parse(labConnection("server2")), undefined).roundTrips.apply).toBe(applies);
+    expect(context.sessionFor(connectionSchema.parse(labConnection("server2")), undefined).roundTrips.apply).toBe(applies);
     expect(endpointsOn("server2")).toHaveLength(1);
     await providers.Endpoint.delete!(first.id, first.outs);
     expect(endpointsOn("server2")).toEqual([]);
@@ -220,7 +219,7 @@ describe("SysctlTuning", () => {
 
 describe("change sets", () => {
   it("report exactly what was applied when a command in the middle fails", async () => {
-    const session = sessionFor(connectionSchema.parse(labConnection("server1")), undefined);
+    const session = context.sessionFor(connectionSchema.parse(labConnection("server1")), undefined);
     onHost("server1", "ip", "mptcp", "endpoint", "add", "10.0.0.1", "id", "9", "dev", "eno1", "signal");
     const changes: Operation[] = [
       addressOp("add", "10.0.0.77/32", "lo"),
@@ -228,8 +227,9 @@ describe("change sets", () => {
       addressOp("add", "10.0.0.79/32", "lo"),
     ];
     const error = await session.apply(changes, "test").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PartialApplyError);
-    expect((error as PartialApplyError).outcome).toMatchObject({ applied: [changes[0]], failed: changes[1], notAttempted: [changes[2]] });
+    expect(error).toBeInstanceOf(HostError);
+    expect(error).toMatchObject({ reason: "partial", argv: ["ip", "mptcp", "endpoint", "add", "10.0.0.78", "id", "9"], exitCode: 3 });
+    expect((error as HostError).progress).toMatchObject({ applied: [changes[0]], failed: changes[1], notAttempted: [changes[2]] });
     expect((error as Error).message).toMatch(
       /on root@172\.31\.1\.2:22: failed: ip mptcp endpoint add 10\.0\.0\.78 id 9\. Applied: ip address add 10\.0\.0\.77\/32 dev lo\. Not attempted: ip address add 10\.0\.0\.79\/32 dev lo/,
     );
@@ -243,7 +243,7 @@ describe("change sets", () => {
 
 describe("transport", () => {
   it("opens one SSH connection per host for many operations on it", async () => {
-    await closeAllSessions();
+    await context.closeAll();
     const before = acceptedConnections("server2");
     const a = await create("SysctlTuning", { ...s2(), name: "conn-a", values: { "net.ipv4.tcp_wmem": "4096 131072 33554432" } });
     const b = await create("MptcpHost", { ...s2(), limits: { subflows: 2, addAddrAccepted: 2 } });
@@ -266,7 +266,7 @@ describe("boot replay", () => {
       await create("SysctlTuning", { ...s2(), name: "tuning", values: { "net.ipv4.tcp_rmem": "4096 131072 33554432" } }),
     ];
     const kinds = ["MptcpHost", "NetworkInterface", "PolicyRoute", "Endpoint", "SysctlTuning"] as const;
-    await closeAllSessions();
+    await context.closeAll();
     lab("reboot", "server2");
     expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno2")).toContain("192.168.0.12/24");
     for (const [i, kind] of kinds.entries()) {

@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compileScript } from "../../provider/protocol";
 import { connectionSchema, toSshTarget } from "../../provider/connection";
-import { providers } from "../../provider/runtime";
-import { closeAllSessions, invalidateAllSessions } from "../../provider/state/session";
+import { context, providers } from "../../provider/runtime";
 import { SshTransport } from "../../provider/transport/ssh";
 import { freshLab, lab, LAB_DIR, labConnection, onHost, tryOnHost } from "../lab/harness";
 
@@ -23,9 +22,9 @@ async function checkedInputs(kind: keyof typeof providers, inputs: Record<string
 }
 
 beforeAll(() => freshLab());
-beforeEach(() => invalidateAllSessions());
+beforeEach(() => context.invalidateAll());
 afterAll(async () => {
-  await closeAllSessions();
+  await context.closeAll();
 });
 
 describe("commit-confirmed", () => {
@@ -49,7 +48,7 @@ describe("commit-confirmed", () => {
     expect(onHost("server1", "sh", "-c", "cat /run/mptcp-pulumi/*/*.log")).toContain("rolled back at");
     expect(lab("ssh", "server1", "echo", "reachable").trim()).toBe("reachable");
     expect(Date.now() - started).toBeLessThan(120_000);
-    await closeAllSessions();
+    await context.closeAll();
     await providers.NetworkInterface.delete!(created.id, created.outs as Outs);
   });
 
@@ -67,7 +66,7 @@ describe("host lock", () => {
   it("never lets two operations on one host interleave their writes", async () => {
     const log = "/etc/mptcp-lock-test.log";
     const step = (who: string) => ({ kind: "exec" as const, argv: ["sh", "-c", `echo "${who} start" >> ${log}; sleep 1; echo "${who} end" >> ${log}`] });
-    const target = toSshTarget(connectionSchema.parse(labConnection("server1")), undefined);
+    const target = toSshTarget(connectionSchema.parse(labConnection("server1")), undefined, context.projectRoot);
     const a = new SshTransport(target);
     const b = new SshTransport({ ...target, port: target.port });
     await Promise.all([a.run(compileScript([step("A")]), "A"), b.run(compileScript([step("B")]), "B")]);
@@ -84,14 +83,14 @@ describe("host keys and reachability", () => {
   it("refuses an unknown host key with a clear message", async () => {
     const empty = join(scratch, "empty_known_hosts");
     writeFileSync(empty, "");
-    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: empty }), undefined));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: empty }), undefined, context.projectRoot));
     await expect(t.run("true\n", "probe")).rejects.toThrow(/exited 255.*host key is unknown or changed: add it to known_hosts or pin it with hostKey, or set hostKeyPolicy: accept-new/s);
     await t.close();
   });
 
   it("trusts on first use only when asked, and records the key", async () => {
     const tofu = join(scratch, "tofu_known_hosts");
-    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: tofu, hostKeyPolicy: "accept-new" }), undefined));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: tofu, hostKeyPolicy: "accept-new" }), undefined, context.projectRoot));
     expect((await t.run("echo ok\n", "probe")).stdout.trim()).toBe("ok");
     await t.close();
     // Entries may be hashed (HashKnownHosts), so ask ssh-keygen rather than grep.
@@ -102,7 +101,7 @@ describe("host keys and reachability", () => {
     const wrong = join(scratch, "wrong_known_hosts");
     const server2Key = readFileSync(join(LAB_DIR, "known_hosts"), "utf8").split("\n").find((l) => l.startsWith("172.31.2.2 "))!;
     writeFileSync(wrong, `${server2Key.replace("172.31.2.2", "172.31.1.2")}\n`);
-    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: wrong, hostKeyPolicy: "accept-new" }), undefined));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), knownHostsPath: wrong, hostKeyPolicy: "accept-new" }), undefined, context.projectRoot));
     await expect(t.run("true\n", "probe")).rejects.toThrow(/host key changed since it was first trusted/);
     await t.close();
   });
@@ -111,13 +110,13 @@ describe("host keys and reachability", () => {
     const line = readFileSync(join(LAB_DIR, "known_hosts"), "utf8").split("\n").find((l) => l.startsWith("172.31.1.2 "))!;
     const hostKey = line.split(" ").slice(1, 3).join(" ");
     const { knownHostsPath: _unused, ...rest } = labConnection("server1");
-    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...rest, hostKey }), undefined));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...rest, hostKey }), undefined, context.projectRoot));
     expect((await t.run("echo pinned\n", "probe")).stdout.trim()).toBe("pinned");
     await t.close();
   });
 
   it("says plainly when nothing listens on the SSH port", async () => {
-    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), port: 2222 }), undefined));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), port: 2222 }), undefined, context.projectRoot));
     await expect(t.run("true\n", "probe")).rejects.toThrow(/on root@172\.31\.1\.2:2222: `connect` exited 255.*nothing listens on the SSH port/s);
     await t.close();
   });
@@ -132,7 +131,7 @@ describe("host keys and reachability", () => {
   it("authenticates with a private key given as a secret value, on disk only while the master connects", async () => {
     const key = readFileSync(join(LAB_DIR, "id_ed25519"), "utf8");
     const { privateKeyPath: _unused, ...rest } = labConnection("server2");
-    const t = new SshTransport(toSshTarget(connectionSchema.parse(rest), key));
+    const t = new SshTransport(toSshTarget(connectionSchema.parse(rest), key, context.projectRoot));
     expect((await t.run("echo inline\n", "probe")).stdout.trim()).toBe("inline");
     const args = t.sshOptions();
     const keyFile = args[args.indexOf("-i") + 1]!;

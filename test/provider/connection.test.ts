@@ -27,14 +27,8 @@ describe("relative key paths", () => {
     expect(connectionFileProblems(connection, root)).toEqual([{ property: "knownHostsPath", reason: expect.stringContaining(`${root}/.lab/known_hosts does not exist`) }]);
   });
 
-  it("reach ssh as absolute paths in the project", () => {
-    const cwd = process.cwd();
-    process.chdir(join(root, "dist", "stacks"));
-    try {
-      const target = toSshTarget(connectionSchema.parse({ host: "192.0.2.1", privateKeyPath: ".lab/id_ed25519" }), undefined);
-      expect(target.privateKeyPath).toBe(join(root, ".lab", "id_ed25519"));
-    } finally {
-      process.chdir(cwd);
-    }
+  it("reach ssh as absolute paths in the project the provider context names, whatever the working directory", () => {
+    const target = toSshTarget(connectionSchema.parse({ host: "192.0.2.1", privateKeyPath: ".lab/id_ed25519" }), undefined, projectRoot(join(root, "dist", "stacks")));
+    expect(target.privateKeyPath).toBe(join(root, ".lab", "id_ed25519"));
   });
 });

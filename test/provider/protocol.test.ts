@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PartialApplyError } from "../../provider/errors";
+import { HostError } from "../../provider/errors";
 import { applyScript, compileScript, confirmScript, LOCK_FILE_SHELL, LOCK_WAIT_SECONDS, parseApplyRun, parseConfirm, readOutcome, readScript } from "../../provider/protocol";
 import { fixtureText, PROBE_6_1 } from "../support/fixtures";
 import type { Operation, Rendered } from "../../provider/operations";
@@ -347,11 +347,13 @@ describe("readOutcome", () => {
   });
 });
 
-describe("PartialApplyError", () => {
+describe("HostError for a change set that failed part-way", () => {
   const a: Operation = { type: "limits", limits: { subflows: 2, addAddrAccepted: 0 } };
   const b: Operation = { type: "endpoint", action: "add", endpoint: { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] } };
   const c: Operation = { type: "file", action: "write", path: "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.batch", content: "x\n" };
-  const error = new PartialApplyError("root@172.31.2.2:22", { applied: [a], failed: b, notAttempted: [c] }, { cause: new Error("exit status 2") });
+  const partial = (host: string, progress: HostError["progress"], cause: unknown) =>
+    new HostError({ reason: "partial", host, operation: "Endpoint endpoint/192.168.0.2: 3 change(s)", argv: ["ip", "mptcp", "endpoint", "add"], exitCode: 3, stdout: "out", stderr: "err", progress, cause });
+  const error = partial("root@172.31.2.2:22", { applied: [a], failed: b, notAttempted: [c] }, new Error("exit status 2"));
 
   it("names the host and the failed change", () => {
     expect(error.message).toContain("on root@172.31.2.2:22: failed: ip mptcp endpoint add 192.168.0.2 dev eno2 subflow.");
@@ -370,13 +372,17 @@ describe("PartialApplyError", () => {
     expect(error.cause).toBeInstanceOf(Error);
   });
 
-  it("keeps the outcome and its name", () => {
-    expect(error.name).toBe("PartialApplyError");
-    expect(error.outcome.failed).toBe(b);
+  it("keeps what ran, where, and how it ended, and cannot be changed", () => {
+    expect(error).toMatchObject({ name: "HostError", reason: "partial", host: "root@172.31.2.2:22", argv: ["ip", "mptcp", "endpoint", "add"], exitCode: 3, stdout: "out", stderr: "err" });
+    expect(error.progress?.failed).toBe(b);
+    expect(Object.isFrozen(error)).toBe(true);
+    expect(() => {
+      (error as unknown as { host: string }).host = "elsewhere";
+    }).toThrow();
   });
 
   it("says 'nothing' for empty lists and a generic failure without a failed change", () => {
-    const e = new PartialApplyError("h", { applied: [], notAttempted: [a, b] }, { cause: "lock timeout" });
+    const e = partial("h", { applied: [], notAttempted: [a, b] }, "lock timeout");
     expect(e.message).toBe("on h: the change set failed. Applied: nothing. Not attempted: ip mptcp limits set subflows 2 add_addr_accepted 0; ip mptcp endpoint add 192.168.0.2 dev eno2 subflow. Cause: lock timeout");
   });
 });

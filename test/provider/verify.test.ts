@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { verificationProvider } from "../../provider/resources/verification";
+import { ProviderContext } from "../../provider/context";
+import { verificationProviderFor } from "../../provider/resources/verification";
+
+const verificationProvider = verificationProviderFor(new ProviderContext(process.cwd()));
 import { formatTable, median, parseIperfMbps, parseMptcpCounters, type PairResult } from "../../provider/verify";
 
 const NETSTAT = `TcpExt: SyncookiesSent SyncookiesRecv

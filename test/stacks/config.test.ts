@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { checkStackConfig, pairUp, resolvePaths } from "../../stacks/config";
+import { checkStackConfig as checkWithRoot, pairUp, resolvePaths } from "../../stacks/config";
+
+/** The checks, with relative key paths resolved against the repository (where Pulumi.lab.yaml is). */
+const checkStackConfig = (raw: unknown) => checkWithRoot(raw, process.cwd());
 
 const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
 

@@ -249,7 +249,7 @@ describe("planEndpoint: new endpoints and refusals", () => {
 
   it("names the host and the endpoint in a plan error", () => {
     const message = planErrorOf(() => planEndpoint(endpoint({ address: "10.0.0.2", dev: "eno9" }), hostState("6.1")));
-    expect(message).toMatch(/^endpoint 10\.0\.0\.2 on root@172\.31\.2\.2: /);
+    expect(message).toMatch(/^endpoint 10\.0\.0\.2 on root@172\.31\.2\.2:22: /);
   });
 });
 
