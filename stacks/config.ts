@@ -6,73 +6,40 @@ import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { connectionFileProblems, connectionSchema } from "../provider/connection";
-import { ENDPOINT_FLAGS, MAX_ENDPOINTS } from "../provider/resources/endpoint";
-import { MAX_LIMIT } from "../provider/resources/host";
-import { canonicalSource } from "../provider/resources/policyRoute";
-import {
-  canonicalCidr,
-  cidrAddress,
-  interfaceName,
-  ipAddress,
-  inSubnet,
-  issueReason,
-  propertyPath,
-  routeDestination,
-  ruleSource,
-  splitCidr,
-  sysctlKey,
-  sysctlValue,
-  tableId,
-  type CheckFailure,
-} from "../provider/validation";
+import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../provider/resources/endpoint";
+import { hostSchema } from "../provider/resources/host";
+import { addressList, interfaceFields } from "../provider/resources/interface";
+import { policyRouteFields, policyRouteRules } from "../provider/resources/policyRoute";
+import { sysctlValues } from "../provider/resources/sysctl";
+import { verificationSchema } from "../provider/resources/verification";
+import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../provider/validation";
 
-const endpointConfig = z.strictObject({
-  address: ipAddress,
-  dev: interfaceName,
-  id: z.number().int().min(1, "id is 1..255").max(255, "id is 1..255").optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  flags: z.array(z.enum(ENDPOINT_FLAGS)).min(1, "give at least one flag: signal (announce) or subflow (open subflows)"),
-});
+// Each part is the resource's own schema; the stack adds only what a stack needs on top (an
+// endpoint names its interface and a flag, a host its limits).
+const endpointConfig = z
+  .strictObject({
+    ...endpointFields,
+    dev: endpointFields.dev.unwrap(),
+    flags: endpointFields.flags.refine((flags) => flags.length > 0, "give at least one flag: signal (announce) or subflow (open subflows)"),
+  })
+  .superRefine(endpointRules);
 
-const policyRouteConfig = z.strictObject({
-  table: tableId,
-  rules: z.array(z.strictObject({ from: ruleSource, priority: z.number().int().min(1).max(32765).optional() })).default([]),
-  routes: z
-    .array(
-      z.strictObject({
-        dst: routeDestination,
-        dev: interfaceName.optional(),
-        via: ipAddress.optional(),
-        scope: z.enum(["global", "link", "host", "site"]).optional(),
-        metric: z.number().int().min(0).optional(),
-        src: ipAddress.optional(),
-      }),
-    )
-    .default([]),
-});
+const policyRouteConfig = z.strictObject(policyRouteFields).superRefine(policyRouteRules);
+
+// Addresses stay in the order written, so a failure's path points at the user's own entry.
+const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList });
 
 const hostConfig = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
   role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
   connection: connectionSchema,
-  interfaces: z
-    .array(
-      z.strictObject({
-        name: interfaceName,
-        addresses: z.array(cidrAddress).default([]),
-        mtu: z.number().int().min(68).max(65535).optional(),
-      }),
-    )
-    .min(1, "declare at least one interface"),
-  limits: z.strictObject({
-    subflows: z.number().int().min(0).max(MAX_LIMIT, `subflows is at most ${MAX_LIMIT}`),
-    addAddrAccepted: z.number().int().min(0).max(MAX_LIMIT, `addAddrAccepted is at most ${MAX_LIMIT}`),
-  }),
-  pathManager: z.enum(["kernel", "userspace"]).optional(),
-  scheduler: z.string().regex(/^[a-z0-9_]{1,15}$/).optional(),
+  interfaces: z.array(interfaceConfig).min(1, "declare at least one interface"),
+  limits: hostSchema.shape.limits.unwrap(),
+  pathManager: hostSchema.shape.pathManager,
+  scheduler: hostSchema.shape.scheduler,
   endpoints: z.array(endpointConfig).max(MAX_ENDPOINTS, `at most ${MAX_ENDPOINTS} endpoints per host (the kernel's limit)`).default([]),
   policyRoutes: z.array(policyRouteConfig).default([]),
-  sysctls: z.record(sysctlKey, sysctlValue).default({}),
+  sysctls: sysctlValues.default({}),
 });
 
 /** The whole stack configuration (`mptcp-pulumi:hosts` and friends). */
@@ -134,9 +101,6 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
       if (iface && !iface.addresses.some((c) => splitCidr(c)!.address === e.address)) {
         fail(at("endpoints", i, "address"), `${e.address} is not one of ${e.dev}'s addresses (${iface.addresses.join(", ") || "none"})`);
       }
-      if (e.flags.includes("signal") && e.flags.includes("fullmesh")) fail(at("endpoints", i, "flags"), "signal and fullmesh cannot be combined");
-      if (e.port !== undefined && !e.flags.includes("signal")) fail(at("endpoints", i, "port"), "port is only valid with the signal flag");
-      if (e.port !== undefined && e.flags.includes("subflow")) fail(at("endpoints", i, "port"), "port cannot be used with the subflow flag");
     });
 
     const tables = new Set<number>();
@@ -144,7 +108,6 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
       if (tables.has(p.table)) fail(at("policyRoutes", i, "table"), `table ${p.table} is declared twice`);
       tables.add(p.table);
       p.routes.forEach((r, j) => {
-        if (r.dev === undefined && r.via === undefined) fail(at("policyRoutes", i, "routes", j, "dev"), "a route needs dev or via");
         if (r.dev !== undefined && !ifaceNames.has(r.dev)) fail(at("policyRoutes", i, "routes", j, "dev"), `interface ${r.dev} is not declared in interfaces`);
         if (r.via !== undefined && r.dev !== undefined) {
           const iface = host.interfaces.find((x) => x.name === r.dev);
@@ -156,8 +119,8 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
         }
       });
       p.rules.forEach((rule, j) => {
-        const source = canonicalSource(rule.from);
-        if (!splitCidr(source) && !allAddresses.has(source)) {
+        const source = rule.from;
+        if (source !== "all" && !splitCidr(source) && !allAddresses.has(source)) {
           fail(at("policyRoutes", i, "rules", j, "from"), `${source} is not an address of this host's interfaces`);
         }
       });
@@ -222,13 +185,8 @@ export function pairUp(hosts: readonly HostConfig[]): Pair[] {
   return pairs;
 }
 
-/** `mptcp-pulumi:verify`: measure each pair at up (absent: no measurement). */
-export const verifyConfigSchema = z
-  .strictObject({
-    seconds: z.number().int().min(1, "seconds is 1..60").max(60, "seconds is 1..60").default(3),
-    runs: z.number().int().min(1, "runs is 1..5").max(5, "runs is 1..5").default(1),
-  })
-  .optional();
+/** `mptcp-pulumi:verify`: measure each pair at up (absent: no measurement); the verification's own fields. */
+export const verifyConfigSchema = verificationSchema.pick({ seconds: true, runs: true }).optional();
 
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(

@@ -39,18 +39,13 @@ function declareHost(host: HostConfig) {
   });
   const interfaces = host.interfaces.map(
     (iface) =>
-      new NetworkInterface(`${host.name}-${iface.name}`, {
-        ...common,
-        name: iface.name,
-        addresses: iface.addresses,
-        ...(iface.mtu !== undefined ? { mtu: iface.mtu } : {}),
-      }),
+      new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }),
   );
   const tuning = Object.keys(host.sysctls).length
     ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls })
     : undefined;
   const routes = host.policyRoutes.map(
-    (p) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, table: p.table, rules: p.rules, routes: p.routes }, { dependsOn: interfaces }),
+    (p) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, { dependsOn: interfaces }),
   );
   const endpoints = host.endpoints.map(
     (e) =>

@@ -19,30 +19,33 @@ export const MAX_ENDPOINTS = 8;
 /** Flags `ip mptcp endpoint change` can flip; any other flag change means delete and add. */
 const CHANGEABLE_FLAGS = ["backup", "fullmesh"] as const;
 
+/** An endpoint's own fields (the stack config composes them too). */
+export const endpointFields = {
+  address: ipAddress,
+  dev: interfaceName.optional(),
+  id: z.number().int("id is an integer").min(1, "id is 1..255 (0 is the initial subflow)").max(255, "id is 1..255").optional(),
+  port: z.number().int("port is an integer").min(1, "port is 1..65535").max(65535, "port is 1..65535").optional(),
+  flags: z
+    .array(z.enum(ENDPOINT_FLAGS, { error: (issue) => `${JSON.stringify(issue.input)} is not a flag: use signal, subflow, backup, fullmesh or laminar ("implicit" is set by the kernel, never created)` }))
+    .default([])
+    .transform((flags) => [...new Set(flags)].sort()),
+};
+
+/** The kernel's rules across an endpoint's fields. */
+export function endpointRules(e: { flags: readonly string[]; port?: number | undefined }, ctx: z.RefinementCtx): void {
+  if (e.flags.includes("signal") && e.flags.includes("fullmesh")) {
+    ctx.addIssue({ code: "custom", path: ["flags"], message: "signal and fullmesh cannot be combined (the kernel refuses it)" });
+  }
+  if (e.port !== undefined && !e.flags.includes("signal")) {
+    ctx.addIssue({ code: "custom", path: ["port"], message: "port is only valid with the signal flag" });
+  }
+  if (e.port !== undefined && e.flags.includes("subflow")) {
+    ctx.addIssue({ code: "custom", path: ["port"], message: "port cannot be used with the subflow flag" });
+  }
+}
+
 /** Endpoint inputs with the kernel's rules. */
-export const endpointSchema = z
-  .strictObject({
-    ...hostedSchema,
-    address: ipAddress,
-    dev: interfaceName.optional(),
-    id: z.number().int("id is an integer").min(1, "id is 1..255 (0 is the initial subflow)").max(255, "id is 1..255").optional(),
-    port: z.number().int("port is an integer").min(1, "port is 1..65535").max(65535, "port is 1..65535").optional(),
-    flags: z
-      .array(z.enum(ENDPOINT_FLAGS, { error: (issue) => `${JSON.stringify(issue.input)} is not a flag: use signal, subflow, backup, fullmesh or laminar ("implicit" is set by the kernel, never created)` }))
-      .default([])
-      .transform((flags) => [...new Set(flags)].sort()),
-  })
-  .superRefine((e, ctx) => {
-    if (e.flags.includes("signal") && e.flags.includes("fullmesh")) {
-      ctx.addIssue({ code: "custom", path: ["flags"], message: "signal and fullmesh cannot be combined (the kernel refuses it)" });
-    }
-    if (e.port !== undefined && !e.flags.includes("signal")) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: "port is only valid with the signal flag" });
-    }
-    if (e.port !== undefined && e.flags.includes("subflow")) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: "port cannot be used with the subflow flag" });
-    }
-  });
+export const endpointSchema = z.strictObject({ ...hostedSchema, ...endpointFields }).superRefine(endpointRules);
 
 /** Validated endpoint inputs. */
 export type EndpointInputs = z.infer<typeof endpointSchema>;

@@ -12,11 +12,8 @@ import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { canonicalCidr, cidrAddress, interfaceName, splitCidr } from "../validation";
 
-/** Interface inputs. */
-export const interfaceSchema = z.strictObject({
-  ...hostedSchema,
-  name: interfaceName,
-  addresses: z
+/** Addresses in CIDR form, each once, in canonical form and in the order written. */
+export const addressList = z
     .array(cidrAddress)
     .default([])
     .superRefine((list, ctx) => {
@@ -32,13 +29,21 @@ export const interfaceSchema = z.strictObject({
         seen.set(address, canonicalCidr(cidr));
       });
     })
-    .transform((list) => [...new Set(list.map(canonicalCidr))].sort()),
+    .transform((list) => [...new Set(list.map(canonicalCidr))]);
+
+/** An interface's own fields (the stack config composes them too). */
+export const interfaceFields = {
+  name: interfaceName,
+  addresses: addressList.transform((list) => [...list].sort()),
   mtu: z.number().int("mtu is an integer").min(68, "mtu is 68..65535").max(65535, "mtu is 68..65535").optional(),
   up: z.boolean().default(true),
   persist: z.boolean().default(true),
   /** Allow a change that removes the address this SSH session arrives on (off: such plans are refused). */
   allowSessionDisruption: z.boolean().default(false),
-});
+};
+
+/** Interface inputs. */
+export const interfaceSchema = z.strictObject({ ...hostedSchema, ...interfaceFields });
 
 /** Validated interface inputs. */
 export type InterfaceInputs = z.infer<typeof interfaceSchema>;

@@ -62,8 +62,8 @@ function settleFamily(declared: Family | undefined, fields: Record<string, strin
 
 const ruleSchema = z
   .strictObject({
-    /** Omitted: every source ("from all"). */
-    from: ruleSource.optional(),
+    /** Omitted or "all": every source. */
+    from: z.union([z.literal("all"), ruleSource]).optional(),
     priority: z
       .number()
       .int("priority is an integer")
@@ -74,7 +74,7 @@ const ruleSchema = z
     family: familyChoice,
   })
   .transform(({ from, priority, family }, ctx) => ({
-    from: from === undefined ? "all" : canonicalSource(from),
+    from: from === undefined || from === "all" ? "all" : canonicalSource(from),
     ...(priority !== undefined ? { priority } : {}),
     ...settleFamily(family, { from }, ctx),
   }));
@@ -97,31 +97,36 @@ const routeSchema = z
   .refine((r) => r.dev !== undefined || r.via !== undefined, { message: "a route needs dev or via (or both)", path: ["dev"] })
   .transform(({ family, ...r }, ctx) => ({ ...r, dst: canonicalDestination(r.dst), ...settleFamily(family, { dst: r.dst, via: r.via, src: r.src }, ctx) }));
 
-/** Policy route inputs. */
-export const policyRouteSchema = z
-  .strictObject({
-    ...hostedSchema,
-    table: tableId,
-    rules: z.array(ruleSchema).default([]),
-    routes: z.array(routeSchema).default([]),
-    persist: z.boolean().default(true),
-    /** Allow rules that capture the address this SSH session uses (off: such plans are refused). */
-    allowSessionDisruption: z.boolean().default(false),
-  })
-  .superRefine((p, ctx) => {
-    const keys = new Set<string>();
-    p.routes.forEach((r, i) => {
-      const key = `${r.dst} metric ${r.metric ?? defaultMetric(r.family ?? 4)}${r.family === 6 ? " (IPv6)" : ""}`;
-      if (keys.has(key)) ctx.addIssue({ code: "custom", path: ["routes", i, "dst"], message: `route ${key} is declared twice in table ${p.table}` });
-      keys.add(key);
-    });
-    const rules = new Set<string>();
-    p.rules.forEach((r, i) => {
-      const key = `${r.from}/${r.priority ?? "auto"}/${r.family ?? 4}`;
-      if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice` });
-      rules.add(key);
-    });
+/** A policy route's own fields (the stack config composes them too). */
+export const policyRouteFields = {
+  table: tableId,
+  rules: z.array(ruleSchema).default([]),
+  routes: z.array(routeSchema).default([]),
+  persist: z.boolean().default(true),
+  /** Allow rules that capture the address this SSH session uses (off: such plans are refused). */
+  allowSessionDisruption: z.boolean().default(false),
+};
+
+type TableItems = { table: number; rules: Array<z.infer<typeof ruleSchema>>; routes: Array<z.infer<typeof routeSchema>> };
+
+/** Each route and rule once per table, whatever the spelling. */
+export function policyRouteRules(p: TableItems, ctx: z.RefinementCtx): void {
+  const keys = new Set<string>();
+  p.routes.forEach((r, i) => {
+    const key = `${r.dst} metric ${r.metric ?? defaultMetric(r.family ?? 4)}${r.family === 6 ? " (IPv6)" : ""}`;
+    if (keys.has(key)) ctx.addIssue({ code: "custom", path: ["routes", i, "dst"], message: `route ${key} is declared twice in table ${p.table}` });
+    keys.add(key);
   });
+  const rules = new Set<string>();
+  p.rules.forEach((r, i) => {
+    const key = `${r.from}/${r.priority ?? "auto"}/${r.family ?? 4}`;
+    if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice` });
+    rules.add(key);
+  });
+}
+
+/** Policy route inputs. */
+export const policyRouteSchema = z.strictObject({ ...hostedSchema, ...policyRouteFields }).superRefine(policyRouteRules);
 
 /** Validated inputs. */
 export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;

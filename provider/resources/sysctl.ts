@@ -11,6 +11,9 @@ import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { sysctlKey, sysctlValue } from "../validation";
 
+/** Keys and values, values in the kernel's spacing (the stack config composes them too). */
+export const sysctlValues = z.record(sysctlKey, sysctlValue.transform((v) => normalizeSysctlValue(v)));
+
 /** Sysctl tuning inputs. */
 export const sysctlSchema = z.strictObject({
   ...hostedSchema,
@@ -18,8 +21,7 @@ export const sysctlSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "name is 1..40 lowercase letters, digits and '-' (it names /etc/sysctl.d/90-mptcp-pulumi-NAME.conf)")
     .refine((n) => n !== "host", "the name host is taken by the MptcpHost resource's own sysctl.d file"),
-  values: z
-    .record(sysctlKey, sysctlValue.transform((v) => normalizeSysctlValue(v)))
+  values: sysctlValues
     .refine((v) => Object.keys(v).length > 0, "values needs at least one key")
     .refine((v) => Object.keys(v).length <= 200, "at most 200 keys per set"),
   persist: z.boolean().default(true),

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { checkStackConfig as checkWithRoot, pairUp, resolvePaths } from "../../stacks/config";
+import { addIpv6, type Spelling } from "../support/ipv6Stack";
 
 /** The checks, with relative key paths resolved against the repository (where Pulumi.lab.yaml is). */
 const checkStackConfig = (raw: unknown) => checkWithRoot(raw, process.cwd());
@@ -330,5 +331,56 @@ describe("pairUp", () => {
     const config = checkStackConfig(labConfig()).config!;
     config.hosts[1]!.interfaces[0]!.addresses = ["10.9.0.2/24"];
     expect(pairUp(config.hosts)).toEqual([]);
+  });
+});
+
+describe("IPv6 beside IPv4", () => {
+  const withV6 = (spelling: Spelling) => {
+    const config = labConfig();
+    addIpv6(config.hosts, spelling);
+    return checkStackConfig(config);
+  };
+
+  it("accepts the lab stack with IPv6 addresses, endpoints, rules and routes", () => {
+    expect(withV6("canonical").failures).toEqual([]);
+  });
+
+  it("accepts non-canonical spellings and reads them as the canonical ones", () => {
+    const long = withV6("long");
+    expect(long.failures).toEqual([]);
+    expect(long.config).toEqual(withV6("canonical").config);
+  });
+
+  it("measures the pair over IPv6 when the client's first address is IPv6", () => {
+    expect(pairUp(withV6("long").config!.hosts).map((p) => p.target)).toEqual(["fd00:1::1"]);
+  });
+
+  it("keeps the family of a rule without a source and of a gateway-less default route", () => {
+    const config = labConfig();
+    config.hosts[0].policyRoutes.push({ table: 203, rules: [{ family: 6, priority: 1203 }], routes: [{ dst: "::/0", dev: "eno2" }] });
+    const table = checkStackConfig(config).config!.hosts[0]!.policyRoutes.find((p) => p.table === 203)!;
+    expect(table.rules).toEqual([{ from: "all", priority: 1203, family: 6 }]);
+    expect(table.routes).toEqual([{ dst: "default", dev: "eno2", family: 6 }]);
+  });
+
+  it("refuses a rule whose family contradicts its source, on the source", () => {
+    const config = labConfig();
+    config.hosts[0].policyRoutes.push({ table: 203, rules: [{ family: 4, from: "fd00:2::1" }] });
+    expect(checkStackConfig(config).failures).toEqual([{ property: "hosts[0].policyRoutes[2].rules[0].from", reason: expect.stringContaining("fd00:2::1 is IPv6 but family says IPv4") }]);
+  });
+});
+
+describe("options the README documents", () => {
+  it("accepts allowSessionDisruption on interfaces and policy routes", () => {
+    const config = labConfig();
+    config.hosts[0].interfaces[0].allowSessionDisruption = true;
+    config.hosts[0].policyRoutes[0].allowSessionDisruption = true;
+    expect(checkStackConfig(config).failures).toEqual([]);
+  });
+
+  it("refuses a metric above 2^32-1 with the resource's own rule", () => {
+    const config = labConfig();
+    config.hosts[0].policyRoutes[0].routes[0].metric = 4294967296;
+    expect(checkStackConfig(config).failures.map((f) => f.property)).toEqual(["hosts[0].policyRoutes[0].routes[0].metric"]);
   });
 });
