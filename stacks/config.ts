@@ -222,13 +222,8 @@ export function pairUp(hosts: readonly HostConfig[]): Pair[] {
   return pairs;
 }
 
-/** `mptcp-pulumi:verify`: measure each pair at up (absent: no measurement). */
-export const verifyConfigSchema = z
-  .strictObject({
-    seconds: z.number().int().min(1, "seconds is 1..60").max(60, "seconds is 1..60").default(3),
-    runs: z.number().int().min(1, "runs is 1..5").max(5, "runs is 1..5").default(1),
-  })
-  .optional();
+/** `mptcp-pulumi:verify`: its schema lives with the MptcpVerification resource. */
+export { verifyConfigSchema } from "../provider/resources/verification";
 
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(
