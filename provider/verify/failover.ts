@@ -37,7 +37,7 @@ export interface FailoverResult {
   recovered: boolean;
   /** Seconds from the restore until the failed path carried traffic again. */
   recoveredAfterSeconds: number | null;
-  /** Established subflows on the failed path at the end of the transfer. */
+  /** Established subflows on the failed path at the end of the transfer (its last sample with any subflow). */
   subflowsAtEnd: number;
   problems: string[];
   ok: boolean;
@@ -62,7 +62,9 @@ export function longestStall(intervals: ReadonlyArray<{ t: number; end: number; 
 
 /** Analyzes a failover transfer; `failedAt`/`restoredAt` are seconds on the timeline's axis. */
 export function analyzeFailover(kind: FailureKind, failed: PathSpec, paths: readonly PathSpec[], timeline: Timeline, failedAt: number, restoredAt: number): FailoverResult {
-  const end = timeline.samples.at(-1)?.t ?? 0;
+  // The last sample while the connection still existed: the sampler outlives the transfer.
+  const lastAlive = timeline.samples.filter((x) => Object.values(x.subflows).some((n) => n > 0)).at(-1);
+  const end = lastAlive?.t ?? timeline.samples.at(-1)?.t ?? 0;
   const others = paths.filter((p) => p.dev !== failed.dev).map((p) => p.dev);
   const beforeMbps = mbpsBetween(timeline, Math.max(0.5, failedAt - 2), failedAt);
   const duringMbps = mbpsBetween(timeline, failedAt, restoredAt);
@@ -76,7 +78,7 @@ export function analyzeFailover(kind: FailureKind, failed: PathSpec, paths: read
   const tookOver = others.filter((d) => duringBytes[d]! > 1).sort((a, b) => duringBytes[b]! - duringBytes[a]!);
   const beforeOnFailed = mbpsBetween(timeline, Math.max(0.5, failedAt - 2), failedAt, [failed.dev]);
   const back = intervals.find((r) => r.t >= restoredAt && (r.mbps[failed.dev] ?? 0) >= Math.max(1, beforeOnFailed * 0.1));
-  const subflowsAtEnd = timeline.samples.at(-1)?.subflows[failed.dev] ?? 0;
+  const subflowsAtEnd = lastAlive?.subflows[failed.dev] ?? 0;
   const recovered = failed.role === "backup" ? subflowsAtEnd > 0 : back !== undefined && subflowsAtEnd > 0;
   const problems: string[] = [];
   if (tookOver.length === 0 || duringMbps < beforeMbps * 0.1) problems.push(`${kind} on ${failed.dev}: the transfer did not continue on another path (${duringMbps.toFixed(1)} Mbit/s while ${failed.dev} was down)`);

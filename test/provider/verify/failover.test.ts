@@ -11,6 +11,8 @@ function timeline(rates: Array<[number, number]>, subflowsAtEnd = { eno1: 2, eno
     samples.push({ t: Math.round((i + 1) * 10) / 100, bytes: { eno1: last.bytes.eno1 + (a * 1e6 * 0.1) / 8, eno2: last.bytes.eno2 + (b * 1e6 * 0.1) / 8 }, subflows: { eno1: 2, eno2: 2 } });
   }
   samples.at(-1)!.subflows = subflowsAtEnd;
+  // The sampler outlives the transfer: a last sample with no connection at all.
+  samples.push({ t: samples.at(-1)!.t + 0.1, bytes: samples.at(-1)!.bytes, subflows: { eno1: 0, eno2: 0 } });
   return { label: "failover", startEpochMs: 0, samples, events: [] };
 }
 const repeat = (n: number, r: [number, number]) => Array.from({ length: n }, () => r);
