@@ -5,9 +5,10 @@
  * `pulumi refresh` and `pulumi destroy` (medians of --runs cycles), counts SSH connections per
  * host per operation from the servers' own sshd logs, and times a floor measured in the same
  * run: the same configuration applied by a plain script, one `ssh` and one `ip -batch` per
- * host, all hosts in parallel. Then the data plane: single-path TCP vs MPTCP on two links.
+ * host, all hosts in parallel. Then the data plane (bench/dataplane.ts): two, three and
+ * asymmetric links, a backup path, and failover stalls.
  *
- * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
+ * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--only dataplane]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import { cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
+import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
 import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
@@ -143,23 +145,6 @@ async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
   return { pairs, servers: pairs * 2, ops };
 }
 
-function dataPlane(runs: number, seconds: number): { tcpMbps: number; mptcpMbps: number; ratio: number } {
-  log(`data plane: 1 pair, ${runs} run(s) of ${seconds}s each way`);
-  lab("down");
-  lab("up", "--pairs", "1");
-  const project = benchProject(labHosts());
-  try {
-    project.ok("up", "--yes", "--skip-preview");
-    const r = project.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", "bench", "--config-file", project.configFile, "--runs", String(runs), "--seconds", String(seconds), "--json"]);
-    if (r.status !== 0) throw new Error(`verify failed: ${r.stderr}${r.stdout}`);
-    const [result] = JSON.parse(r.stdout) as Array<{ tcpMbps: number; mptcpMbps: number; ratio: number }>;
-    project.ok("destroy", "--yes", "--skip-preview");
-    return { tcpMbps: result!.tcpMbps, mptcpMbps: result!.mptcpMbps, ratio: result!.ratio };
-  } finally {
-    project.remove();
-  }
-}
-
 /** The markdown report. */
 export function markdown(report: Report): string {
   const lines = [
@@ -180,10 +165,7 @@ export function markdown(report: Report): string {
     lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
     lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
   }
-  if (report.dataPlane) {
-    const d = report.dataPlane;
-    lines.push("", `Data plane (two 200 Mbit/s links, iperf3 via mptcpize): TCP ${d.tcpMbps.toFixed(1)} Mbit/s, MPTCP ${d.mptcpMbps.toFixed(1)} Mbit/s, ratio ${d.ratio.toFixed(2)}x (target: at least 1.9x).`);
-  }
+  if (report.dataPlane) lines.push("", ...dataPlaneMarkdown(report.dataPlane));
   return `${lines.join("\n")}\n`;
 }
 
@@ -192,13 +174,20 @@ interface Report {
   runs: number;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string };
   sizes: SizeResult[];
-  dataPlane?: { tcpMbps: number; mptcpMbps: number; ratio: number };
+  dataPlane?: DataPlaneReport;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { pairs: { type: "string", default: "1,10" }, runs: { type: "string", default: "3" }, seconds: { type: "string", default: "5" }, out: { type: "string", default: "bench/results" } },
+    options: {
+      pairs: { type: "string", default: "1,10" },
+      runs: { type: "string", default: "3" },
+      seconds: { type: "string", default: "5" },
+      out: { type: "string", default: "bench/results" },
+      only: { type: "string" },
+    },
   });
+  if (values.only !== undefined && values.only !== "dataplane") throw new Error(`bench: --only takes dataplane (got ${values.only})`);
   const pairs = values.pairs.split(",").map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -210,12 +199,14 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
     sizes: [],
   };
-  for (const n of pairs) report.sizes.push(await measureSize(n, runs));
-  report.dataPlane = dataPlane(runs, seconds);
+  if (values.only !== "dataplane") for (const n of pairs) report.sizes.push(await measureSize(n, runs));
+  report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
   lab("down");
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(out, "latest.md"), markdown(report));
+  // The data-plane scenarios alone go to their own files, so they never replace a full report.
+  const name = values.only === "dataplane" ? "dataplane" : "latest";
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, `${name}.md`), markdown(report));
   process.stdout.write(markdown(report));
 }
 
