@@ -10,21 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FailoverResult } from "../../provider/verify";
 import { freshLab, onHost } from "../lab/harness";
 import { renderedDom, screenshot } from "../support/browser";
 import { TempProject } from "./project";
 
-interface Failover {
-  kind: string;
-  path: string;
-  stallSeconds: number;
-  beforeMbps: number;
-  duringMbps: number;
-  afterMbps: number;
-  tookOver: string[];
-  recovered: boolean;
-  ok: boolean;
-}
+/** A failover as the stack outputs it (without its samples). */
+type Failover = Omit<FailoverResult, "timeline">;
 interface Verification {
   ok: boolean;
   paths: Array<{ dev: string; role: string; sharePercent: number; subflows: Record<string, number> }>;
