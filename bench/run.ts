@@ -149,10 +149,8 @@ async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
 export function markdown(report: Report): string {
   const lines = [
     `Measured ${report.date} on ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, kernel ${report.machine.kernel}, Node ${report.machine.node}; medians of ${report.runs} runs.`,
-    "",
-    "| servers | operation | median s | runs (s) | SSH connections per host (worst host, each run) |",
-    "| --- | --- | --- | --- | --- |",
   ];
+  if (report.sizes.length) lines.push("", "| servers | operation | median s | runs (s) | SSH connections per host (worst host, each run) |", "| --- | --- | --- | --- | --- |");
   for (const size of report.sizes) {
     for (const op of [...OPS, "floor"] as Op[]) {
       const r = size.ops[op];

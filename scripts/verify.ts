@@ -92,7 +92,7 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
   const c = transportFor(client);
   const paths = verificationPaths(server, client);
   try {
-    const inputs = { server: { name: server.name }, client: { name: client.name, paths: paths.map((p) => ({ ...p, role: p.role })) }, ...(failover ? { failover } : {}) };
+    const inputs = { server: { name: server.name }, client: { name: client.name, paths }, ...(failover ? { failover } : {}) };
     if (failover?.path !== undefined && !paths.some((p) => p.dev === failover.path)) throw new Error(`verify: --failover-path ${failover.path} is not one of ${client.name}'s paths (${paths.map((p) => p.dev).join(", ")})`);
     return await measurePair({
       server: { name: server.name, transport: s },

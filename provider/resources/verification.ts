@@ -50,7 +50,9 @@ export const failoverSchema = z
     kinds: z.array(z.enum(FAILURE_KINDS)).min(1, "kinds lists carrier and/or drop").default([...FAILURE_KINDS]),
     before: seconds("before", 1, 30, 3),
     during: seconds("during", 1, 60, 4),
-    after: seconds("after", 1, 60, 4),
+    // A path silently dropped for a while comes back only when TCP's backed-off retransmission
+    // timer fires again: give it a few seconds.
+    after: seconds("after", 1, 60, 6),
     inject: injectSchema,
   })
   .superRefine((f, ctx) => {

@@ -86,7 +86,7 @@ export function analyzeFailover(kind: FailureKind, failed: PathSpec, paths: read
     problems.push(
       subflowsAtEnd === 0
         ? `${kind} on ${failed.dev}: its subflow did not come back after the link returned (no subflow on ${failed.dev} at the end)`
-        : `${kind} on ${failed.dev}: the path carried no traffic after the link returned (its ${subflowsAtEnd} subflow(s) still exist)`,
+        : `${kind} on ${failed.dev}: the path carried no traffic in the ${(end - restoredAt).toFixed(1)} s after the link returned (its ${subflowsAtEnd} subflow(s) still exist)`,
     );
   }
   return {

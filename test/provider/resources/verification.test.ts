@@ -15,10 +15,10 @@ describe("MptcpVerification inputs", () => {
     expect(result.inputs).toMatchObject({ seconds: 3, runs: 1, trigger: "", client: { paths: [{ dev: "eno1", role: "active" }, { dev: "eno2", role: "backup" }] } });
   });
 
-  it("fills in a failover's defaults: both kinds, 3 s before, 4 s down, 4 s after", async () => {
+  it("fills in a failover's defaults: both kinds, 3 s before, 4 s down, 6 s after", async () => {
     const result = await verificationProvider.check!({}, { ...valid, failover: { inject: { via: "netns" } } });
     expect(result.failures).toBeUndefined();
-    expect(result.inputs).toMatchObject({ failover: { kinds: ["carrier", "drop"], before: 3, during: 4, after: 4, inject: { via: "netns" } } });
+    expect(result.inputs).toMatchObject({ failover: { kinds: ["carrier", "drop"], before: 3, during: 4, after: 6, inject: { via: "netns" } } });
   });
 
   it.each([

@@ -48,7 +48,7 @@ describe("failover analysis", () => {
     expect(r.problems).toEqual(["carrier on eno1: its subflow did not come back after the link returned (no subflow on eno1 at the end)"]);
     const stuck = timeline([...repeat(30, [200, 0]), ...repeat(60, [0, 195])]);
     expect(analyzeFailover("carrier", BACKUP[0]!, BACKUP, stuck, 3.0, 6.0).problems).toEqual([
-      "carrier on eno1: the path carried no traffic after the link returned (its 2 subflow(s) still exist)",
+      "carrier on eno1: the path carried no traffic in the 3.0 s after the link returned (its 2 subflow(s) still exist)",
     ]);
     const dead = timeline([...repeat(30, [200, 0]), ...repeat(30, [0, 0]), ...repeat(30, [200, 0])]);
     const d = analyzeFailover("drop", BACKUP[0]!, BACKUP, dead, 3.0, 6.0);
