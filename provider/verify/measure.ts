@@ -94,9 +94,9 @@ async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer:
     await c.run(`touch ${shellQuote(run.stopFile)}\n`, "stop the sampler").catch(() => undefined);
     await settled;
   }
-  const sampled = await settled;
-  if ("error" in sampled) throw sampled.error;
-  const timeline = parseTimeline(sampled.output, run.devs, run.addresses, label);
+  const outcome = await settled;
+  if ("error" in outcome) throw outcome.error;
+  const timeline = parseTimeline(outcome.output, run.devs, run.addresses, label);
   return { value, timeline };
 }
 
