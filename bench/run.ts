@@ -5,9 +5,10 @@
  * `pulumi refresh` and `pulumi destroy` (medians of --runs cycles), counts SSH connections per
  * host per operation from the servers' own sshd logs, and times a floor measured in the same
  * run: the same configuration applied by a plain script, one `ssh` and one `ip -batch` per
- * host, all hosts in parallel. Then the data plane: single-path TCP vs MPTCP on two links.
+ * host, all hosts in parallel. Then the data plane (bench/dataplane.ts): two, three and
+ * asymmetric links, a backup path, and failover stalls.
  *
- * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
+ * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--only dataplane]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,20 +16,13 @@ import { cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
+import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
+import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
 const ROOT = REPO_ROOT;
 const LAB = join(ROOT, "test/lab/lab.sh");
-const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
-
-interface LabHost {
-  name: string;
-  host: string;
-  pair: number;
-  role: "server" | "client";
-  eno1: string;
-  eno2: string;
-}
+const LAB_DIR = labDir("netns");
 
 const OPS = ["up", "preview", "refresh", "destroy"] as const;
 type Op = (typeof OPS)[number] | "floor";
@@ -57,36 +51,13 @@ function lab(...args: string[]): void {
   if (r.status !== 0) throw new Error(`lab ${args.join(" ")}: ${r.stderr}`);
 }
 
-function labHosts(): LabHost[] {
-  return JSON.parse(readFileSync(join(LAB_DIR, "hosts.json"), "utf8")) as LabHost[];
-}
-
 function accepted(hosts: LabHost[]): Map<string, number> {
   return new Map(hosts.map((h) => [h.name, readFileSync(join(LAB_DIR, h.name, "sshd.log"), "utf8").split("\n").filter((l) => l.includes("Accepted publickey")).length]));
 }
 
-/** The lab stack's configuration generalized to every pair of the lab. */
+/** The lab stack's configuration generalized to every pair and link of the lab (test/lab/topology.ts). */
 export function stackHosts(hosts: LabHost[]): unknown[] {
-  return hosts.map((h) => {
-    const own = (cidr: string) => cidr.split("/")[0]!;
-    const net = (cidr: string) => `${own(cidr).split(".").slice(0, 3).join(".")}.0/24`;
-    return {
-      name: h.name,
-      role: h.role,
-      connection: { host: h.host, user: "root", privateKeyPath: join(LAB_DIR, "id_ed25519"), knownHostsPath: join(LAB_DIR, "known_hosts") },
-      interfaces: [
-        { name: "eno1", addresses: [h.eno1] },
-        { name: "eno2", addresses: [h.eno2] },
-      ],
-      limits: { subflows: 2, addAddrAccepted: 2 },
-      endpoints: [{ address: own(h.eno2), dev: "eno2", flags: [h.role === "server" ? "signal" : "subflow"] }],
-      policyRoutes: [
-        { table: 101, rules: [{ from: own(h.eno1), priority: 1001 }], routes: [{ dst: net(h.eno1), dev: "eno1", scope: "link" }] },
-        { table: 102, rules: [{ from: own(h.eno2), priority: 1002 }], routes: [{ dst: net(h.eno2), dev: "eno2", scope: "link" }] },
-      ],
-      sysctls: { "net.ipv4.tcp_rmem": "4096 131072 33554432", "net.ipv4.tcp_wmem": "4096 131072 33554432", "net.ipv4.conf.all.rp_filter": "2" },
-    };
-  });
+  return labStackHosts(hosts, keyPaths("netns"));
 }
 
 /** What the floor script runs on one host: the same state, one ip -batch. */
@@ -174,31 +145,12 @@ async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
   return { pairs, servers: pairs * 2, ops };
 }
 
-function dataPlane(runs: number, seconds: number): { tcpMbps: number; mptcpMbps: number; ratio: number } {
-  log(`data plane: 1 pair, ${runs} run(s) of ${seconds}s each way`);
-  lab("down");
-  lab("up", "--pairs", "1");
-  const project = benchProject(labHosts());
-  try {
-    project.ok("up", "--yes", "--skip-preview");
-    const r = project.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", "bench", "--config-file", project.configFile, "--runs", String(runs), "--seconds", String(seconds), "--json"]);
-    if (r.status !== 0) throw new Error(`verify failed: ${r.stderr}${r.stdout}`);
-    const [result] = JSON.parse(r.stdout) as Array<{ tcpMbps: number; mptcpMbps: number; ratio: number }>;
-    project.ok("destroy", "--yes", "--skip-preview");
-    return { tcpMbps: result!.tcpMbps, mptcpMbps: result!.mptcpMbps, ratio: result!.ratio };
-  } finally {
-    project.remove();
-  }
-}
-
 /** The markdown report. */
 export function markdown(report: Report): string {
   const lines = [
     `Measured ${report.date} on ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, kernel ${report.machine.kernel}, Node ${report.machine.node}; medians of ${report.runs} runs.`,
-    "",
-    "| servers | operation | median s | runs (s) | SSH connections per host (worst host, each run) |",
-    "| --- | --- | --- | --- | --- |",
   ];
+  if (report.sizes.length) lines.push("", "| servers | operation | median s | runs (s) | SSH connections per host (worst host, each run) |", "| --- | --- | --- | --- | --- |");
   for (const size of report.sizes) {
     for (const op of [...OPS, "floor"] as Op[]) {
       const r = size.ops[op];
@@ -211,10 +163,7 @@ export function markdown(report: Report): string {
     lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
     lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
   }
-  if (report.dataPlane) {
-    const d = report.dataPlane;
-    lines.push("", `Data plane (two 200 Mbit/s links, iperf3 via mptcpize): TCP ${d.tcpMbps.toFixed(1)} Mbit/s, MPTCP ${d.mptcpMbps.toFixed(1)} Mbit/s, ratio ${d.ratio.toFixed(2)}x (target: at least 1.9x).`);
-  }
+  if (report.dataPlane) lines.push("", ...dataPlaneMarkdown(report.dataPlane));
   return `${lines.join("\n")}\n`;
 }
 
@@ -223,13 +172,20 @@ interface Report {
   runs: number;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string };
   sizes: SizeResult[];
-  dataPlane?: { tcpMbps: number; mptcpMbps: number; ratio: number };
+  dataPlane?: DataPlaneReport;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { pairs: { type: "string", default: "1,10" }, runs: { type: "string", default: "3" }, seconds: { type: "string", default: "5" }, out: { type: "string", default: "bench/results" } },
+    options: {
+      pairs: { type: "string", default: "1,10" },
+      runs: { type: "string", default: "3" },
+      seconds: { type: "string", default: "5" },
+      out: { type: "string", default: "bench/results" },
+      only: { type: "string" },
+    },
   });
+  if (values.only !== undefined && values.only !== "dataplane") throw new Error(`bench: --only takes dataplane (got ${values.only})`);
   const pairs = values.pairs.split(",").map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -241,12 +197,14 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
     sizes: [],
   };
-  for (const n of pairs) report.sizes.push(await measureSize(n, runs));
-  report.dataPlane = dataPlane(runs, seconds);
+  if (values.only !== "dataplane") for (const n of pairs) report.sizes.push(await measureSize(n, runs));
+  report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
   lab("down");
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(out, "latest.md"), markdown(report));
+  // The data-plane scenarios alone go to their own files, so they never replace a full report.
+  const name = values.only === "dataplane" ? "dataplane" : "latest";
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, `${name}.md`), markdown(report));
   process.stdout.write(markdown(report));
 }
 

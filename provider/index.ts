@@ -113,12 +113,12 @@ export class Endpoint extends MptcpResource {
 /** Inputs of an MPTCP verification between a server and a client. */
 export type MptcpVerificationArgs = Args<Omit<z.input<typeof verificationSchema>, "server" | "client">> & {
   server: pulumi.Input<{ name: string; connection: ConnectionInput }>;
-  client: pulumi.Input<{ name: string; connection: ConnectionInput; devs: string[] }>;
+  client: pulumi.Input<{ name: string; connection: ConnectionInput; paths: Array<{ dev: string; role?: "active" | "backup"; peerDev?: string }> }>;
 };
 
-/** Measures TCP against MPTCP between two hosts at up and fails when no second path joined. */
+/** Measures TCP against MPTCP between two hosts at up and fails when a path does not work in its role. */
 export class MptcpVerification extends MptcpResource {
-  /** Throughputs, ratio, MP_JOIN counters and bytes per link of the last measurement. */
+  /** Throughputs, ratio, MP_JOIN counters, paths by role, timelines and failovers of the last measurement. */
   declare readonly result: pulumi.Output<PairResult>;
   /** When it was measured. */
   declare readonly measuredAt: pulumi.Output<string>;

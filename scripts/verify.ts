@@ -1,17 +1,24 @@
 /**
- * Proof that MPTCP carries traffic on both paths: for each server/client pair of a stack,
- * single-path TCP against MPTCP throughput (iperf3, through mptcpize), the MP_JOIN counters on
- * both ends, and the bytes each data link carried. Exits non-zero when no second path joined.
+ * Proof that MPTCP works on every path: for each server/client pair of a stack, single-path TCP
+ * against MPTCP throughput (iperf3, through mptcpize), the MP_JOIN counters on both ends, each
+ * path judged by its role (active paths carry traffic, backup paths joined and stand by), and a
+ * timeline of the bytes each link sent. `--failover` also fails a path mid-transfer (carrier loss,
+ * then silent drop) and measures the stall and the recovery. `--report FILE` writes the timelines
+ * as a self-contained HTML page (or SVG) beside FILE's JSON data. Exits 1 when a check fails.
  *
  * Usage: npm run verify -- [--stack lab] [--config-file F] [--seconds 5] [--runs 1] [--json]
+ *          [--failover] [--failover-path eno1] [--failover-kinds carrier,drop] [--report FILE]
  */
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { connectionSchema, toSshTarget } from "../provider/connection";
+import { failoverOf, failoverSchema, verifyConfigSchema, type VerifyConfig } from "../provider/resources/verification";
 import { SshTransport } from "../provider/transport/ssh";
 import { formatTable, measurePair, type PairResult } from "../provider/verify";
+import { writeReport } from "../provider/verify/report";
 import { pairUp, stackConfigSchema, resolvePaths, type HostConfig } from "../stacks/config";
+import { verificationPaths } from "../stacks/verification";
 import { REPO_ROOT } from "./tempProject";
 
 interface Options {
@@ -20,25 +27,59 @@ interface Options {
   seconds: number;
   runs: number;
   json: boolean;
+  failover: boolean;
+  failoverPath?: string;
+  failoverKinds?: string[];
+  report?: string;
 }
 
-function optionsOf(argv: string[]): Options {
+/** Parses the command line; throws naming the bad option. */
+export function optionsOf(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { stack: { type: "string", default: "lab" }, "config-file": { type: "string" }, seconds: { type: "string", default: "5" }, runs: { type: "string", default: "1" }, json: { type: "boolean", default: false } },
+    options: {
+      stack: { type: "string", default: "lab" },
+      "config-file": { type: "string" },
+      seconds: { type: "string", default: "5" },
+      runs: { type: "string", default: "1" },
+      json: { type: "boolean", default: false },
+      failover: { type: "boolean", default: false },
+      "failover-path": { type: "string" },
+      "failover-kinds": { type: "string" },
+      report: { type: "string" },
+    },
   });
-  const options: Options = { stack: values.stack, seconds: Number(values.seconds), runs: Number(values.runs), json: values.json };
+  const options: Options = { stack: values.stack, seconds: Number(values.seconds), runs: Number(values.runs), json: values.json, failover: values.failover };
   if (values["config-file"] !== undefined) options.configFile = resolve(values["config-file"]);
+  if (values.report !== undefined) options.report = resolve(values.report);
+  if (values["failover-path"] !== undefined) options.failoverPath = values["failover-path"];
+  if (values["failover-kinds"] !== undefined) options.failoverKinds = values["failover-kinds"].split(",");
+  if ((options.failoverPath || options.failoverKinds) && !options.failover) throw new Error("verify: --failover-path and --failover-kinds go with --failover");
   if (!(options.seconds >= 1 && options.seconds <= 120)) throw new Error("verify: --seconds is 1..120");
   if (!(options.runs >= 1 && options.runs <= 20)) throw new Error("verify: --runs is 1..20");
   return options;
 }
 
-function stackConfig(options: Options): HostConfig[] {
-  const args = ["scripts/pulumi.sh", "config", "get", "hosts", "--json", "--stack", options.stack];
+function configValue(options: Options, key: string): unknown {
+  const args = ["scripts/pulumi.sh", "config", "get", key, "--json", "--stack", options.stack];
   if (options.configFile) args.push("--config-file", options.configFile);
-  const raw = execFileSync("bash", args, { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  return stackConfigSchema.parse({ hosts: (JSON.parse(raw) as { objectValue: unknown }).objectValue }).hosts;
+  try {
+    const raw = execFileSync("bash", args, { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return (JSON.parse(raw) as { objectValue: unknown }).objectValue;
+  } catch (error) {
+    if (key === "hosts") throw error;
+    return undefined;
+  }
+}
+
+/** The failover to run: the stack's own settings, else the lab's netns injector; options override. */
+export function failoverConfig(options: Options, stackVerify: VerifyConfig | undefined): VerifyConfig["failover"] {
+  if (!options.failover) return undefined;
+  const base = stackVerify?.failover ?? { inject: { via: "netns" } };
+  const raw = { ...base, ...(options.failoverPath ? { path: options.failoverPath } : {}), ...(options.failoverKinds ? { kinds: options.failoverKinds } : {}) };
+  const parsed = failoverSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`verify: failover: ${parsed.error.issues.map((i) => `${i.path.join(".") || "failover"}: ${i.message}`).join("; ")}`);
+  return parsed.data;
 }
 
 function transportFor(host: HostConfig): SshTransport {
@@ -46,16 +87,21 @@ function transportFor(host: HostConfig): SshTransport {
   return new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"], REPO_ROOT));
 }
 
-async function verifyPair(server: HostConfig, client: HostConfig, target: string, options: Options, log: (s: string) => void): Promise<PairResult> {
+async function verifyPair(server: HostConfig, client: HostConfig, target: string, options: Options, failover: VerifyConfig["failover"], log: (s: string) => void): Promise<PairResult> {
   const s = transportFor(server);
   const c = transportFor(client);
+  const paths = verificationPaths(server, client);
   try {
+    const inputs = { server: { name: server.name }, client: { name: client.name, paths }, ...(failover ? { failover } : {}) };
+    if (failover?.path !== undefined && !paths.some((p) => p.dev === failover.path)) throw new Error(`verify: --failover-path ${failover.path} is not one of ${client.name}'s paths (${paths.map((p) => p.dev).join(", ")})`);
     return await measurePair({
       server: { name: server.name, transport: s },
-      client: { name: client.name, transport: c, devs: client.interfaces.map((i) => i.name) },
+      client: { name: client.name, transport: c },
+      paths,
       target,
       seconds: options.seconds,
       runs: options.runs,
+      failover: failoverOf(inputs, { server: s, client: c }),
       log,
     });
   } finally {
@@ -65,12 +111,18 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
 
 async function main(): Promise<void> {
   const options = optionsOf(process.argv.slice(2));
-  const hosts = stackConfig(options);
+  const hosts = stackConfigSchema.parse({ hosts: configValue(options, "hosts") }).hosts;
   const found = pairUp(hosts);
   if (found.length === 0) throw new Error("verify: no server/client pair sharing a subnet in the stack's hosts");
+  const stackVerify = verifyConfigSchema.safeParse(configValue(options, "verify"));
+  const failover = failoverConfig(options, stackVerify.success ? stackVerify.data : undefined);
   const log = (s: string) => process.stderr.write(`verify: ${s}\n`);
-  const results = await Promise.all(found.map(({ server, client, target }) => verifyPair(server, client, target, options, log)));
+  const results = await Promise.all(found.map(({ server, client, target }) => verifyPair(server, client, target, options, failover, log)));
   process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatTable(results)}\n`);
+  if (options.report) {
+    const written = writeReport(options.report, results, { stack: options.stack, date: new Date().toISOString() });
+    log(`report: ${written.join(", ")}`);
+  }
   process.exitCode = results.every((r) => r.ok) ? 0 : 1;
 }
 

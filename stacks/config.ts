@@ -11,7 +11,6 @@ import { hostSchema } from "../provider/resources/host";
 import { addressList, interfaceFields } from "../provider/resources/interface";
 import { policyRouteFields, policyRouteRules } from "../provider/resources/policyRoute";
 import { sysctlValues } from "../provider/resources/sysctl";
-import { verificationSchema } from "../provider/resources/verification";
 import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../provider/validation";
 
 // Each part is the resource's own schema; the stack adds only what a stack needs on top (an
@@ -185,8 +184,8 @@ export function pairUp(hosts: readonly HostConfig[]): Pair[] {
   return pairs;
 }
 
-/** `mptcp-pulumi:verify`: measure each pair at up (absent: no measurement); the verification's own fields. */
-export const verifyConfigSchema = verificationSchema.pick({ seconds: true, runs: true }).optional();
+/** `mptcp-pulumi:verify`: its schema lives with the MptcpVerification resource. */
+export { verifyConfigSchema } from "../provider/resources/verification";
 
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(

@@ -11,6 +11,7 @@ import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, 
 import { projectRoot } from "../provider/connection";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
+import { verificationPaths } from "./verification";
 
 const config = new pulumi.Config();
 const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") }, projectRoot());
@@ -80,11 +81,12 @@ if (verify.data) {
       `${client.name}-verify`,
       {
         server: { name: server.name, connection: server.connection },
-        client: { name: client.name, connection: client.connection, devs: client.interfaces.map((i) => i.name) },
+        client: { name: client.name, connection: client.connection, paths: verificationPaths(server, client) },
         ...(privateKey ? { privateKey } : {}),
         target,
         seconds: verify.data.seconds,
         runs: verify.data.runs,
+        ...(verify.data.failover ? { failover: verify.data.failover } : {}),
         trigger: createHash("sha256").update(JSON.stringify([server, client])).digest("hex").slice(0, 16),
       },
       { dependsOn: [...declared.get(server.name)!.resources, ...declared.get(client.name)!.resources] },
@@ -95,6 +97,8 @@ if (verify.data) {
       mptcpMbps: Math.round(r.mptcpMbps * 10) / 10,
       ratio: Math.round(r.ratio * 100) / 100,
       joins: r.joins,
+      paths: r.paths.map((p) => ({ dev: p.dev, role: p.role, sharePercent: Math.round(p.share * 1000) / 10, subflows: p.subflows })),
+      failover: r.failover.map(({ timeline: _samples, ...f }) => f),
       ok: r.ok,
     }));
   }

@@ -10,16 +10,19 @@ import { LAB_DIR, onHost, ROOT } from "../lab/harness";
 
 /** A temporary project holding one stack made from the lab stack's configuration. */
 export class TempProject extends BaseProject {
-  /** Creates the project from the lab stack's hosts; `edit` may change them first. */
-  constructor(stack: string, edit: (hosts: LabHostConfig[]) => void = () => undefined) {
+  /**
+   * Creates the project from the lab stack's hosts; `edit` may change them first, and `verify`
+   * replaces the lab stack's `mptcp-pulumi:verify` setting.
+   */
+  constructor(stack: string, edit: (hosts: LabHostConfig[]) => void = () => undefined, verify?: Record<string, unknown>) {
     // Key paths stay relative (".lab/id_ed25519"), as in Pulumi.lab.yaml: the provider must
     // resolve them in the project, although the engine starts it in dist/stacks.
-    super(stack, { "mptcp-pulumi:hosts": labHosts(edit), ...labVerify() }, { ".lab": LAB_DIR });
+    super(stack, { "mptcp-pulumi:hosts": labHosts(edit), ...(verify ? { "mptcp-pulumi:verify": verify } : labVerify()) }, { ".lab": LAB_DIR });
   }
 
-  /** Runs `npm run verify` for this stack; returns its parsed JSON and exit status. */
-  verify(seconds = 2): { status: number; results: Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number>; problems: string[] }>; stderr: string } {
-    const r = this.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", this.stack, "--config-file", this.configFile, "--seconds", String(seconds), "--json"]);
+  /** Runs `npm run verify` for this stack (with `extra` options); returns its parsed JSON and exit status. */
+  verify(seconds = 2, ...extra: string[]): { status: number; results: Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number>; problems: string[] }>; stderr: string } {
+    const r = this.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", this.stack, "--config-file", this.configFile, "--seconds", String(seconds), "--json", ...extra]);
     return { status: r.status, results: r.stdout.trim() ? JSON.parse(r.stdout) : [], stderr: r.stderr };
   }
 }

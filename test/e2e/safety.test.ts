@@ -264,7 +264,7 @@ describe("faults", () => {
     expect(drift.status).not.toBe(0);
     const v = project.verify(1);
     expect(v.status).not.toBe(0);
-    expect(v.results[0]!.problems.join(" ")).toMatch(/no second path joined|link eno2 carried only/);
+    expect(v.results[0]!.problems.join(" ")).toMatch(/no second path joined|active path eno2 carried only/);
     project.ok("up", "--yes", "--refresh", "--skip-preview");
     expect(onHost("server1", "ip", "-br", "link", "show", "dev", "eno2")).toMatch(/\bUP\b/);
     expect(project.verify(1).status).toBe(0);

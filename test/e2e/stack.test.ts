@@ -95,9 +95,9 @@ describe("pulumi on the lab stack", () => {
   });
 
   it("5. a config change (an endpoint flag, a buffer size) updates in place", () => {
-    // fullmesh can be flipped in place (ip mptcp endpoint change). Not backup: a backup subflow
-    // carries no data while the first path works, which the pair's verification rightly fails.
-    ok("config", "set", "--path", "hosts[1].endpoints[0].flags[1]", "fullmesh");
+    // backup is flipped in place (ip mptcp endpoint change); the pair's proof, measured again,
+    // now expects eno2 to stand by as a backup instead of sharing the traffic.
+    ok("config", "set", "--path", "hosts[1].endpoints[0].flags[1]", "backup");
     ok("config", "set", "--path", 'hosts[1].sysctls["net.ipv4.tcp_wmem"]', "4096 262144 67108864");
     const ops = previewOps(ok("preview", "--json"));
     expect(ops["server2-endpoint-192.168.0.2"]).toBe("update");
@@ -105,7 +105,9 @@ describe("pulumi on the lab stack", () => {
     // The pair's configuration changed, so its proof is measured again.
     expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-tuning", "server2-verify"]);
     ok("up", "--yes", "--skip-preview");
-    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow fullmesh dev eno2");
+    expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow backup dev eno2");
+    const outputs = JSON.parse(ok("stack", "output", "--json")) as { hosts: Record<string, { verification: { ok: boolean; paths: Array<{ dev: string; role: string }> } }> };
+    expect(outputs.hosts["server2"]!.verification.paths.map((p) => `${p.dev} ${p.role}`)).toEqual(["eno1 active", "eno2 backup"]);
     expect(onHost("server2", "sysctl", "-n", "net.ipv4.tcp_wmem").split(/\s+/).join(" ").trim()).toBe("4096 262144 67108864");
     ok("preview", "--expect-no-changes");
   });

@@ -1,0 +1,61 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bytesBetween, devOf, mbpsBetween, parseTimeline, rates, samplerScript, sentBytes } from "../../../provider/verify/timeline";
+
+const ADDRS = { eno1: ["10.0.0.2"], eno2: ["192.168.0.2"] };
+const OUTPUT = `E 1796014028714746616
+S 607.50 1000 2000 10.0.0.2:50212,
+S 607.60 2501000 2000 10.0.0.2:50212,192.168.0.2:35973,192.168.0.2%eno2:45055,
+S 607.70 5001000 2502000 10.0.0.2:50212,192.168.0.2:35973,192.168.0.2%eno2:45055,
+S 607.80 5001000 5002000 
+junk line
+`;
+
+describe("timeline", () => {
+  it("parses samples: times from the first sample, cumulative bytes, subflows per link", () => {
+    const t = parseTimeline(OUTPUT, ["eno1", "eno2"], ADDRS, "MPTCP, run 1");
+    expect(t.startEpochMs).toBe(1796014028715);
+    expect(t.samples.map((s) => s.t)).toEqual([0, 0.1, 0.2, 0.3]);
+    expect(t.samples[1]!.subflows).toEqual({ eno1: 1, eno2: 2 });
+    expect(t.samples[3]!.subflows).toEqual({ eno1: 0, eno2: 0 });
+    expect(sentBytes(t)).toEqual({ eno1: 5_000_000, eno2: 5_000_000 });
+  });
+
+  it("turns samples into Mbit/s per link and averages over windows", () => {
+    const t = parseTimeline(OUTPUT, ["eno1", "eno2"], ADDRS, "x");
+    const r = rates(t);
+    expect(r).toHaveLength(3);
+    expect(r[0]!.mbps["eno1"]).toBeCloseTo(200);
+    expect(r[1]!.mbps["eno2"]).toBeCloseTo(200);
+    expect(bytesBetween(t, 0.1, 0.3)).toEqual({ eno1: 2_500_000, eno2: 5_000_000 });
+    expect(mbpsBetween(t, 0, 0.3)).toBeCloseTo(((10_000_000 * 8) / 0.3) / 1e6);
+    expect(mbpsBetween(t, 0, 0.3, ["eno2"])).toBeCloseTo(((5_000_000 * 8) / 0.3) / 1e6);
+  });
+
+  it("tells a subflow's link by its address or the device it is bound to", () => {
+    expect(devOf("192.168.0.2%eno2:1", ADDRS)).toBe("eno2");
+    expect(devOf("[::ffff:10.0.0.2]:1", ADDRS)).toBe("eno1");
+    expect(devOf("172.16.0.2:1", ADDRS)).toBeUndefined();
+  });
+
+  it("samples a real link several times a second and stops on its stop file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sampler-"));
+    try {
+      const stop = join(dir, "stop");
+      const script = samplerScript(["lo"], 5201, stop, 10);
+      const started = Date.now();
+      // The sampler stops itself once the stop file appears.
+      const runner = `( sleep 0.6; touch ${stop} ) & sh -c "$1"`;
+      const out = execFileSync("sh", ["-c", runner, "sh", script], { encoding: "utf8" });
+      expect(Date.now() - started).toBeLessThan(5000);
+      const t = parseTimeline(out, ["lo"], { lo: ["127.0.0.1"] }, "lo");
+      expect(t.samples.length).toBeGreaterThanOrEqual(3);
+      expect(Math.abs(t.startEpochMs - started)).toBeLessThan(2000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
