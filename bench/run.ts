@@ -16,19 +16,11 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
+import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
 const ROOT = REPO_ROOT;
 const LAB = join(ROOT, "test/lab/lab.sh");
-const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
-
-interface LabHost {
-  name: string;
-  host: string;
-  pair: number;
-  role: "server" | "client";
-  eno1: string;
-  eno2: string;
-}
+const LAB_DIR = labDir("netns");
 
 const OPS = ["up", "preview", "refresh", "destroy"] as const;
 type Op = (typeof OPS)[number] | "floor";
@@ -57,36 +49,13 @@ function lab(...args: string[]): void {
   if (r.status !== 0) throw new Error(`lab ${args.join(" ")}: ${r.stderr}`);
 }
 
-function labHosts(): LabHost[] {
-  return JSON.parse(readFileSync(join(LAB_DIR, "hosts.json"), "utf8")) as LabHost[];
-}
-
 function accepted(hosts: LabHost[]): Map<string, number> {
   return new Map(hosts.map((h) => [h.name, readFileSync(join(LAB_DIR, h.name, "sshd.log"), "utf8").split("\n").filter((l) => l.includes("Accepted publickey")).length]));
 }
 
-/** The lab stack's configuration generalized to every pair of the lab. */
+/** The lab stack's configuration generalized to every pair and link of the lab (test/lab/topology.ts). */
 export function stackHosts(hosts: LabHost[]): unknown[] {
-  return hosts.map((h) => {
-    const own = (cidr: string) => cidr.split("/")[0]!;
-    const net = (cidr: string) => `${own(cidr).split(".").slice(0, 3).join(".")}.0/24`;
-    return {
-      name: h.name,
-      role: h.role,
-      connection: { host: h.host, user: "root", privateKeyPath: join(LAB_DIR, "id_ed25519"), knownHostsPath: join(LAB_DIR, "known_hosts") },
-      interfaces: [
-        { name: "eno1", addresses: [h.eno1] },
-        { name: "eno2", addresses: [h.eno2] },
-      ],
-      limits: { subflows: 2, addAddrAccepted: 2 },
-      endpoints: [{ address: own(h.eno2), dev: "eno2", flags: [h.role === "server" ? "signal" : "subflow"] }],
-      policyRoutes: [
-        { table: 101, rules: [{ from: own(h.eno1), priority: 1001 }], routes: [{ dst: net(h.eno1), dev: "eno1", scope: "link" }] },
-        { table: 102, rules: [{ from: own(h.eno2), priority: 1002 }], routes: [{ dst: net(h.eno2), dev: "eno2", scope: "link" }] },
-      ],
-      sysctls: { "net.ipv4.tcp_rmem": "4096 131072 33554432", "net.ipv4.tcp_wmem": "4096 131072 33554432", "net.ipv4.conf.all.rp_filter": "2" },
-    };
-  });
+  return labStackHosts(hosts, keyPaths("netns"));
 }
 
 /** What the floor script runs on one host: the same state, one ip -batch. */

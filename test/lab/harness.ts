@@ -6,24 +6,15 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { labDir, labHosts } from "./topology";
+
+export { labHosts, type LabHost } from "./topology";
 
 /** Repository root. */
 export const ROOT = resolve(__dirname, "../..");
 /** The lab's state directory (keys, known_hosts, ssh_config, sshd logs). */
-export const LAB_DIR = process.env["LAB_DIR"] ?? join(ROOT, ".lab");
+export const LAB_DIR = labDir("netns");
 const LAB = join(ROOT, "test/lab/lab.sh");
-
-/** One lab server as described by .lab/hosts.json. */
-export interface LabHost {
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  pair: number;
-  role: "server" | "client";
-  eno1: string;
-  eno2: string;
-}
 
 /** Runs a lab command; throws with its output when it fails. */
 export function lab(...args: string[]): string {
@@ -43,11 +34,6 @@ export function onHost(server: string, ...command: string[]): string {
 export function tryOnHost(server: string, ...command: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync("bash", [LAB, "exec", server, ...command], { encoding: "utf8", timeout: 120_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The lab's hosts. */
-export function labHosts(): LabHost[] {
-  return JSON.parse(readFileSync(join(LAB_DIR, "hosts.json"), "utf8")) as LabHost[];
 }
 
 /** The provider connection for a lab server. */

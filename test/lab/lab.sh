@@ -8,13 +8,29 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
-LAB=${LAB_DIR:-$REPO_ROOT/.lab}
+TOPOLOGY=$SCRIPT_DIR/topology.json
+TIER=netns
+
+command -v jq >/dev/null 2>&1 || {
+  echo "lab: missing 'jq' (reads $TOPOLOGY); install it with: apt-get install jq" >&2
+  exit 1
+}
+# The topology's one home is topology.json; this turns it into shell variables for one tier.
+load_topology() {
+  eval "$(jq -r --arg tier "$1" '.tiers[$tier] as $t |
+    @sh "MAX_SERVERS=\(.maxServers)", @sh "DEFAULT_PAIRS=\(.defaultPairs)",
+    @sh "DEFAULT_LINKS=\(.defaultLinks)", @sh "DEFAULT_RATE=\(.defaultRateMbit)",
+    @sh "ROLES=(\(.roles))", @sh "LINK_NAMES=(\([.links[].name]))", @sh "LINK_NETS=(\([.links[].net]))",
+    @sh "NETNS_PREFIX=\($t.netnsPrefix)", @sh "HOST_LINK_PREFIX=\($t.hostLinkPrefix)",
+    @sh "PARK_PREFIX=\($t.parkPrefix)", @sh "MGMT_NET=\($t.mgmtNet)", @sh "STATE_DIR=\($t.stateDir)"' "$TOPOLOGY")"
+}
+load_topology "$TIER"
+LAB=${LAB_DIR:-$REPO_ROOT/$STATE_DIR}
 # Paths end up in overlay mount options and mountinfo lookups, so make the
 # state dir absolute here.
 case $LAB in /*) ;; *) LAB=$PWD/$LAB ;; esac
 LAB=${LAB%/}
 
-MAX_SERVERS=40 # mgmt addressing is 172.31.N.0/30, and the brief caps N at 40
 SSHD=/usr/sbin/sshd
 # What systemd gives services: a clean environment with a standard PATH.
 BOOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -34,8 +50,9 @@ usage() {
   cat >&2 <<'EOF'
 usage: bash test/lab/lab.sh <command> [args]
 
-  up [--pairs N] [--rate MBIT]  build (or repair) the lab; defaults N=1, 200 Mbit/s
-                                (env LAB_PAIRS, LAB_RATE_MBIT)
+  up [--pairs N] [--links L] [--rate MBIT | --rates R1,R2,..]
+                                build (or repair) the lab; defaults N=1, L=2 (eno1..enoL),
+                                200 Mbit/s on every link (env LAB_PAIRS, LAB_LINKS, LAB_RATE_MBIT)
   down                          remove every lab server, link, mount and process
   status                        show each server; exit non-zero unless fully up
   ssh HOST [CMD...]             run CMD on HOST over real SSH (.lab/ssh_config)
@@ -87,22 +104,46 @@ check_lab_path() {
 srv() { printf 'server%d' "$1"; }
 srv_num() { printf '%d' "${1#server}"; }
 pair_of() { echo $((($1 + 1) / 2)); }
-mgmt_host_ip() { printf '172.31.%d.1' "$1"; }
-mgmt_srv_ip() { printf '172.31.%d.2' "$1"; }
+mgmt_host_ip() { printf '%s.%d.1' "$MGMT_NET" "$1"; }
+mgmt_srv_ip() { printf '%s.%d.2' "$MGMT_NET" "$1"; }
+# Index of a data link in the topology (eno1 -> 0).
+link_index() {
+  local i
+  for i in "${!LINK_NAMES[@]}"; do
+    if [[ ${LINK_NAMES[$i]} == "$1" ]]; then
+      echo "$i"
+      return 0
+    fi
+  done
+  die "unknown data link '$1'"
+}
 # Odd servers are the guide's Server1 (.1, runs the iperf3 server), even ones
 # its Server2 (.2); pair k uses the (k-1)th /24 of each data subnet.
 data_addr() {
-  local n=$1 ifc=$2 k host
+  local n=$1 ifc=$2 k host i
   k=$(pair_of "$n")
   host=$((n % 2 == 1 ? 1 : 2))
-  case $ifc in
-    eno1) printf '10.0.%d.%d/24' $((k - 1)) "$host" ;;
-    eno2) printf '192.168.%d.%d/24' $((k - 1)) "$host" ;;
-  esac
+  i=$(link_index "$ifc")
+  printf '%s.%d.%d/24' "${LINK_NETS[$i]}" $((k - 1)) "$host"
 }
-role_of() { if (($1 % 2 == 1)); then echo server; else echo client; fi; }
+role_of() { if (($1 % 2 == 1)); then echo "${ROLES[0]}"; else echo "${ROLES[1]}"; fi; }
+# The data links of the current lab (eno1..enoL), from its state.
+active_links() {
+  local count
+  count=$(cat "$LAB/links" 2>/dev/null || echo "$DEFAULT_LINKS")
+  printf '%s\n' "${LINK_NAMES[@]:0:count}"
+}
+# The rate of a data link in Mbit/s, from the lab's state (one per link, comma separated).
+link_rate() {
+  local rates i
+  rates=$(cat "$LAB/rates" 2>/dev/null || echo "$DEFAULT_RATE")
+  i=$(link_index "$1")
+  IFS=, read -ra rates <<<"$rates"
+  echo "${rates[$i]:-${rates[-1]}}"
+}
 
-netns_file() { printf '/run/netns/%s' "$1"; }
+# Namespace and host-side names of a server in this tier (tiers never share them).
+netns_file() { printf '/run/netns/%s%s' "$NETNS_PREFIX" "$1"; }
 mnt_file() { printf '%s/ns/%s' "$LAB" "$1"; }
 
 # Run a command as the server sees the world: its netns and its mount
@@ -125,8 +166,8 @@ mntns_exists() { is_mounted "$(mnt_file "$1")"; }
 # Lab servers present on the host, whatever the requested pair count.
 discover_servers() {
   {
-    ip netns list 2>/dev/null | awk '{ print $1 }'
-    ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sed -n 's/^lab-//p'
+    ip netns list 2>/dev/null | awk -v p="$NETNS_PREFIX" '{ if (index($1, p) == 1) print substr($1, length(p) + 1) }'
+    ip -o link show 2>/dev/null | awk -F': ' -v p="$HOST_LINK_PREFIX" '{ sub(/@.*/, "", $2); if (index($2, p) == 1) print substr($2, length(p) + 1) }'
     if [[ -d $LAB ]]; then
       find "$LAB" "$LAB/ns" -maxdepth 1 -mindepth 1 -name 'server*' -printf '%f\n' 2>/dev/null || true
     fi
@@ -225,13 +266,13 @@ ensure_client_key() {
 create_netns_mgmt() {
   local n=$1 name
   name=$(srv "$n")
-  ip netns add "$name"
-  ip -n "$name" link set lo up
-  ip link add "lab-$name" type veth peer name mgmt0 netns "$name"
-  ip addr add "$(mgmt_host_ip "$n")/30" dev "lab-$name"
-  ip link set "lab-$name" up
-  ip -n "$name" addr add "$(mgmt_srv_ip "$n")/30" dev mgmt0
-  ip -n "$name" link set mgmt0 up
+  ip netns add "$NETNS_PREFIX$name"
+  ip -n "$NETNS_PREFIX$name" link set lo up
+  ip link add "$HOST_LINK_PREFIX$name" type veth peer name mgmt0 netns "$name"
+  ip addr add "$(mgmt_host_ip "$n")/30" dev "$HOST_LINK_PREFIX$name"
+  ip link set "$HOST_LINK_PREFIX$name" up
+  ip -n "$NETNS_PREFIX$name" addr add "$(mgmt_srv_ip "$n")/30" dev mgmt0
+  ip -n "$NETNS_PREFIX$name" link set mgmt0 up
 }
 
 # Persistent mount namespace: /etc is an overlay over the host's /etc, /sys
@@ -323,9 +364,9 @@ build_server() {
 delete_server_links() {
   local name=$1 l
   if netns_exists "$name"; then
-    for l in eno1 eno2 mgmt0; do ip -n "$name" link del "$l" 2>/dev/null || true; done
+    for l in "${LINK_NAMES[@]}" mgmt0; do ip -n "$NETNS_PREFIX$name" link del "$l" 2>/dev/null || true; done
   fi
-  ip link del "lab-$name" 2>/dev/null || true
+  ip link del "$HOST_LINK_PREFIX$name" 2>/dev/null || true
 }
 
 teardown_server() {
@@ -335,11 +376,10 @@ teardown_server() {
   delete_server_links "$name"
   if is_mounted "$f"; then umount "$f" 2>/dev/null || umount -l "$f"; fi
   rm -f "$f"
-  if [[ -e $(netns_file "$name") ]]; then ip netns del "$name" 2>/dev/null || true; fi
+  if [[ -e $(netns_file "$name") ]]; then ip netns del "$NETNS_PREFIX$name" 2>/dev/null || true; fi
   rm -rf --one-file-system "${LAB:?}/$name"
   # data-link ends parked by an interrupted reboot
-  ip link del "lrb${name#server}eno1" 2>/dev/null || true
-  ip link del "lrb${name#server}eno2" 2>/dev/null || true
+  for l in "${LINK_NAMES[@]}"; do ip link del "$PARK_PREFIX${name#server}$l" 2>/dev/null || true; done
 }
 
 server_healthy() {
@@ -348,9 +388,9 @@ server_healthy() {
   dir=$LAB/$name
   f=$(mnt_file "$name")
   netns_exists "$name" && mntns_exists "$name" || return 1
-  ip -o -4 addr show dev "lab-$name" 2>/dev/null | grep -qF " $(mgmt_host_ip "$n")/30 " || return 1
-  ip -o link show dev "lab-$name" 2>/dev/null | grep -q 'state UP' || return 1
-  ip -n "$name" -o -4 addr show dev mgmt0 2>/dev/null | grep -qF " $(mgmt_srv_ip "$n")/30 " || return 1
+  ip -o -4 addr show dev "$HOST_LINK_PREFIX$name" 2>/dev/null | grep -qF " $(mgmt_host_ip "$n")/30 " || return 1
+  ip -o link show dev "$HOST_LINK_PREFIX$name" 2>/dev/null | grep -q 'state UP' || return 1
+  ip -n "$NETNS_PREFIX$name" -o -4 addr show dev mgmt0 2>/dev/null | grep -qF " $(mgmt_srv_ip "$n")/30 " || return 1
   # /etc must be our overlay and /sys must belong to the current netns.
   # shellcheck disable=SC2016 # expanded by the inner shell
   in_srv "$name" /bin/sh -c '
@@ -368,10 +408,25 @@ pair_links_ok() {
   local k=$1 a b ifc
   a=$(srv $((2 * k - 1)))
   b=$(srv $((2 * k)))
-  for ifc in eno1 eno2; do
-    ip -n "$a" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $b\\b" || return 1
-    ip -n "$b" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $a\\b" || return 1
+  for ifc in $(active_links); do
+    ip -n "$NETNS_PREFIX$a" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $NETNS_PREFIX$b\\b" || return 1
+    ip -n "$NETNS_PREFIX$b" -o link show dev "$ifc" 2>/dev/null | grep -q "link-netns $NETNS_PREFIX$a\\b" || return 1
   done
+  # links beyond the current --links must go
+  for ifc in "${LINK_NAMES[@]}"; do
+    grep -qx "$ifc" <(active_links) && continue
+    ip -n "$NETNS_PREFIX$a" link show dev "$ifc" >/dev/null 2>&1 && return 1
+  done
+  return 0
+}
+
+# "eno1 10.0.0.0/24 200 Mbit/s, eno2 ..." for the log.
+pair_link_summary() {
+  local k=$1 ifc out=''
+  for ifc in $(active_links); do
+    out+="${out:+, }$ifc $(data_addr $((2 * k)) "$ifc" | sed 's/\.2\/24$/.0\/24/') $(link_rate "$ifc") Mbit/s"
+  done
+  echo "$out"
 }
 
 # The guide's two direct links as veth pairs straight between the two
@@ -380,35 +435,44 @@ create_pair_links() {
   local k=$1 a b ifc
   a=$(srv $((2 * k - 1)))
   b=$(srv $((2 * k)))
-  for ifc in eno1 eno2; do
-    ip -n "$a" link del "$ifc" 2>/dev/null || true
-    ip -n "$b" link del "$ifc" 2>/dev/null || true
-    ip link add "$ifc" netns "$a" type veth peer name "$ifc" netns "$b"
+  for ifc in "${LINK_NAMES[@]}"; do
+    ip -n "$NETNS_PREFIX$a" link del "$ifc" 2>/dev/null || true
+    ip -n "$NETNS_PREFIX$b" link del "$ifc" 2>/dev/null || true
+  done
+  for ifc in $(active_links); do
+    ip link add "$ifc" netns "$NETNS_PREFIX$a" type veth peer name "$ifc" netns "$NETNS_PREFIX$b"
   done
 }
 
-# Idempotent: addresses, link state and shaping of both sides of a pair.
-configure_pair() {
-  local k=$1 rate=$2 n name ifc burst
+# Shapes one end of a data link to its rate (idempotent).
+shape_link() {
+  local name=$1 ifc=$2 rate burst
+  rate=$(link_rate "$ifc")
   # Without GSO every packet is MTU sized, so the bucket only needs a couple
   # of milliseconds of traffic; 32 KiB floor keeps low rates smooth.
   burst=$((rate * 250))
   ((burst >= 32768)) || burst=32768
+  # veth hands tbf 64 KiB GSO super-packets that a small bucket cannot
+  # pass smoothly; segment in the stack instead.
+  nsenter --net="$(netns_file "$name")" -- ethtool -K "$ifc" tso off gso off gro off >/dev/null 2>&1 || true
+  tc -n "$NETNS_PREFIX$name" qdisc replace dev "$ifc" root tbf rate "${rate}mbit" burst "$burst" latency 20ms
+}
+
+# Idempotent: addresses, link state and shaping of both sides of a pair.
+configure_pair() {
+  local k=$1 n name ifc
   for n in $((2 * k - 1)) $((2 * k)); do
     name=$(srv "$n")
-    for ifc in eno1 eno2; do
-      ip -n "$name" addr replace "$(data_addr "$n" "$ifc")" dev "$ifc"
-      ip -n "$name" link set "$ifc" up
-      # veth hands tbf 64 KiB GSO super-packets that a small bucket cannot
-      # pass smoothly; segment in the stack instead.
-      nsenter --net="$(netns_file "$name")" -- ethtool -K "$ifc" tso off gso off gro off >/dev/null 2>&1 || true
-      tc -n "$name" qdisc replace dev "$ifc" root tbf rate "${rate}mbit" burst "$burst" latency 20ms
+    for ifc in $(active_links); do
+      ip -n "$NETNS_PREFIX$name" addr replace "$(data_addr "$n" "$ifc")" dev "$ifc"
+      ip -n "$NETNS_PREFIX$name" link set "$ifc" up
+      shape_link "$name" "$ifc"
     done
   done
 }
 
 write_client_files() {
-  local count=$1 n name tmp sep
+  local count=$1 n name tmp sep links ifc
   tmp=$(mktemp "$LAB/.tmp.XXXXXX")
   for ((n = 1; n <= count; n++)); do
     name=$(srv "$n")
@@ -443,9 +507,12 @@ EOF
     echo '['
     for ((n = 1; n <= count; n++)); do
       if ((n == count)); then sep=''; else sep=','; fi
-      printf '  {"name":"%s","host":"%s","port":22,"user":"root","pair":%d,"role":"%s","eno1":"%s","eno2":"%s"}%s\n' \
-        "$(srv "$n")" "$(mgmt_srv_ip "$n")" "$(pair_of "$n")" "$(role_of "$n")" \
-        "$(data_addr "$n" eno1)" "$(data_addr "$n" eno2)" "$sep"
+      links=''
+      for ifc in $(active_links); do
+        links+="${links:+,}{\"name\":\"$ifc\",\"address\":\"$(data_addr "$n" "$ifc")\",\"rateMbit\":$(link_rate "$ifc")}"
+      done
+      printf '  {"name":"%s","tier":"%s","host":"%s","port":22,"user":"root","pair":%d,"role":"%s","links":[%s]}%s\n' \
+        "$(srv "$n")" "$TIER" "$(mgmt_srv_ip "$n")" "$(pair_of "$n")" "$(role_of "$n")" "$links" "$sep"
     done
     echo ']'
   } >"$tmp"
@@ -470,33 +537,54 @@ wait_ssh() {
 
 # ---------------------------------------------------------------- commands
 
-cmd_up() {
-  local pairs=${LAB_PAIRS:-1} rate=${LAB_RATE_MBIT:-200} count n k name start
-  local -A dirty=()
+# Options of `up` shared by every tier: sets PAIRS, LINKS and RATES (one rate per link,
+# comma separated), or dies naming the bad option before anything is touched.
+parse_up_options() {
+  local rate='' rates='' r i
+  PAIRS=${LAB_PAIRS:-$DEFAULT_PAIRS} LINKS=${LAB_LINKS:-$DEFAULT_LINKS} UP_REST=()
   while (($#)); do
     case $1 in
-      --pairs | --rate)
-        (($# >= 2)) || usage
-        if [[ $1 == --pairs ]]; then pairs=$2; else rate=$2; fi
-        shift 2
+      --pairs | --links | --rate | --rates)
+        (($# >= 2)) || die "$1 needs a value"
+        set -- "$1=$2" "${@:3}"
         ;;
-      --pairs=*)
-        pairs=${1#*=}
-        shift
-        ;;
-      --rate=*)
-        rate=${1#*=}
-        shift
-        ;;
-      *) usage ;;
+      --pairs=*) PAIRS=${1#*=} && shift ;;
+      --links=*) LINKS=${1#*=} && shift ;;
+      --rate=*) rate=${1#*=} && shift ;;
+      --rates=*) rates=${1#*=} && shift ;;
+      *) UP_REST+=("$1") && shift ;;
     esac
   done
-  if ! [[ $pairs =~ ^[0-9]+$ ]] || ((pairs < 1 || 2 * pairs > MAX_SERVERS)); then
-    die "--pairs must be an integer from 1 to $((MAX_SERVERS / 2)) (got '$pairs')"
+  if ! [[ $PAIRS =~ ^[0-9]+$ ]] || ((PAIRS < 1 || 2 * PAIRS > MAX_SERVERS)); then
+    die "--pairs must be an integer from 1 to $((MAX_SERVERS / 2)) (got '$PAIRS')"
   fi
-  if ! [[ $rate =~ ^[0-9]+$ ]] || ((rate < 1 || rate > 100000)); then
-    die "--rate must be an integer number of Mbit/s from 1 to 100000 (got '$rate')"
+  if ! [[ $LINKS =~ ^[0-9]+$ ]] || ((LINKS < 1 || LINKS > ${#LINK_NAMES[@]})); then
+    die "--links must be an integer from 1 to ${#LINK_NAMES[@]} (got '$LINKS')"
   fi
+  [[ -z $rate || -z $rates ]] || die "--rate and --rates exclude each other (got both)"
+  rates=${rates:-${rate:-${LAB_RATE_MBIT:-$DEFAULT_RATE}}}
+  IFS=, read -ra r <<<"$rates"
+  if ((${#r[@]} == 1)); then
+    RATES=$(printf "${r[0]}%.0s," $(seq "$LINKS"))
+    RATES=${RATES%,}
+  elif ((${#r[@]} == LINKS)); then
+    RATES=$rates
+  else
+    die "--rates needs one rate or one per link ($LINKS links), got ${#r[@]} ('$rates')"
+  fi
+  IFS=, read -ra r <<<"$RATES"
+  for i in "${r[@]}"; do
+    if ! [[ $i =~ ^[0-9]+$ ]] || ((i < 1 || i > 100000)); then
+      die "--rate(s) must be integer Mbit/s from 1 to 100000 (got '$i')"
+    fi
+  done
+}
+
+cmd_up() {
+  local count n k name start
+  local -A dirty=()
+  parse_up_options "$@"
+  ((${#UP_REST[@]} == 0)) || usage
   require_root
   require_tools ip:iproute2 tc:iproute2 "$SSHD:openssh-server" ssh:openssh-client \
     ssh-keygen:openssh-client nsenter:util-linux unshare:util-linux flock:util-linux \
@@ -504,9 +592,11 @@ cmd_up() {
   check_lab_path
   take_lock
   start=$(date +%s.%N)
-  count=$((2 * pairs))
+  count=$((2 * PAIRS))
 
   mkdir -p "$LAB"
+  echo "$LINKS" >"$LAB/links"
+  echo "$RATES" >"$LAB/rates"
   ensure_state_dirs
   ensure_client_key
 
@@ -514,7 +604,7 @@ cmd_up() {
   for name in $(discover_servers); do
     n=$(srv_num "$name")
     if ((n > count)); then
-      log "$name: removing (beyond $pairs pair(s))"
+      log "$name: removing (beyond $PAIRS pair(s))"
       teardown_server "$name"
     fi
   done
@@ -532,19 +622,18 @@ cmd_up() {
     fi
   done
 
-  for ((k = 1; k <= pairs; k++)); do
+  for ((k = 1; k <= PAIRS; k++)); do
     if [[ -n ${dirty[$k]:-} ]] || ! pair_links_ok "$k"; then
-      log "pair $k: linking $(srv $((2 * k - 1))) <-> $(srv $((2 * k))) (eno1 10.0.$((k - 1)).0/24, eno2 192.168.$((k - 1)).0/24)"
+      log "pair $k: linking $(srv $((2 * k - 1))) <-> $(srv $((2 * k))) ($(pair_link_summary "$k"))"
       create_pair_links "$k"
     fi
-    configure_pair "$k" "$rate"
+    configure_pair "$k"
   done
 
-  echo "$pairs" >"$LAB/pairs"
-  echo "$rate" >"$LAB/rate"
+  echo "$PAIRS" >"$LAB/pairs"
   write_client_files "$count"
   for ((n = 1; n <= count; n++)); do wait_ssh "$(srv "$n")"; done
-  log "up: $pairs pair(s), data links shaped to $rate Mbit/s, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  log "up: $PAIRS pair(s), $LINKS data link(s) shaped to $RATES Mbit/s, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 cmd_down() {
@@ -600,8 +689,8 @@ cmd_status() {
       ok=0
     fi
     if netns_exists "$name"; then
-      for ifc in mgmt0 eno1 eno2; do
-        addr=$(ip -n "$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
+      for ifc in mgmt0 $(active_links); do
+        addr=$(ip -n "$NETNS_PREFIX$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
         if [[ -z $addr ]]; then
           addr=MISSING
           ok=0
@@ -611,7 +700,7 @@ cmd_status() {
     fi
     echo "$line"
   done
-  if ((ok)); then echo "lab is up: $pairs pair(s), $(cat "$LAB/rate" 2>/dev/null || echo '?') Mbit/s"; else
+  if ((ok)); then echo "lab is up: $pairs pair(s), $(active_links | paste -sd, -) at $(cat "$LAB/rates" 2>/dev/null || echo '?') Mbit/s"; else
     echo "lab is NOT fully up"
     return 1
   fi
@@ -649,7 +738,7 @@ cmd_exec() {
 }
 
 cmd_reboot() {
-  local name=${1:-} n k rate rc=0 status
+  local name=${1:-} n k rc=0 status
   (($# == 1)) || usage
   require_root
   require_tools ip:iproute2 tc:iproute2 "$SSHD:openssh-server" ssh:openssh-client \
@@ -657,7 +746,6 @@ cmd_reboot() {
   check_host_arg "$name"
   n=$(srv_num "$name")
   k=$(pair_of "$n")
-  rate=$(cat "$LAB/rate" 2>/dev/null || echo 200)
   if [[ ! -s $LAB/pairs ]] || ((n > 2 * $(<"$LAB/pairs"))); then
     die "$name is not part of the current lab"
   fi
@@ -669,30 +757,30 @@ cmd_reboot() {
   # rebuilt: deleting a veth end deletes the peer too, and the peer server did not reboot,
   # so its NICs (and the routes on them) must survive, as a real NIC would.
   local parked=1 ifc
-  for ifc in eno1 eno2; do
-    if ip -n "$name" link show dev "$ifc" >/dev/null 2>&1; then
-      ip -n "$name" link set dev "$ifc" down
-      ip -n "$name" link set dev "$ifc" name "lrb${n}${ifc}"
-      ip -n "$name" link set dev "lrb${n}${ifc}" netns "$$"
+  for ifc in $(active_links); do
+    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX${n}${ifc}"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" netns "$$"
     else
       parked=0
     fi
   done
   delete_server_links "$name"
-  ip netns del "$name"
+  ip netns del "$NETNS_PREFIX$name"
   create_netns_mgmt "$n"
   remount_sys "$name"
   if ((parked)); then
-    for ifc in eno1 eno2; do
-      ip link set dev "lrb${n}${ifc}" netns "$name"
-      ip -n "$name" link set dev "lrb${n}${ifc}" name "$ifc"
+    for ifc in $(active_links); do
+      ip link set dev "$PARK_PREFIX${n}${ifc}" netns "$name"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" name "$ifc"
     done
   else
     log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
-    for ifc in eno1 eno2; do ip link del "lrb${n}${ifc}" 2>/dev/null || true; done
+    for ifc in $(active_links); do ip link del "$PARK_PREFIX${n}${ifc}" 2>/dev/null || true; done
     create_pair_links "$k"
   fi
-  configure_pair "$k" "$rate"
+  configure_pair "$k"
 
   # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.
   if in_srv "$name" env -i PATH="$BOOT_PATH" sysctl --system >/dev/null 9>&-; then status=0; else status=$?; fi

@@ -2,8 +2,12 @@
  * The lab itself: two real SSH servers with the guide's addresses, their own /etc, and two
  * data links that both carry traffic.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { lab, onHost, tryOnHost } from "./harness";
+import { lab, labHosts, onHost, ROOT, tryOnHost } from "./harness";
+import { stackHosts } from "./topology";
 
 /** Bytes sent by an interface of a server, from the kernel's counters. */
 function txBytes(server: string, dev: string): number {
@@ -43,5 +47,30 @@ describe("lab", () => {
     // A fixed amount, not a rate: the assertion is that this link carried most of it (the rest may still be queued).
     onHost("server2", "sh", "-c", `for i in 1 2 3 4 5 6 7 8 9 10; do iperf3 -c ${peer} -p 5299 -n 4M >/dev/null && exit 0; sleep 0.3; done; exit 1`);
     expect(txBytes("server2", dev) - before).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
+  it("is the topology Pulumi.lab.yaml configures (one pair, two links)", () => {
+    const doc = load(readFileSync(join(ROOT, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const keys = { privateKeyPath: ".lab/id_ed25519", knownHostsPath: ".lab/known_hosts" };
+    expect(stackHosts(labHosts(), keys)).toEqual(doc.config["mptcp-pulumi:hosts"]);
+  });
+
+  it("builds --links 3 with per-link --rates, each link shaped and carrying traffic, and goes back to two", () => {
+    lab("up", "--links", "3", "--rates", "200,50,100");
+    try {
+      expect(labHosts().map((h) => h.links.map((l) => `${l.name} ${l.address} ${l.rateMbit}`))).toEqual([
+        ["eno1 10.0.0.1/24 200", "eno2 192.168.0.1/24 50", "eno3 10.3.0.1/24 100"],
+        ["eno1 10.0.0.2/24 200", "eno2 192.168.0.2/24 50", "eno3 10.3.0.2/24 100"],
+      ]);
+      expect(onHost("server2", "tc", "qdisc", "show", "dev", "eno2")).toMatch(/tbf .* rate 50Mbit/);
+      expect(onHost("server1", "tc", "qdisc", "show", "dev", "eno3")).toMatch(/tbf .* rate 100Mbit/);
+      const before = txBytes("server2", "eno3");
+      onHost("server2", "ping", "-c", "3", "-i", "0.2", "-s", "1400", "10.3.0.1");
+      expect(txBytes("server2", "eno3") - before).toBeGreaterThan(3 * 1400);
+    } finally {
+      lab("up");
+    }
+    expect(tryOnHost("server1", "ip", "link", "show", "dev", "eno3").status).not.toBe(0);
+    expect(labHosts()[0]!.links.map((l) => l.rateMbit)).toEqual([200, 200]);
   });
 });

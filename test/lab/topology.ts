@@ -1,0 +1,113 @@
+/**
+ * The lab's topology for TypeScript: test/lab/topology.json (which lab.sh reads too), the hosts a
+ * running lab wrote to its hosts.json, and the stack configuration they imply. Tests, the bench
+ * and scripts take names, addresses, roles and rates from here, never re-derive them.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { projectRoot } from "../../provider/connection";
+
+/** The lab tiers: network namespaces sharing this kernel, or containers booting systemd. */
+export type LabTier = "netns" | "systemd";
+
+/** One tier's names: namespace and host-side veth prefixes, management /16, state folder. */
+export interface TierTopology {
+  netnsPrefix: string;
+  hostLinkPrefix: string;
+  parkPrefix: string;
+  mgmtNet: string;
+  stateDir: string;
+}
+
+/** test/lab/topology.json, typed. */
+export interface Topology {
+  maxServers: number;
+  defaultPairs: number;
+  defaultLinks: number;
+  defaultRateMbit: number;
+  roles: ["server", "client"];
+  links: Array<{ name: string; net: string }>;
+  tableBase: number;
+  priorityBase: number;
+  sysctls: Record<string, string | number>;
+  tiers: Record<LabTier, TierTopology>;
+}
+
+/** One data link of a lab server as the lab built it. */
+export interface LabLink {
+  name: string;
+  /** Address with prefix, e.g. "10.0.0.1/24". */
+  address: string;
+  rateMbit: number;
+}
+
+/** One lab server, as the lab's hosts.json describes it. */
+export interface LabHost {
+  name: string;
+  tier: LabTier;
+  host: string;
+  port: number;
+  user: string;
+  pair: number;
+  role: "server" | "client";
+  links: LabLink[];
+}
+
+/** Repository root (from test/lab or dist/test/lab alike). */
+const ROOT = projectRoot(__dirname);
+
+/** The lab's topology file. */
+export const TOPOLOGY: Topology = JSON.parse(readFileSync(join(ROOT, "test/lab/topology.json"), "utf8")) as Topology;
+
+/** A tier's state folder (keys, known_hosts, ssh_config, hosts.json); LAB_DIR overrides the netns tier's. */
+export function labDir(tier: LabTier = "netns"): string {
+  if (tier === "netns" && process.env["LAB_DIR"]) return process.env["LAB_DIR"];
+  return join(ROOT, TOPOLOGY.tiers[tier].stateDir);
+}
+
+/** The servers of a running lab tier, from the hosts.json it wrote. */
+export function labHosts(tier: LabTier = "netns"): LabHost[] {
+  return JSON.parse(readFileSync(join(labDir(tier), "hosts.json"), "utf8")) as LabHost[];
+}
+
+/** Where the stack config finds the lab's SSH key and known_hosts. */
+export interface KeyPaths {
+  privateKeyPath: string;
+  knownHostsPath: string;
+}
+
+/** The SSH key files of a tier's state folder, as absolute paths. */
+export function keyPaths(tier: LabTier = "netns"): KeyPaths {
+  return { privateKeyPath: join(labDir(tier), "id_ed25519"), knownHostsPath: join(labDir(tier), "known_hosts") };
+}
+
+const addressOf = (cidr: string) => cidr.split("/")[0]!;
+const subnetOf = (cidr: string) => `${addressOf(cidr).split(".").slice(0, 3).join(".")}.0/24`;
+
+/**
+ * The lab stack's `mptcp-pulumi:hosts` for these servers: every link addressed and routed by
+ * source in its own table; the server signals, and the client opens subflows from, every
+ * address but eno1's; limits large enough for all links; the guide's buffer and rp_filter sysctls.
+ */
+export function stackHosts(hosts: readonly LabHost[], keys: KeyPaths): unknown[] {
+  return hosts.map((h) => {
+    const limit = Math.max(2, h.links.length);
+    return {
+      name: h.name,
+      role: h.role,
+      connection: { host: h.host, user: h.user, ...keys },
+      interfaces: h.links.map((l) => ({ name: l.name, addresses: [l.address] })),
+      limits: { subflows: limit, addAddrAccepted: limit },
+      endpoints: h.links.slice(1).map((l) => ({ address: addressOf(l.address), dev: l.name, flags: [h.role === "server" ? "signal" : "subflow"] })),
+      policyRoutes: h.links.map((l) => {
+        const i = TOPOLOGY.links.findIndex((t) => t.name === l.name) + 1;
+        return {
+          table: TOPOLOGY.tableBase + i,
+          rules: [{ from: addressOf(l.address), priority: TOPOLOGY.priorityBase + i }],
+          routes: [{ dst: subnetOf(l.address), dev: l.name, scope: "link" }],
+        };
+      }),
+      sysctls: { ...TOPOLOGY.sysctls },
+    };
+  });
+}
