@@ -40,7 +40,8 @@ function sh(command: string[], what = command.join(" ")): string {
 }
 
 const lab = (...args: string[]) => sh(["bash", LAB, "--tier", "systemd", ...args], `lab ${args.join(" ")}`);
-const onHost = (...command: string[]) => lab("exec", HOST, ...command);
+const onServer = (server: string, ...command: string[]) => lab("exec", server, ...command);
+const onHost = (...command: string[]) => onServer(HOST, ...command);
 const sleep = (seconds: number) => spawnSync("sleep", [String(seconds)]);
 const peerNetns = `${TOPOLOGY.tiers.systemd.netnsPrefix}${PEER}`;
 
@@ -69,33 +70,35 @@ interface HostConfig {
   sysctls: Record<string, string | number>;
 }
 
-/** The stack's objects on the host, each with whether the host has it now (read with ip/sysctl there). */
-function objectsOnHost(config: HostConfig): Record<string, boolean> {
-  const addrs = onHost("ip", "-o", "-4", "addr", "show");
-  const rules = onHost("ip", "rule", "show");
-  const endpoints = onHost("ip", "mptcp", "endpoint", "show");
-  const limits = onHost("ip", "mptcp", "limits", "show").trim();
+/** The stack's objects on a server, each with whether the server has it now (read with ip/sysctl there). */
+function objectsOn(server: string, config: HostConfig): Record<string, boolean> {
+  const on = (...command: string[]) => onServer(server, ...command);
+  const addrs = on("ip", "-o", "-4", "addr", "show");
+  const rules = on("ip", "rule", "show");
+  const endpoints = on("ip", "mptcp", "endpoint", "show");
+  const limits = on("ip", "mptcp", "limits", "show").trim();
   const objects: Record<string, boolean> = {};
   for (const i of config.interfaces) for (const a of i.addresses) objects[`address ${a} ${i.name}`] = new RegExp(`\\s${i.name}\\s+inet ${a.replace(/\./g, "\\.")}\\s`).test(addrs);
   for (const p of config.policyRoutes) {
     for (const r of p.rules) objects[`rule ${r.priority} from ${r.from}`] = rules.includes(`${r.priority}:\tfrom ${r.from} lookup ${p.table}`);
-    const table = spawnSync("bash", [LAB, "--tier", "systemd", "exec", HOST, "ip", "route", "show", "table", String(p.table)], { encoding: "utf8" }).stdout;
+    // "FIB table does not exist" once its last route is gone: that is an empty table.
+    const table = spawnSync("bash", [LAB, "--tier", "systemd", "exec", server, "ip", "route", "show", "table", String(p.table)], { encoding: "utf8" }).stdout;
     for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = table.includes(`${r.dst} dev ${r.dev} scope ${r.scope}`);
   }
   for (const e of config.endpoints) objects[`endpoint ${e.address} ${e.flags.join(",")}`] = new RegExp(`^${e.address.replace(/\./g, "\\.")} id \\d+ ${e.flags.join(" ")} dev ${e.dev}`, "m").test(endpoints);
   objects[`limits ${config.limits.subflows}/${config.limits.addAddrAccepted}`] = limits === `add_addr_accepted ${config.limits.addAddrAccepted} subflows ${config.limits.subflows}`;
-  objects["sysctl net.mptcp.enabled=1"] = onHost("sysctl", "-n", "net.mptcp.enabled").trim() === "1";
-  for (const [k, v] of Object.entries(config.sysctls)) objects[`sysctl ${k}`] = onHost("sysctl", "-n", k).trim().split(/\s+/).join(" ") === String(v);
+  objects["sysctl net.mptcp.enabled=1"] = on("sysctl", "-n", "net.mptcp.enabled").trim() === "1";
+  for (const [k, v] of Object.entries(config.sysctls)) objects[`sysctl ${k}`] = on("sysctl", "-n", k).trim().split(/\s+/).join(" ") === String(v);
   return objects;
 }
 
-/** One cell of the table. */
+/** One row of the table: what each server kept after one event on one flavor. */
 interface Cell {
   flavor: Flavor;
   event: string;
-  lost: string[];
-  kept: number;
-  /** Resources of this host `npm run drift` reports, with its reasons. */
+  /** Per server: the stack's objects it lost, and how many it kept. */
+  servers: Record<string, { lost: string[]; kept: number }>;
+  /** Resources `npm run drift` reports, with their operation. */
   drift: string[];
   driftExit: number;
 }
@@ -104,29 +107,29 @@ function drift(project: TempProject): { exit: number; resources: string[] } {
   const r = project.run(["node", join(REPO_ROOT, "dist/scripts/drift.js"), "--stack", project.stack, "--config-file", project.configFile, "--cwd", project.dir, "--json"]);
   if (r.status !== 0 && r.status !== 1) throw new Error(`drift exited ${r.status}: ${r.stderr}`);
   const plan = JSON.parse(r.stdout) as DriftPlan;
-  return { exit: r.status, resources: plan.resources.filter((x) => x.name.startsWith(`${HOST}-`)).map((x) => `${x.name} ${x.op}`) };
+  return { exit: r.status, resources: plan.resources.map((x) => `${x.name} ${x.op}`) };
 }
 
 function measureFlavor(flavor: Flavor, settle: number): Cell[] {
   log(`${flavor}: lab up`);
   lab("up", "--flavor", flavor);
   const hosts = stackHosts(labHosts("systemd"), keyPaths("systemd")) as Array<HostConfig & { name: string }>;
-  const config = hosts.find((h) => h.name === HOST)!;
+  const observe = () => Object.fromEntries(hosts.map((h) => [h.name, objectsOn(h.name, h)]));
   const project = new TempProject(`events-${flavor}`, { "mptcp-pulumi:hosts": hosts });
   const cells: Cell[] = [];
   try {
     project.ok("up", "--yes", "--skip-preview");
     for (const event of EVENTS.filter((e) => e.flavors.includes(flavor))) {
-      const before = objectsOnHost(config);
-      const missing = Object.entries(before).filter(([, ok]) => !ok);
-      if (missing.length) throw new Error(`${flavor}: before "${event.name}" the stack is not converged: ${missing.map(([k]) => k).join(", ")}`);
+      const missing = Object.entries(observe()).flatMap(([server, objects]) => Object.entries(objects).filter(([, ok]) => !ok).map(([k]) => [`${server} ${k}`]));
+      if (missing.length) throw new Error(`${flavor}: before "${event.name}" the stack is not converged: ${missing.join(", ")}`);
       log(`${flavor}: ${event.name}`);
       event.run();
       sleep(settle);
-      const after = objectsOnHost(config);
+      const after = observe();
       const d = drift(project);
-      const cell: Cell = { flavor, event: event.name, lost: Object.keys(after).filter((k) => !after[k]), kept: Object.values(after).filter(Boolean).length, drift: d.resources, driftExit: d.exit };
-      log(`${flavor}: ${event.name}: lost ${cell.lost.length ? cell.lost.join(", ") : "nothing"}; drift ${d.exit === 1 ? d.resources.join(", ") : "none"}`);
+      const servers = Object.fromEntries(Object.entries(after).map(([server, objects]) => [server, { lost: Object.keys(objects).filter((k) => !objects[k]), kept: Object.values(objects).filter(Boolean).length }]));
+      const cell: Cell = { flavor, event: event.name, servers, drift: d.resources, driftExit: d.exit };
+      log(`${flavor}: ${event.name}: ${JSON.stringify(servers)}; drift ${d.exit === 1 ? d.resources.join(", ") : "none"}`);
       cells.push(cell);
       project.ok("up", "--yes", "--refresh", "--skip-preview");
     }
@@ -140,15 +143,16 @@ function measureFlavor(flavor: Flavor, settle: number): Cell[] {
 /** The markdown table: one row per flavor and event. */
 export function eventsMarkdown(cells: Cell[], date: string): string {
   const lines = [
-    `Measured ${date}: lab stack up on the systemd tier (Debian 12 containers), event on ${HOST}, objects read on ${HOST} after the event settled; drift is \`npm run drift\` (resources of ${HOST} it reports).`,
+    `Measured ${date}: the lab stack up on the systemd tier (Debian 12 containers); each event happens on ${HOST} (the carrier event: its peer ${PEER} sets its end of eno2 down for 3 s, so ${PEER} sees an admin down/up there); objects are read on both servers after the event settled; the last column is what \`npm run drift\` reports. The stack is re-converged between events.`,
     "",
-    "| flavor | event | stack objects still on the host | lost | `npm run drift` reports |",
-    "| --- | --- | --- | --- | --- |",
+    `| flavor | event | objects kept on ${HOST} | lost on ${HOST} | lost on ${PEER} (peer) | \`npm run drift\` reports |`,
+    "| --- | --- | --- | --- | --- | --- |",
   ];
+  const lost = (c: Cell, server: string) => (c.servers[server]!.lost.length ? c.servers[server]!.lost.join("; ") : "none");
   for (const c of cells) {
-    const total = c.kept + c.lost.length;
+    const host = c.servers[HOST]!;
     const reported = c.driftExit === 1 ? c.drift.join("; ") : "no drift";
-    lines.push(`| ${c.flavor} | ${c.event} | ${c.kept}/${total} | ${c.lost.length ? c.lost.join("; ") : "none"} | ${reported} |`);
+    lines.push(`| ${c.flavor} | ${c.event} | ${host.kept}/${host.kept + host.lost.length} | ${lost(c, HOST)} | ${lost(c, PEER)} | ${reported} |`);
   }
   return `${lines.join("\n")}\n`;
 }
