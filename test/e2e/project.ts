@@ -52,9 +52,9 @@ export function previewOps(json: string): Record<string, string> {
   return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [s.urn.split("::").pop()!, s.op]));
 }
 
-/** Everything the stack may touch on a server, as the server itself reports it. */
-export function snapshot(server: string): string {
-  return onHost(
+/** Everything the stack may touch on a server, as the server itself reports it (`run` picks the tier). */
+export function snapshot(server: string, run: (server: string, ...command: string[]) => string = onHost): string {
+  return run(
     server,
     "sh",
     "-c",

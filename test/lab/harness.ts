@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { labDir, labHosts } from "./topology";
+import { keyPaths, labDir, labHosts, type LabTier } from "./topology";
 
 export { labHosts, type LabHost } from "./topology";
 
@@ -61,3 +61,38 @@ export function freshLab(pairs = 1): void {
   lab("down");
   lab("up", "--pairs", String(pairs));
 }
+
+/** What a test needs of one lab tier: lab.sh with `--tier`, commands on its hosts, its stack config. */
+export interface TierHarness {
+  tier: LabTier;
+  /** Runs a lab command of this tier; throws with its output when it fails. */
+  lab(...args: string[]): string;
+  /** Runs a command on a server of this tier, bypassing SSH; throws when it fails. */
+  onHost(server: string, ...command: string[]): string;
+  /** Like onHost but returns status and output instead of throwing. */
+  tryOnHost(server: string, ...command: string[]): { status: number; stdout: string; stderr: string };
+}
+
+/** The harness of a lab tier (the netns tier's is also this module's plain functions). */
+export function tierHarness(tier: LabTier): TierHarness {
+  const run = (args: string[]) => spawnSync("bash", [LAB, "--tier", tier, ...args], { encoding: "utf8", timeout: 600_000 });
+  return {
+    tier,
+    lab(...args) {
+      const r = run(args);
+      if (r.status !== 0) throw new Error(`lab --tier ${tier} ${args.join(" ")} exited ${r.status}: ${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    onHost(server, ...command) {
+      const r = run(["exec", server, ...command]);
+      if (r.status !== 0) throw new Error(`on ${tier} ${server}: ${command.join(" ")} exited ${r.status}: ${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    tryOnHost(server, ...command) {
+      const r = run(["exec", server, ...command]);
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}
+
+export { keyPaths };

@@ -9,7 +9,6 @@ set -euo pipefail
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 TOPOLOGY=$SCRIPT_DIR/topology.json
-TIER=netns
 
 command -v jq >/dev/null 2>&1 || {
   echo "lab: missing 'jq' (reads $TOPOLOGY); install it with: apt-get install jq" >&2
@@ -23,13 +22,14 @@ load_topology() {
     @sh "ROLES=(\(.roles))", @sh "LINK_NAMES=(\([.links[].name]))", @sh "LINK_NETS=(\([.links[].net]))",
     @sh "NETNS_PREFIX=\($t.netnsPrefix)", @sh "HOST_LINK_PREFIX=\($t.hostLinkPrefix)",
     @sh "PARK_PREFIX=\($t.parkPrefix)", @sh "MGMT_NET=\($t.mgmtNet)", @sh "STATE_DIR=\($t.stateDir)"' "$TOPOLOGY")"
+  [[ -n ${STATE_DIR:-} ]] || die "unknown tier '$1' (tiers: $(jq -r '.tiers | keys | join(", ")' "$TOPOLOGY"))"
+  TIER=$1
+  if [[ $TIER == netns ]]; then LAB=${LAB_DIR:-$REPO_ROOT/$STATE_DIR}; else LAB=$REPO_ROOT/$STATE_DIR; fi
+  # Paths end up in overlay mount options and mountinfo lookups, so make the
+  # state dir absolute here.
+  case $LAB in /*) ;; *) LAB=$PWD/$LAB ;; esac
+  LAB=${LAB%/}
 }
-load_topology "$TIER"
-LAB=${LAB_DIR:-$REPO_ROOT/$STATE_DIR}
-# Paths end up in overlay mount options and mountinfo lookups, so make the
-# state dir absolute here.
-case $LAB in /*) ;; *) LAB=$PWD/$LAB ;; esac
-LAB=${LAB%/}
 
 SSHD=/usr/sbin/sshd
 # What systemd gives services: a clean environment with a standard PATH.
@@ -48,7 +48,10 @@ die() {
 
 usage() {
   cat >&2 <<'EOF'
-usage: bash test/lab/lab.sh <command> [args]
+usage: bash test/lab/lab.sh [--tier netns|systemd] <command> [args]
+
+Tiers: netns (default; namespaces sharing this kernel, no init) and systemd (Debian
+containers booting systemd with a real network manager; see test/lab/README.md).
 
   up [--pairs N] [--links L] [--rate MBIT | --rates R1,R2,..]
                                 build (or repair) the lab; defaults N=1, L=2 (eno1..enoL),
@@ -61,6 +64,10 @@ usage: bash test/lab/lab.sh <command> [args]
                                 then sysctl --system and /etc/mptcp-pulumi/apply.sh)
   sshd-stop HOST                stop HOST's sshd and its sessions (fault injection)
   sshd-start HOST               start HOST's sshd again
+
+systemd tier (--tier systemd): up also takes [--flavor networkd|networkmanager|plain]
+  [--release bookworm|trixie] [--mptcpd]; reboot is a real `systemctl reboot` inside;
+  down leaves only the cached images (.images/).
 
 State lives in <repo>/.lab (override with LAB_DIR).
 EOF
@@ -268,7 +275,8 @@ create_netns_mgmt() {
   name=$(srv "$n")
   ip netns add "$NETNS_PREFIX$name"
   ip -n "$NETNS_PREFIX$name" link set lo up
-  ip link add "$HOST_LINK_PREFIX$name" type veth peer name mgmt0 netns "$name"
+  # A fixed MAC: the management NIC of a real server keeps its address (and its fe80::) across reboots.
+  ip link add "$HOST_LINK_PREFIX$name" type veth peer name mgmt0 address "$(printf '02:6c:61:62:%02x:%02x' "${MGMT_NET#*.}" "$n")" netns "$NETNS_PREFIX$name"
   ip addr add "$(mgmt_host_ip "$n")/30" dev "$HOST_LINK_PREFIX$name"
   ip link set "$HOST_LINK_PREFIX$name" up
   ip -n "$NETNS_PREFIX$name" addr add "$(mgmt_srv_ip "$n")/30" dev mgmt0
@@ -476,7 +484,7 @@ write_client_files() {
   tmp=$(mktemp "$LAB/.tmp.XXXXXX")
   for ((n = 1; n <= count; n++)); do
     name=$(srv "$n")
-    printf '%s %s\n' "$(mgmt_srv_ip "$n")" "$(in_srv "$name" cat "$HOST_KEY.pub" | awk '{ print $1, $2 }')"
+    printf '%s %s\n' "$(mgmt_srv_ip "$n")" "$(host_key_pub "$name" | awk '{ print $1, $2 }')"
   done >"$tmp"
   mv "$tmp" "$LAB/known_hosts"
 
@@ -772,7 +780,7 @@ cmd_reboot() {
   remount_sys "$name"
   if ((parked)); then
     for ifc in $(active_links); do
-      ip link set dev "$PARK_PREFIX${n}${ifc}" netns "$name"
+      ip link set dev "$PARK_PREFIX${n}${ifc}" netns "$NETNS_PREFIX$name"
       ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" name "$ifc"
     done
   else
@@ -825,18 +833,53 @@ cmd_sshd() {
   esac
 }
 
+# The netns tier's host key as it serves it.
+host_key_pub() { in_srv "$1" cat "$HOST_KEY.pub"; }
+
 main() {
-  local cmd=${1:-}
+  local cmd tier=netns
+  while [[ ${1:-} == --tier || ${1:-} == --tier=* ]]; do
+    if [[ $1 == --tier ]]; then
+      tier=${2:-}
+      shift 2 || usage
+    else
+      tier=${1#*=}
+      shift
+    fi
+  done
+  cmd=${1:-}
   if (($#)); then shift; fi
+  # `up --tier systemd ...` works too for the commands that take no remote command.
   case $cmd in
+    up | down | status | reboot)
+      local args=()
+      while (($#)); do
+        case $1 in
+          --tier) tier=${2:-} && shift 2 || usage ;;
+          --tier=*) tier=${1#*=} && shift ;;
+          *) args+=("$1") && shift ;;
+        esac
+      done
+      set -- "${args[@]+"${args[@]}"}"
+      ;;
+  esac
+  load_topology "$tier"
+  if [[ $tier == systemd ]]; then
+    # shellcheck source=tier-systemd.sh
+    source "$SCRIPT_DIR/tier-systemd.sh"
+  fi
+  case $cmd in
+    __supervise) [[ $tier == systemd ]] && cmd_supervise "$@" ;;
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     ssh) cmd_ssh "$@" ;;
     exec) cmd_exec "$@" ;;
     reboot) cmd_reboot "$@" ;;
-    sshd-stop) cmd_sshd stop "$@" ;;
-    sshd-start) cmd_sshd start "$@" ;;
+    sshd-stop | sshd-start)
+      [[ $tier == netns ]] || die "$cmd is the netns tier's fault injection (systemd tier: lab.sh --tier systemd exec HOST systemctl stop ssh)"
+      cmd_sshd "${cmd#sshd-}" "$@"
+      ;;
     *) usage ;;
   esac
 }

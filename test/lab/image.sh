@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds (once) and caches the lab's Debian root filesystem images with mmdebstrap, from
+# Debian's own packages: one image per release holding the packages of every flavor
+# (netplan + systemd-networkd, NetworkManager, mptcpd, sshd, iproute2, iperf3, mptcpize),
+# all network managers disabled; the flavor is chosen when a server is created.
+#
+# Usage: bash test/lab/image.sh <release> [--rebuild]   (prints the image directory)
+#   release: bookworm (Debian 12, systemd 252) or trixie (Debian 13, systemd 257)
+# Images live in <repo>/.images/<release> (git-ignored), or in $LAB_IMAGES.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
+IMAGES=${LAB_IMAGES:-$REPO_ROOT/.images}
+MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+SECURITY=${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# Bump when the package list or the customization changes: old images are rebuilt.
+IMAGE_VERSION=3
+
+# Every flavor's packages, so one image serves them all.
+PACKAGES=(
+  systemd systemd-sysv dbus libpam-systemd
+  netplan.io network-manager mptcpd mptcpd-plugins
+  openssh-server iproute2 iperf3 mptcpize ethtool procps iputils-ping kmod less
+)
+
+say() { printf 'image: %s\n' "$*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+release=${1:-}
+rebuild=0
+[[ ${2:-} == --rebuild ]] && rebuild=1
+case $release in
+  bookworm | trixie) ;;
+  *) die "release must be bookworm or trixie (got '${release}')" ;;
+esac
+[[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap builds a root filesystem owned by root)"
+command -v mmdebstrap >/dev/null 2>&1 || die "missing mmdebstrap; install it with: apt-get install mmdebstrap"
+
+dir=$IMAGES/$release
+stamp=$dir/etc/mptcp-lab-image
+if ((!rebuild)) && [[ -f $stamp ]] && grep -qx "version=$IMAGE_VERSION" "$stamp"; then
+  echo "$dir"
+  exit 0
+fi
+
+mkdir -p "$IMAGES"
+exec 8>"$IMAGES/.$release.lock"
+flock -w 1800 8 || die "another build of $release is still running"
+# A concurrent build may have finished while we waited for the lock.
+if ((!rebuild)) && [[ -f $stamp ]] && grep -qx "version=$IMAGE_VERSION" "$stamp"; then
+  echo "$dir"
+  exit 0
+fi
+
+tmp=$IMAGES/.$release.tmp
+rm -rf --one-file-system "$tmp"
+started=$(date +%s)
+say "building the $release image in $dir (mmdebstrap from $MIRROR; a few minutes, once)"
+# The customize hook runs inside the finished tree: managers off (a flavor turns one on), no
+# shared SSH host keys (each server gets its own), no console logins.
+# shellcheck disable=SC2016 # expanded by the hook's shell
+mmdebstrap --variant=minbase --verbose \
+  --include="$(
+    IFS=,
+    echo "${PACKAGES[*]}"
+  )" \
+  --customize-hook='chroot "$1" systemctl disable NetworkManager.service NetworkManager-wait-online.service systemd-networkd.service systemd-networkd-wait-online.service systemd-resolved.service mptcp.service 2>/dev/null || true' \
+  --customize-hook='chroot "$1" systemctl mask getty@tty1.service console-getty.service 2>/dev/null || true' \
+  --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*_key "$1"/etc/ssh/ssh_host_*_key.pub "$1"/etc/machine-id; : > "$1"/etc/machine-id' \
+  --customize-hook='printf "%s\n" "HostKey /etc/ssh/ssh_host_ed25519_key" "PasswordAuthentication no" "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" "MaxSessions 64" "MaxStartups 64" "LogLevel VERBOSE" > "$1"/etc/ssh/sshd_config.d/lab.conf' \
+  --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+  "$release" "$tmp" \
+  "deb $MIRROR $release main" \
+  "deb $MIRROR $release-updates main" \
+  "deb $SECURITY $release-security main" 2>&1 |
+  while IFS= read -r line; do
+    # mmdebstrap's own phase lines and apt's unpack/setup lines are the progress worth showing.
+    case $line in
+      I:* | *Unpacking* | *"Setting up"*) say "$release: ${line:0:110}" ;;
+    esac
+  done
+[[ -x $tmp/usr/lib/systemd/systemd || -x $tmp/lib/systemd/systemd ]] || die "the $release build failed (no systemd in $tmp)"
+printf 'release=%s\nversion=%s\nbuilt=%s\n' "$release" "$IMAGE_VERSION" "$(date -u +%FT%TZ)" >"$tmp/etc/mptcp-lab-image"
+rm -rf --one-file-system "$dir"
+mv "$tmp" "$dir"
+say "$release image ready in $(($(date +%s) - started))s ($(du -sh "$dir" | cut -f1))"
+echo "$dir"

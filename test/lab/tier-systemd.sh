@@ -1,0 +1,408 @@
+# shellcheck shell=bash
+# The systemd tier of the lab, sourced by lab.sh after the topology of the `systemd` tier is
+# loaded: each server is a Debian image booted with systemd as PID 1 by systemd-nspawn, in a
+# network namespace wired like the netns tier's (mgmt0 with sshd, data links eno1..enoL between
+# the pair, tbf-shaped), with its own persistent overlay over the cached image. Its network
+# stack is a flavor: netplan rendering to systemd-networkd, NetworkManager, or plain (addresses
+# from a oneshot unit); mptcpd optionally. `reboot` is a real `systemctl reboot` inside.
+#
+# Per server, in $LAB/serverN: upper/ work/ (the overlay), root/ (its mount point),
+# supervisor.pid, nspawn.pid, boots (boot counter), console.log.
+
+SD_FLAVORS=(networkd networkmanager plain)
+SD_RELEASES=(bookworm trixie)
+SD_CAPS=CAP_NET_ADMIN,CAP_NET_RAW
+
+sd_dir() { printf '%s/%s' "$LAB" "$1"; }
+sd_root() { printf '%s/%s/root' "$LAB" "$1"; }
+
+# PID of the running systemd-nspawn of a server, or failure.
+sd_nspawn_pid() {
+  local f pid
+  f=$(sd_dir "$1")/nspawn.pid
+  [[ -s $f ]] || return 1
+  pid=$(<"$f")
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] || return 1
+  echo "$pid"
+}
+
+# PID (on the host) of the container's PID 1, or failure.
+sd_leader() {
+  local nspawn pid
+  nspawn=$(sd_nspawn_pid "$1") || return 1
+  for pid in $(ps -o pid= --ppid "$nspawn"); do
+    if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd ]]; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Runs a command inside a running server: all of its namespaces, as its PID 1 sees the world.
+in_srv() {
+  local name=$1 leader
+  shift
+  leader=$(sd_leader "$name") || die "$name is not running (try: bash test/lab/lab.sh --tier systemd up)"
+  nsenter -t "$leader" -m -u -i -n -p -- env -i PATH="$BOOT_PATH" HOME=/root "$@"
+}
+
+# The overlay over the cached image: the server's own disk, kept across reboots.
+sd_mount_root() {
+  local name=$1 dir image
+  dir=$(sd_dir "$name")
+  image=$(<"$LAB/image")
+  mkdir -p "$dir/upper" "$dir/work" "$dir/root"
+  is_mounted "$dir/root" || mount -t overlay overlay -o "lowerdir=$image,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+}
+
+# Writes a file into the server's disk (parents created, mode given).
+sd_write() {
+  local root=$1 path=$2 mode=$3
+  mkdir -p "$(dirname "$root$path")"
+  cat >"$root$path"
+  chmod "$mode" "$root$path"
+}
+
+# What the installer and the admin did to this server before its first boot: identity, SSH
+# access, and the flavor's network configuration of the data links.
+sd_customize() {
+  local n=$1 name root flavor ifc unit=
+  name=$(srv "$n")
+  root=$(sd_root "$name")
+  flavor=$(<"$LAB/flavor")
+  echo "$name" | sd_write "$root" /etc/hostname 0644
+  printf '127.0.1.1 %s\n' "$name" >>"$root/etc/hosts"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | sd_write "$root" /etc/machine-id 0444
+  echo >>"$root/etc/machine-id"
+  rm -f "$root/etc/ssh/ssh_host_ed25519_key" "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$root/etc/ssh/ssh_host_ed25519_key"
+  sd_write "$root" /root/.ssh/authorized_keys 0600 <"$LAB/id_ed25519.pub"
+  chmod 0700 "$root/root/.ssh"
+  # A container has no udev and a read-only /sys, so `udevadm trigger` (which `netplan apply`
+  # runs to re-apply .link files) fails there; the rest of udevadm is left as it is.
+  printf '%s\n' '#!/bin/sh' '# mptcp-pulumi lab: no udev inside a container; tolerate trigger/settle (see test/lab/README.md)' \
+    'case "$1" in trigger | settle) /usr/bin/udevadm "$@" 2>/dev/null; exit 0 ;; esac' 'exec /usr/bin/udevadm "$@"' |
+    sd_write "$root" /usr/local/sbin/udevadm 0755
+  case $flavor in
+    networkd)
+      {
+        printf 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n'
+        for ifc in $(active_links); do printf '    %s:\n      addresses: [%s]\n' "$ifc" "$(data_addr "$n" "$ifc")"; done
+      } | sd_write "$root" /etc/netplan/50-lab.yaml 0600
+      chroot "$root" systemctl enable -q systemd-networkd.service
+      ;;
+    networkmanager)
+      printf '[main]\nno-auto-default=*\n\n[keyfile]\nunmanaged-devices=interface-name:mgmt0\n' |
+        sd_write "$root" /etc/NetworkManager/conf.d/50-lab.conf 0644
+      for ifc in $(active_links); do
+        printf '[connection]\nid=%s\ntype=ethernet\ninterface-name=%s\n\n[ipv4]\nmethod=manual\naddress1=%s\n\n[ipv6]\nmethod=disabled\n' \
+          "$ifc" "$ifc" "$(data_addr "$n" "$ifc")" | sd_write "$root" "/etc/NetworkManager/system-connections/$ifc.nmconnection" 0600
+      done
+      chroot "$root" systemctl enable -q NetworkManager.service NetworkManager-wait-online.service
+      ;;
+    plain)
+      for ifc in $(active_links); do
+        unit+="ExecStart=/usr/sbin/ip link set dev $ifc up"$'\n'
+        unit+="ExecStart=/usr/sbin/ip address replace $(data_addr "$n" "$ifc") dev $ifc"$'\n'
+      done
+      printf '[Unit]\nDescription=Addresses of the data links (no network manager)\nBefore=network.target network-online.target\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n%s\n[Install]\nWantedBy=multi-user.target network-online.target\n' "$unit" |
+        sd_write "$root" /etc/systemd/system/lab-addresses.service 0644
+      chroot "$root" systemctl enable -q lab-addresses.service
+      ;;
+  esac
+  # Nothing else: MPTCP itself is the provider's job.
+  if [[ $(<"$LAB/mptcpd") == yes ]]; then chroot "$root" systemctl enable -q mptcp.service; fi
+}
+
+# Starts the server's supervisor: it boots the container, and boots it again (with a fresh
+# namespace, as a real machine's power cycle) whenever the container asks for a reboot.
+sd_start() {
+  local name=$1 dir
+  dir=$(sd_dir "$name")
+  rm -f "$dir/stop"
+  setsid bash "$SCRIPT_DIR/lab.sh" --tier systemd __supervise "$name" </dev/null >>"$dir/console.log" 2>&1 9>&- &
+  echo $! >"$dir/supervisor.pid"
+}
+
+sd_boot_count() { cat "$(sd_dir "$1")/boots" 2>/dev/null || echo 0; }
+
+# Internal: the supervisor loop (runs detached, one per server).
+cmd_supervise() {
+  local name=$1 n dir rc boots
+  n=$(srv_num "$name")
+  dir=$(sd_dir "$name")
+  while [[ ! -e $dir/stop ]]; do
+    boots=$(($(sd_boot_count "$name") + 1))
+    echo "$boots" >"$dir/boots"
+    printf '\n=== %s: boot %d at %s\n' "$name" "$boots" "$(date -u +%FT%TZ)"
+    SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -q -D "$(sd_root "$name")" --boot \
+      --network-namespace-path="$(netns_file "$name")" --capability="$SD_CAPS" \
+      --register=no --keep-unit -M "$NETNS_PREFIX$name" --hostname="$name" --console=read-only &
+    echo $! >"$dir/nspawn.pid"
+    if wait $!; then rc=0; else rc=$?; fi
+    printf '=== %s: exit %d at %s\n' "$name" "$rc" "$(date -u +%FT%TZ)"
+    # 133: the container asked for a reboot. Anything else is a power-off.
+    [[ $rc -eq 133 && ! -e $dir/stop ]] || break
+    (
+      take_lock
+      sd_power_cycle_links "$n"
+    )
+  done
+  rm -f "$dir/nspawn.pid"
+}
+
+# A power cycle loses all kernel network state: a fresh namespace and management link; the
+# server's ends of the data links are parked in the root namespace meanwhile and moved back,
+# so the peer's NICs survive as a real peer's would (they only see the carrier drop).
+sd_power_cycle_links() {
+  local n=$1 name k ifc parked=1
+  name=$(srv "$n")
+  k=$(pair_of "$n")
+  for ifc in $(active_links); do
+    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX$n$ifc"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" netns "$$"
+    else
+      parked=0
+    fi
+  done
+  delete_server_links "$name"
+  ip netns del "$NETNS_PREFIX$name"
+  create_netns_mgmt "$n"
+  if ((parked)); then
+    for ifc in $(active_links); do
+      ip link set dev "$PARK_PREFIX$n$ifc" netns "$NETNS_PREFIX$name"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" name "$ifc"
+    done
+  else
+    for ifc in $(active_links); do ip link del "$PARK_PREFIX$n$ifc" 2>/dev/null || true; done
+    create_pair_links "$k"
+  fi
+  shape_pair "$k"
+}
+
+# Shaping and offloads on both ends of a pair's links; addresses are the servers' own business.
+shape_pair() {
+  local k=$1 n ifc
+  for n in $((2 * k - 1)) $((2 * k)); do
+    for ifc in $(active_links); do shape_link "$(srv "$n")" "$ifc"; done
+  done
+}
+
+# Waits until a server accepts SSH and systemd finished starting (running or degraded).
+sd_wait_booted() {
+  local name=$1 i state
+  for ((i = 0; i < 600; i++)); do
+    if ssh_ok "$name" 2; then
+      state=$(in_srv "$name" timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+      case $state in
+        running | degraded) return 0 ;;
+      esac
+    fi
+    sleep 0.2
+  done
+  tail -n 30 "$(sd_dir "$name")/console.log" >&2 || true
+  die "$name: did not finish booting (ssh to $(mgmt_srv_ip "$(srv_num "$name")"), systemd state '${state:-?}')"
+}
+
+sd_teardown_server() {
+  local name=$1 dir pid i
+  dir=$(sd_dir "$name")
+  if [[ -d $dir ]]; then touch "$dir/stop"; fi
+  if [[ -s $dir/supervisor.pid ]]; then
+    pid=$(<"$dir/supervisor.pid")
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bash ]] && kill -TERM "$pid" 2>/dev/null
+  fi
+  if pid=$(sd_leader "$name"); then kill -KILL "$pid" 2>/dev/null || true; fi
+  if pid=$(sd_nspawn_pid "$name"); then
+    for ((i = 0; i < 100; i++)); do
+      [[ -e /proc/$pid ]] || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  if is_mounted "$dir/root"; then umount "$dir/root" 2>/dev/null || umount -l "$dir/root"; fi
+  delete_server_links "$name"
+  if [[ -e $(netns_file "$name") ]]; then ip netns del "$NETNS_PREFIX$name" 2>/dev/null || true; fi
+  local l
+  for l in "${LINK_NAMES[@]}"; do ip link del "$PARK_PREFIX${name#server}$l" 2>/dev/null || true; done
+  rm -rf --one-file-system "$dir"
+}
+
+sd_usage_flavor() { die "--flavor must be one of ${SD_FLAVORS[*]} (got '$1')"; }
+
+cmd_up() {
+  local count n k name start flavor=networkd release=bookworm mptcpd=no image want have
+  parse_up_options "$@"
+  set -- "${UP_REST[@]+"${UP_REST[@]}"}"
+  while (($#)); do
+    case $1 in
+      --flavor | --release)
+        (($# >= 2)) || die "$1 needs a value"
+        set -- "$1=$2" "${@:3}"
+        ;;
+      --flavor=*) flavor=${1#*=} && shift ;;
+      --release=*) release=${1#*=} && shift ;;
+      --mptcpd) mptcpd=yes && shift ;;
+      *) usage ;;
+    esac
+  done
+  [[ " ${SD_FLAVORS[*]} " == *" $flavor "* ]] || sd_usage_flavor "$flavor"
+  [[ " ${SD_RELEASES[*]} " == *" $release "* ]] || die "--release must be one of ${SD_RELEASES[*]} (got '$release')"
+  require_root
+  require_tools ip:iproute2 tc:iproute2 ssh:openssh-client ssh-keygen:openssh-client nsenter:util-linux \
+    flock:util-linux mount:mount ethtool:ethtool systemd-nspawn:systemd-container mmdebstrap:mmdebstrap ps:procps
+  check_lab_path
+  image=$(bash "$SCRIPT_DIR/image.sh" "$release")
+  take_lock
+  start=$(date +%s.%N)
+  count=$((2 * PAIRS))
+  # A different flavor, release, size or link plan is a different set of machines: rebuild.
+  want="pairs=$PAIRS links=$LINKS rates=$RATES flavor=$flavor release=$release mptcpd=$mptcpd"
+  have=$(cat "$LAB/config" 2>/dev/null || true)
+  if [[ $want != "$have" ]] || ! sd_all_healthy; then
+    for name in $(discover_servers); do
+      log "$name: removing"
+      sd_teardown_server "$name"
+    done
+    mkdir -p "$LAB"
+    echo "$LINKS" >"$LAB/links"
+    echo "$RATES" >"$LAB/rates"
+    echo "$flavor" >"$LAB/flavor"
+    echo "$mptcpd" >"$LAB/mptcpd"
+    echo "$image" >"$LAB/image"
+    ensure_client_key
+    for ((n = 1; n <= count; n++)); do
+      name=$(srv "$n")
+      log "$name: creating ($release, $flavor$([[ $mptcpd == yes ]] && echo ', mptcpd'), ssh $(mgmt_srv_ip "$n"))"
+      sd_mount_root "$name"
+      sd_customize "$n"
+      create_netns_mgmt "$n"
+    done
+    for ((k = 1; k <= PAIRS; k++)); do
+      log "pair $k: linking $(srv $((2 * k - 1))) <-> $(srv $((2 * k))) ($(pair_link_summary "$k"))"
+      create_pair_links "$k"
+      shape_pair "$k"
+    done
+    echo "$PAIRS" >"$LAB/pairs"
+    write_client_files "$count"
+    for ((n = 1; n <= count; n++)); do sd_start "$(srv "$n")"; done
+    echo "$want" >"$LAB/config"
+  else
+    log "already up: $want"
+  fi
+  for ((n = 1; n <= count; n++)); do sd_wait_booted "$(srv "$n")"; done
+  log "up: $PAIRS pair(s) of $release containers ($flavor), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+}
+
+# The host key a server presents (read from its disk, whether or not it runs).
+host_key_pub() { cat "$(sd_root "$1")/etc/ssh/ssh_host_ed25519_key.pub"; }
+
+sd_all_healthy() {
+  local count n name
+  [[ -s $LAB/pairs ]] || return 1
+  count=$((2 * $(<"$LAB/pairs")))
+  for ((n = 1; n <= count; n++)); do
+    name=$(srv "$n")
+    netns_exists "$name" && is_mounted "$(sd_root "$name")" && sd_leader "$name" >/dev/null || return 1
+  done
+}
+
+cmd_down() {
+  local name removed=0
+  (($# == 0)) || usage
+  require_root
+  take_lock
+  for name in $(discover_servers); do
+    sd_teardown_server "$name"
+    log "$name: removed"
+    removed=1
+  done
+  if [[ -e $LAB ]]; then
+    rm -rf --one-file-system "$LAB"
+    removed=1
+  fi
+  if is_mounted /run/netns && [[ -z $(ls -A /run/netns) ]]; then umount /run/netns 2>/dev/null || true; fi
+  if ((removed)); then log "down: systemd tier removed (images stay cached)"; fi
+}
+
+cmd_status() {
+  local count n name ok=1 line ifc addr state
+  (($# == 0)) || usage
+  require_root
+  if [[ ! -s $LAB/pairs ]]; then
+    echo "systemd tier is down (no $LAB/pairs)"
+    return 1
+  fi
+  count=$((2 * $(<"$LAB/pairs")))
+  for ((n = 1; n <= count; n++)); do
+    name=$(srv "$n")
+    line="$name role=$(role_of "$n") flavor=$(<"$LAB/flavor") boots=$(sd_boot_count "$name")"
+    if sd_leader "$name" >/dev/null; then
+      state=$(in_srv "$name" systemctl is-system-running 2>/dev/null || true)
+      line+=" systemd=${state:-?}"
+    else
+      line+=" container=DOWN"
+      ok=0
+    fi
+    if ssh_ok "$name"; then line+=" ssh=ok"; else
+      line+=" ssh=FAIL"
+      ok=0
+    fi
+    if netns_exists "$name"; then
+      for ifc in mgmt0 $(active_links); do
+        addr=$(ip -n "$NETNS_PREFIX$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
+        line+=" $ifc=${addr:-none}"
+      done
+    fi
+    echo "$line"
+  done
+  if ((ok)); then echo "systemd tier is up: $(<"$LAB/config")"; else
+    echo "systemd tier is NOT fully up"
+    return 1
+  fi
+}
+
+cmd_exec() {
+  local host=${1:-}
+  (($# >= 2)) || usage
+  shift
+  require_root
+  [[ $host =~ ^server[0-9]+$ ]] || usage
+  in_srv "$host" "$@"
+}
+
+# A real reboot: `systemctl reboot` inside; nspawn exits 133, the supervisor power-cycles the
+# namespace and boots again. Prints what boot brought back; exits non-zero if the provider's
+# unit failed.
+cmd_reboot() {
+  local name=${1:-} before start state unit rc=0
+  (($# == 1)) || usage
+  require_root
+  [[ $name =~ ^server[0-9]+$ ]] || usage
+  sd_leader "$name" >/dev/null || die "$name is not running"
+  before=$(sd_boot_count "$name")
+  start=$(date +%s.%N)
+  log "$name: systemctl reboot (boot $before)"
+  in_srv "$name" systemctl reboot || true
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    (($(sd_boot_count "$name") > before)) && sd_leader "$name" >/dev/null && break
+    sleep 0.1
+  done
+  (($(sd_boot_count "$name") > before)) || die "$name: did not boot again"
+  sd_wait_booted "$name"
+  state=$(in_srv "$name" systemctl is-system-running 2>/dev/null || true)
+  echo "$name: boot $(sd_boot_count "$name"): systemd $state"
+  if [[ -e $(sd_root "$name")/etc/systemd/system/mptcp-pulumi.service ]]; then
+    unit=$(in_srv "$name" systemctl show -P Result mptcp-pulumi.service 2>/dev/null || true)
+    echo "$name: boot: mptcp-pulumi.service result=$unit"
+    [[ $unit == success ]] || rc=1
+  else
+    echo "$name: boot: no mptcp-pulumi.service"
+  fi
+  log "$name: back up ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  return "$rc"
+}
