@@ -11,7 +11,8 @@ engine_dir="${MPTCP_PULUMI_ENGINE_DIR:-$root/.engine}"
 bin_dir="$engine_dir/bin"
 # Matched to @pulumi/pulumi in package.json; engine/go.mod pins the same pkg/v3 and sdk/v3.
 pulumi_version="3.248.0"
-stamp="pulumi=$pulumi_version langhost=$(sha256sum "$root/engine/langhost/main.go" "$root/engine/go.sum" | sha256sum | cut -c1-16)"
+# Contents only: a path in the stamp would rebuild the engine for every clone or worktree.
+stamp="pulumi=$pulumi_version langhost=$(cat "$root/engine/langhost/main.go" "$root/engine/go.sum" | sha256sum | cut -c1-16)"
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 

@@ -8,9 +8,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
+import { reportErrorsPlainly } from "../provider/plainErrors";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
 
+reportErrorsPlainly();
 const config = new pulumi.Config();
 const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") });
 const verify = verifyConfigSchema.safeParse(config.getObject<unknown>("verify"));
