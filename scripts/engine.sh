@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Finds or builds the Pulumi engine offline, then prints the folder that holds `pulumi`.
 #
-# Order: an existing build in .engine/bin (when its stamp matches the versions below), else a
-# `pulumi` on PATH whose version matches, else a build from Go modules. Built once, into the
-# git-ignored .engine/ folder, with progress on stderr. Usage: scripts/engine.sh [--rebuild]
+# Order: a `pulumi` v3.248+ on PATH with its Node.js language host (the user's own), else an
+# existing build in .engine/bin (when its stamp matches the versions below), else a build from Go
+# modules, once, into the git-ignored .engine/ folder, with progress on stderr. Usage: scripts/engine.sh [--rebuild]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,23 +18,27 @@ say() { printf 'engine: %s\n' "$*" >&2; }
 
 if [[ "${1:-}" == "--rebuild" ]]; then rm -rf "$bin_dir"; fi
 
+# The oldest CLI this project supports: the one @pulumi/pulumi in package.json was released with.
+min_minor=248
+
+# A Pulumi CLI the user installed (v3.248 or newer, with its Node.js language host) is used as it is.
+if [[ -z "${MPTCP_PULUMI_FORCE_BUILD:-}" ]] && command -v pulumi >/dev/null 2>&1 \
+   && command -v pulumi-language-nodejs >/dev/null 2>&1; then
+  found="$(pulumi version 2>/dev/null || true)"
+  if [[ "$found" =~ ^v3\.([0-9]+)\. ]] && ((BASH_REMATCH[1] >= min_minor)); then
+    dirname "$(command -v pulumi)"; exit 0
+  fi
+  say "ignoring pulumi ${found:-(no version)} on PATH: this project needs v3.$min_minor.0 or newer within v3"
+fi
+
 if [[ -x "$bin_dir/pulumi" && -x "$bin_dir/pulumi-language-nodejs" && "$(cat "$bin_dir/.stamp" 2>/dev/null)" == "$stamp" ]]; then
   echo "$bin_dir"; exit 0
 fi
 
-if [[ -z "${MPTCP_PULUMI_FORCE_BUILD:-}" ]] && command -v pulumi >/dev/null 2>&1 \
-   && command -v pulumi-language-nodejs >/dev/null 2>&1; then
-  found="$(pulumi version 2>/dev/null || true)"
-  if [[ "$found" == "v$pulumi_version" ]]; then
-    dirname "$(command -v pulumi)"; exit 0
-  fi
-  say "ignoring pulumi $found on PATH: this project is pinned to v$pulumi_version"
-fi
-
 if ! command -v go >/dev/null 2>&1; then
-  say "no Pulumi CLI v$pulumi_version on PATH and no Go toolchain to build one."
+  say "no Pulumi CLI v3.$min_minor+ on PATH and no Go toolchain to build one."
   say "Install Go >= 1.26 (https://go.dev/doc/install; on Debian: a go1.26 tarball in /usr/local/go),"
-  say "or install the Pulumi CLI v$pulumi_version with its Node.js language host on PATH, then rerun."
+  say "or install the Pulumi CLI (v3.$min_minor.0 or newer) with its Node.js language host on PATH, then rerun."
   exit 1
 fi
 
