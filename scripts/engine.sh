@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Finds or builds the Pulumi engine offline, then prints the folder that holds `pulumi`.
 #
-# Order: a `pulumi` v3.248+ on PATH with its Node.js language host (the user's own), else an
-# existing build in .engine/bin (when its stamp matches the versions below), else a build from Go
-# modules, once, into the git-ignored .engine/ folder, with progress on stderr. Usage: scripts/engine.sh [--rebuild]
+# Order: the user's own `pulumi` on PATH (no older than the SDK, with its Node.js language host),
+# else an existing build in .engine/bin (when its stamp matches), else a build from Go modules,
+# once, into the git-ignored .engine/ folder, with progress on stderr.
+# Usage: scripts/engine.sh [--rebuild]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 engine_dir="${MPTCP_PULUMI_ENGINE_DIR:-$root/.engine}"
 bin_dir="$engine_dir/bin"
-# Matched to @pulumi/pulumi in package.json; engine/go.mod pins the same pkg/v3 and sdk/v3.
-pulumi_version="3.248.0"
+# The SDK's version in package.json is the one home of this fact: engine/go.mod pins the same
+# pkg/v3 and sdk/v3, and a CLI older than the SDK is not supported.
+pulumi_version="$(sed -n 's/^ *"@pulumi\/pulumi": "\([0-9.]*\)",*$/\1/p' "$root/package.json")"
+[[ "$pulumi_version" =~ ^3\.([0-9]+)\.[0-9]+$ ]] || { printf 'engine: cannot read the @pulumi/pulumi version from package.json\n' >&2; exit 1; }
+min_minor="${BASH_REMATCH[1]}"
 # Contents only: a path in the stamp would rebuild the engine for every clone or worktree.
 stamp="pulumi=$pulumi_version langhost=$(cat "$root/engine/langhost/main.go" "$root/engine/go.sum" | sha256sum | cut -c1-16)"
 
@@ -18,10 +22,7 @@ say() { printf 'engine: %s\n' "$*" >&2; }
 
 if [[ "${1:-}" == "--rebuild" ]]; then rm -rf "$bin_dir"; fi
 
-# The oldest CLI this project supports: the one @pulumi/pulumi in package.json was released with.
-min_minor=248
-
-# A Pulumi CLI the user installed (v3.248 or newer, with its Node.js language host) is used as it is.
+# A Pulumi CLI the user installed (no older than the SDK, with its Node.js language host) is used as it is.
 if [[ -z "${MPTCP_PULUMI_FORCE_BUILD:-}" ]] && command -v pulumi >/dev/null 2>&1 \
    && command -v pulumi-language-nodejs >/dev/null 2>&1; then
   found="$(pulumi version 2>/dev/null || true)"

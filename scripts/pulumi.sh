@@ -6,13 +6,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The program and the dynamic provider run on the project's Node.js (scripts/node-env.sh).
+# shellcheck source=scripts/node-env.sh
+source "$root/scripts/node-env.sh"
 bin_dir="$("$root/scripts/engine.sh")"
 
 # The dynamic-provider host script ships inside @pulumi/pulumi. Beside our own build of the CLI it
 # counts as bundled; found on PATH, the CLI would warn about an ambient plugin on every run.
 dynamic_host="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
-if [[ "$bin_dir" == "$root/.engine/"* && -f "$dynamic_host" && ! -e "$bin_dir/pulumi-resource-pulumi-nodejs" ]]; then
-  ln -s "$dynamic_host" "$bin_dir/pulumi-resource-pulumi-nodejs"
+if [[ "$bin_dir" == "$root/.engine/"* && -f "$dynamic_host" && "$(readlink "$bin_dir/pulumi-resource-pulumi-nodejs" 2>/dev/null)" != "$dynamic_host" ]]; then
+  ln -sfn "$dynamic_host" "$bin_dir/pulumi-resource-pulumi-nodejs"
 fi
 export PATH="$bin_dir:$root/node_modules/@pulumi/pulumi:$root/node_modules/.bin:$PATH"
 
