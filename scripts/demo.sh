@@ -4,6 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 bash test/lab/lab.sh up
 bash scripts/pulumi.sh stack select lab 2>/dev/null || bash scripts/pulumi.sh stack init lab
 bash scripts/pulumi.sh up --yes --stack lab --skip-preview

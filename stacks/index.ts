@@ -9,10 +9,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
 import { projectRoot } from "../provider/connection";
+import { reportErrorsPlainly } from "../provider/plainErrors";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
 import { verificationPaths } from "./verification";
 
+reportErrorsPlainly();
 const config = new pulumi.Config();
 const checked = checkStackConfig({ hosts: config.requireObject<unknown>("hosts") }, projectRoot());
 const verify = verifyConfigSchema.safeParse(config.getObject<unknown>("verify"));

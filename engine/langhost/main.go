@@ -29,7 +29,7 @@ import (
 )
 
 // version is stamped at build time with the engine version it was built beside.
-var version = "3.248.0"
+var version = "3.276.0"
 
 // exitCodeAlreadyReported is the code the SDK's runner exits with after it has shown the
 // user an actionable error itself; the engine should then not add a generic message.

@@ -67,11 +67,11 @@ describe("the GitOps workflow", () => {
     expect(job("preview").if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
   });
 
-  it("builds like a developer does: Node 20, npm ci, npm run build", () => {
+  it("builds like a developer does: the Node of .nvmrc, npm ci, npm run build", () => {
     for (const name of ["preview", "up", "drift"]) {
       const steps = job(name).steps;
       expect(steps[0]!.uses).toMatch(/^actions\/checkout@v\d+$/);
-      expect(steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with?.["node-version"]).toBe(20);
+      expect(steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with?.["node-version-file"]).toBe(".nvmrc");
       const commands = steps.map((s) => s.run).filter(Boolean);
       expect(commands.indexOf("npm ci")).toBeLessThan(commands.indexOf("npm run build"));
       expect(commands.indexOf("npm ci")).toBeGreaterThanOrEqual(0);
@@ -111,9 +111,12 @@ describe("the GitOps workflow", () => {
     expect(drift.indexOf(upload!)).toBeGreaterThan(drift.indexOf(check!));
   });
 
-  it("pins the CLI to the version the npm SDK and scripts/engine.sh use", () => {
-    const engine = readFileSync(fileURLToPath(new URL("../../scripts/engine.sh", import.meta.url)), "utf8");
-    expect(engine).toContain(`pulumi_version="${workflow.env?.["PULUMI_VERSION"]}"`);
+  it("pins the CLI to the npm SDK's version, which scripts/engine.sh and engine/go.mod use too", () => {
+    const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), "utf8");
+    const sdk = (JSON.parse(read("package.json")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+    expect(workflow.env?.["PULUMI_VERSION"]).toBe(sdk);
+    expect(read("engine/go.mod")).toMatch(new RegExp(`github\\.com/pulumi/pulumi/pkg/v3 v${sdk!.replace(/\./g, "\\.")}\\b`));
+    expect(read("scripts/engine.sh")).toContain("package.json");
   });
 
   it("takes the SSH key from a secret, into the privateKey secret config, through stdin", () => {
