@@ -764,33 +764,7 @@ cmd_reboot() {
 
   log "$name: rebooting (processes killed, netns recreated, /etc kept)"
   kill_server_procs "$name"
-  # Park this server's ends of the data links in the root namespace while its namespace is
-  # rebuilt: deleting a veth end deletes the peer too, and the peer server did not reboot,
-  # so its NICs (and the routes on them) must survive, as a real NIC would.
-  local parked=1 ifc
-  for ifc in $(active_links); do
-    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX${n}${ifc}"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" netns "$$"
-    else
-      parked=0
-    fi
-  done
-  delete_server_links "$name"
-  ip netns del "$NETNS_PREFIX$name"
-  create_netns_mgmt "$n"
-  remount_sys "$name"
-  if ((parked)); then
-    for ifc in $(active_links); do
-      ip link set dev "$PARK_PREFIX${n}${ifc}" netns "$NETNS_PREFIX$name"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" name "$ifc"
-    done
-  else
-    log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
-    for ifc in $(active_links); do ip link del "$PARK_PREFIX${n}${ifc}" 2>/dev/null || true; done
-    create_pair_links "$k"
-  fi
+  power_cycle_netns "$n" remount_sys
   configure_pair "$k"
 
   # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.
@@ -808,6 +782,39 @@ cmd_reboot() {
   wait_ssh "$name"
   log "$name: back up"
   return "$rc"
+}
+
+# A power cycle loses all kernel network state: a fresh namespace and management link (then
+# `$2 NAME` if given). This server's ends of the data links are parked in the root namespace
+# meanwhile and moved back: deleting a veth end deletes the peer too, and the peer did not
+# reboot, so its NICs (and the routes on them) must survive, as a real NIC would.
+power_cycle_netns() {
+  local n=$1 after=${2:-} name k ifc parked=1
+  name=$(srv "$n")
+  k=$(pair_of "$n")
+  for ifc in $(active_links); do
+    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX$n$ifc"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" netns "$$"
+    else
+      parked=0
+    fi
+  done
+  delete_server_links "$name"
+  ip netns del "$NETNS_PREFIX$name"
+  create_netns_mgmt "$n"
+  if [[ -n $after ]]; then "$after" "$name"; fi
+  if ((parked)); then
+    for ifc in $(active_links); do
+      ip link set dev "$PARK_PREFIX$n$ifc" netns "$NETNS_PREFIX$name"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" name "$ifc"
+    done
+  else
+    log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
+    for ifc in $(active_links); do ip link del "$PARK_PREFIX$n$ifc" 2>/dev/null || true; done
+    create_pair_links "$k"
+  fi
 }
 
 # Fault injection: sshd stopped (with every session it serves) and started again, the rest of

@@ -169,48 +169,25 @@ sd_all_healthy() {
 }
 
 cmd_up() {
-  local count n k name start flavor=plain release=bookworm mptcpd=no image want have
-  parse_up_options "$@"
-  set -- "${UP_REST[@]+"${UP_REST[@]}"}"
-  while (($#)); do
-    case $1 in
-      --flavor | --release)
-        (($# >= 2)) || die "$1 needs a value"
-        set -- "$1=$2" "${@:3}"
-        ;;
-      --flavor=*) flavor=${1#*=} && shift ;;
-      --release=*) release=${1#*=} && shift ;;
-      --mptcpd) mptcpd=yes && shift ;;
-      *) usage ;;
-    esac
-  done
-  [[ " ${SD_FLAVORS[*]} " == *" $flavor "* ]] || sd_usage_flavor "$flavor"
-  [[ " ${SD_RELEASES[*]} " == *" $release "* ]] || die "--release must be one of ${SD_RELEASES[*]} (got '$release')"
+  local count n k name start image
+  sd_parse_up plain "$@"
   require_root
   require_tools ip:iproute2 tc:iproute2 ssh:openssh-client ssh-keygen:openssh-client mkfs.ext4:e2fsprogs \
     flock:util-linux mount:mount ethtool:ethtool qemu-system-x86_64:qemu-system-x86 socat:socat mmdebstrap:mmdebstrap
   check_lab_path
-  image=$(bash "$SCRIPT_DIR/image.sh" "$release-vm")
+  image=$(bash "$SCRIPT_DIR/image.sh" "$RELEASE-vm")
   take_lock
   start=$(date +%s.%N)
   count=$((2 * PAIRS))
-  want="pairs=$PAIRS links=$LINKS rates=$RATES flavor=$flavor release=$release mptcpd=$mptcpd"
-  have=$(cat "$LAB/config" 2>/dev/null || true)
-  if [[ $want != "$have" ]] || ! sd_all_healthy; then
+  if sd_needs_build; then
     for name in $(discover_servers); do
       log "$name: removing"
       vm_teardown_server "$name"
     done
-    mkdir -p "$LAB"
-    echo "$LINKS" >"$LAB/links"
-    echo "$RATES" >"$LAB/rates"
-    echo "$flavor" >"$LAB/flavor"
-    echo "$mptcpd" >"$LAB/mptcpd"
-    echo "$image" >"$LAB/image"
-    ensure_client_key
+    sd_new_state "$image"
     for ((n = 1; n <= count; n++)); do
       name=$(srv "$n")
-      log "$name: making its disk ($release, $flavor$([[ $mptcpd == yes ]] && echo ', mptcpd'), ssh $(mgmt_srv_ip "$n"))"
+      log "$name: making its disk ($RELEASE, $FLAVOR$([[ $MPTCPD == yes ]] && echo ', mptcpd'), ssh $(mgmt_srv_ip "$n"))"
       sd_mount_root "$name"
       sd_customize "$n"
       vm_customize "$n"
@@ -230,30 +207,12 @@ cmd_up() {
       log "$(srv "$n"): starting the VM (software emulation, about a minute to boot)"
       vm_start "$n"
     done
-    echo "$want" >"$LAB/config"
+    echo "$WANT" >"$LAB/config"
   else
-    log "already up: $want"
+    log "already up: $WANT"
   fi
   for ((n = 1; n <= count; n++)); do vm_wait_booted "$(srv "$n")"; done
-  log "up: $PAIRS pair(s) of $release VMs (kernel $(in_srv server1 uname -r), $flavor), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
-}
-
-cmd_down() {
-  local name removed=0
-  (($# == 0)) || usage
-  require_root
-  take_lock
-  for name in $(discover_servers); do
-    vm_teardown_server "$name"
-    log "$name: removed"
-    removed=1
-  done
-  if [[ -e $LAB ]]; then
-    rm -rf --one-file-system "$LAB"
-    removed=1
-  fi
-  if is_mounted /run/netns && [[ -z $(ls -A /run/netns) ]]; then umount /run/netns 2>/dev/null || true; fi
-  if ((removed)); then log "down: VM tier removed (images stay cached)"; fi
+  log "up: $PAIRS pair(s) of $RELEASE VMs (kernel $(in_srv server1 uname -r), $FLAVOR), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 cmd_status() {
@@ -287,18 +246,9 @@ cmd_status() {
   fi
 }
 
-cmd_exec() {
-  local host=${1:-}
-  (($# >= 2)) || usage
-  shift
-  require_root
-  [[ $host =~ ^server[0-9]+$ ]] || usage
-  in_srv "$host" "$@"
-}
-
 # A real reboot: `systemctl reboot` in the guest; the guest kernel restarts, QEMU stays.
 cmd_reboot() {
-  local name=${1:-} before after start state unit rc=0 i
+  local name=${1:-} before after start i
   (($# == 1)) || usage
   require_root
   [[ $name =~ ^server[0-9]+$ ]] || usage
@@ -313,17 +263,7 @@ cmd_reboot() {
   done
   [[ -n $after && $after != "$before" ]] || die "$name: did not boot again"
   vm_wait_booted "$name"
-  state=$(in_srv "$name" systemctl is-system-running 2>/dev/null || true)
-  echo "$name: boot $after: systemd $state"
-  if in_srv "$name" test -e /etc/systemd/system/mptcp-pulumi.service; then
-    unit=$(in_srv "$name" systemctl show -P Result mptcp-pulumi.service 2>/dev/null || true)
-    echo "$name: boot: mptcp-pulumi.service result=$unit"
-    [[ $unit == success ]] || rc=1
-  else
-    echo "$name: boot: no mptcp-pulumi.service"
-  fi
-  log "$name: back up ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
-  return "$rc"
+  sd_report_boot "$name" "$after" "$start"
 }
 
 # Cuts or restores a data link's carrier as the guest sees it (QEMU's set_link).
