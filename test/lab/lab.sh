@@ -18,7 +18,7 @@ command -v jq >/dev/null 2>&1 || {
 load_topology() {
   eval "$(jq -r --arg tier "$1" '.tiers[$tier] as $t |
     @sh "MAX_SERVERS=\(.maxServers)", @sh "DEFAULT_PAIRS=\(.defaultPairs)",
-    @sh "DEFAULT_LINKS=\(.defaultLinks)", @sh "DEFAULT_RATE=\(.defaultRateMbit)",
+    @sh "DEFAULT_LINKS=\(.defaultLinks)", @sh "DEFAULT_RATE=\($t.defaultRateMbit // .defaultRateMbit)",
     @sh "ROLES=(\(.roles))", @sh "LINK_NAMES=(\([.links[].name]))", @sh "LINK_NETS=(\([.links[].net]))",
     @sh "NETNS_PREFIX=\($t.netnsPrefix)", @sh "HOST_LINK_PREFIX=\($t.hostLinkPrefix)",
     @sh "PARK_PREFIX=\($t.parkPrefix)", @sh "MGMT_NET=\($t.mgmtNet)", @sh "STATE_DIR=\($t.stateDir)"' "$TOPOLOGY")"
@@ -48,10 +48,11 @@ die() {
 
 usage() {
   cat >&2 <<'EOF'
-usage: bash test/lab/lab.sh [--tier netns|systemd] <command> [args]
+usage: bash test/lab/lab.sh [--tier netns|systemd|vm] <command> [args]
 
-Tiers: netns (default; namespaces sharing this kernel, no init) and systemd (Debian
-containers booting systemd with a real network manager; see test/lab/README.md).
+Tiers: netns (default; namespaces sharing this kernel, no init), systemd (Debian
+containers booting systemd with a real network manager) and vm (the same Debian images
+as QEMU VMs with their own kernels); see test/lab/README.md.
 
   up [--pairs N] [--links L] [--rate MBIT | --rates R1,R2,..]
                                 build (or repair) the lab; defaults N=1, L=2 (eno1..enoL),
@@ -68,6 +69,8 @@ containers booting systemd with a real network manager; see test/lab/README.md).
 systemd tier (--tier systemd): up also takes [--flavor networkd|networkmanager|plain]
   [--release bookworm|trixie] [--mptcpd]; reboot is a real `systemctl reboot` inside;
   down leaves only the cached images (.images/).
+vm tier (--tier vm): the same up options (flavor default plain, rate default 50 Mbit/s);
+  link HOST IFC up|down cuts a data link's carrier in the guest (QEMU set_link).
 
 State lives in <repo>/.lab (override with LAB_DIR).
 EOF
@@ -761,33 +764,7 @@ cmd_reboot() {
 
   log "$name: rebooting (processes killed, netns recreated, /etc kept)"
   kill_server_procs "$name"
-  # Park this server's ends of the data links in the root namespace while its namespace is
-  # rebuilt: deleting a veth end deletes the peer too, and the peer server did not reboot,
-  # so its NICs (and the routes on them) must survive, as a real NIC would.
-  local parked=1 ifc
-  for ifc in $(active_links); do
-    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX${n}${ifc}"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" netns "$$"
-    else
-      parked=0
-    fi
-  done
-  delete_server_links "$name"
-  ip netns del "$NETNS_PREFIX$name"
-  create_netns_mgmt "$n"
-  remount_sys "$name"
-  if ((parked)); then
-    for ifc in $(active_links); do
-      ip link set dev "$PARK_PREFIX${n}${ifc}" netns "$NETNS_PREFIX$name"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX${n}${ifc}" name "$ifc"
-    done
-  else
-    log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
-    for ifc in $(active_links); do ip link del "$PARK_PREFIX${n}${ifc}" 2>/dev/null || true; done
-    create_pair_links "$k"
-  fi
+  power_cycle_netns "$n" remount_sys
   configure_pair "$k"
 
   # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.
@@ -805,6 +782,39 @@ cmd_reboot() {
   wait_ssh "$name"
   log "$name: back up"
   return "$rc"
+}
+
+# A power cycle loses all kernel network state: a fresh namespace and management link (then
+# `$2 NAME` if given). This server's ends of the data links are parked in the root namespace
+# meanwhile and moved back: deleting a veth end deletes the peer too, and the peer did not
+# reboot, so its NICs (and the routes on them) must survive, as a real NIC would.
+power_cycle_netns() {
+  local n=$1 after=${2:-} name k ifc parked=1
+  name=$(srv "$n")
+  k=$(pair_of "$n")
+  for ifc in $(active_links); do
+    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
+      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX$n$ifc"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" netns "$$"
+    else
+      parked=0
+    fi
+  done
+  delete_server_links "$name"
+  ip netns del "$NETNS_PREFIX$name"
+  create_netns_mgmt "$n"
+  if [[ -n $after ]]; then "$after" "$name"; fi
+  if ((parked)); then
+    for ifc in $(active_links); do
+      ip link set dev "$PARK_PREFIX$n$ifc" netns "$NETNS_PREFIX$name"
+      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" name "$ifc"
+    done
+  else
+    log "pair $k: relinking $(srv $((2 * k - 1))) <-> $(srv $((2 * k)))"
+    for ifc in $(active_links); do ip link del "$PARK_PREFIX$n$ifc" 2>/dev/null || true; done
+    create_pair_links "$k"
+  fi
 }
 
 # Fault injection: sshd stopped (with every session it serves) and started again, the rest of
@@ -864,12 +874,20 @@ main() {
       ;;
   esac
   load_topology "$tier"
-  if [[ $tier == systemd ]]; then
+  if [[ $tier == systemd || $tier == vm ]]; then
     # shellcheck source=tier-systemd.sh
     source "$SCRIPT_DIR/tier-systemd.sh"
   fi
+  if [[ $tier == vm ]]; then
+    # shellcheck source=tier-vm.sh
+    source "$SCRIPT_DIR/tier-vm.sh"
+  fi
   case $cmd in
     __supervise) [[ $tier == systemd ]] && cmd_supervise "$@" ;;
+    link)
+      [[ $tier == vm ]] || die "link HOST IFC up|down is the VM tier's (QEMU set_link)"
+      cmd_link "$@"
+      ;;
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     status) cmd_status "$@" ;;

@@ -152,35 +152,10 @@ cmd_supervise() {
   rm -f "$dir/nspawn.pid"
 }
 
-# A power cycle loses all kernel network state: a fresh namespace and management link; the
-# server's ends of the data links are parked in the root namespace meanwhile and moved back,
-# so the peer's NICs survive as a real peer's would (they only see the carrier drop).
+# A power cycle: the namespace anew (lab.sh's power_cycle_netns), the pair's links shaped again.
 sd_power_cycle_links() {
-  local n=$1 name k ifc parked=1
-  name=$(srv "$n")
-  k=$(pair_of "$n")
-  for ifc in $(active_links); do
-    if ip -n "$NETNS_PREFIX$name" link show dev "$ifc" >/dev/null 2>&1; then
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" down
-      ip -n "$NETNS_PREFIX$name" link set dev "$ifc" name "$PARK_PREFIX$n$ifc"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" netns "$$"
-    else
-      parked=0
-    fi
-  done
-  delete_server_links "$name"
-  ip netns del "$NETNS_PREFIX$name"
-  create_netns_mgmt "$n"
-  if ((parked)); then
-    for ifc in $(active_links); do
-      ip link set dev "$PARK_PREFIX$n$ifc" netns "$NETNS_PREFIX$name"
-      ip -n "$NETNS_PREFIX$name" link set dev "$PARK_PREFIX$n$ifc" name "$ifc"
-    done
-  else
-    for ifc in $(active_links); do ip link del "$PARK_PREFIX$n$ifc" 2>/dev/null || true; done
-    create_pair_links "$k"
-  fi
-  shape_pair "$k"
+  power_cycle_netns "$1"
+  shape_pair "$(pair_of "$1")"
 }
 
 # Shaping and offloads on both ends of a pair's links; addresses are the servers' own business.
@@ -233,8 +208,11 @@ sd_teardown_server() {
 
 sd_usage_flavor() { die "--flavor must be one of ${SD_FLAVORS[*]} (got '$1')"; }
 
-cmd_up() {
-  local count n k name start flavor=networkd release=bookworm mptcpd=no image want have
+# `up` options of the real-server tiers (after the common ones): sets FLAVOR, RELEASE, MPTCPD and
+# WANT (what the servers are made of), or dies naming the bad option. $1 is the default flavor.
+sd_parse_up() {
+  FLAVOR=$1 RELEASE=bookworm MPTCPD=no
+  shift
   parse_up_options "$@"
   set -- "${UP_REST[@]+"${UP_REST[@]}"}"
   while (($#)); do
@@ -243,40 +221,54 @@ cmd_up() {
         (($# >= 2)) || die "$1 needs a value"
         set -- "$1=$2" "${@:3}"
         ;;
-      --flavor=*) flavor=${1#*=} && shift ;;
-      --release=*) release=${1#*=} && shift ;;
-      --mptcpd) mptcpd=yes && shift ;;
+      --flavor=*) FLAVOR=${1#*=} && shift ;;
+      --release=*) RELEASE=${1#*=} && shift ;;
+      --mptcpd) MPTCPD=yes && shift ;;
       *) usage ;;
     esac
   done
-  [[ " ${SD_FLAVORS[*]} " == *" $flavor "* ]] || sd_usage_flavor "$flavor"
-  [[ " ${SD_RELEASES[*]} " == *" $release "* ]] || die "--release must be one of ${SD_RELEASES[*]} (got '$release')"
+  [[ " ${SD_FLAVORS[*]} " == *" $FLAVOR "* ]] || sd_usage_flavor "$FLAVOR"
+  [[ " ${SD_RELEASES[*]} " == *" $RELEASE "* ]] || die "--release must be one of ${SD_RELEASES[*]} (got '$RELEASE')"
+  WANT="pairs=$PAIRS links=$LINKS rates=$RATES flavor=$FLAVOR release=$RELEASE mptcpd=$MPTCPD"
+}
+
+# Whether the servers must be (re)built: a different flavor, release, size or link plan is a
+# different set of machines, and a broken one is rebuilt.
+sd_needs_build() {
+  [[ $WANT != "$(cat "$LAB/config" 2>/dev/null || true)" ]] || ! sd_all_healthy
+}
+
+# A fresh state folder for the servers about to be built from IMAGE ($1).
+sd_new_state() {
+  mkdir -p "$LAB"
+  echo "$LINKS" >"$LAB/links"
+  echo "$RATES" >"$LAB/rates"
+  echo "$FLAVOR" >"$LAB/flavor"
+  echo "$MPTCPD" >"$LAB/mptcpd"
+  echo "$1" >"$LAB/image"
+  ensure_client_key
+}
+
+cmd_up() {
+  local count n k name start image
+  sd_parse_up networkd "$@"
   require_root
   require_tools ip:iproute2 tc:iproute2 ssh:openssh-client ssh-keygen:openssh-client nsenter:util-linux \
     flock:util-linux mount:mount ethtool:ethtool systemd-nspawn:systemd-container mmdebstrap:mmdebstrap ps:procps
   check_lab_path
-  image=$(bash "$SCRIPT_DIR/image.sh" "$release")
+  image=$(bash "$SCRIPT_DIR/image.sh" "$RELEASE")
   take_lock
   start=$(date +%s.%N)
   count=$((2 * PAIRS))
-  # A different flavor, release, size or link plan is a different set of machines: rebuild.
-  want="pairs=$PAIRS links=$LINKS rates=$RATES flavor=$flavor release=$release mptcpd=$mptcpd"
-  have=$(cat "$LAB/config" 2>/dev/null || true)
-  if [[ $want != "$have" ]] || ! sd_all_healthy; then
+  if sd_needs_build; then
     for name in $(discover_servers); do
       log "$name: removing"
       sd_teardown_server "$name"
     done
-    mkdir -p "$LAB"
-    echo "$LINKS" >"$LAB/links"
-    echo "$RATES" >"$LAB/rates"
-    echo "$flavor" >"$LAB/flavor"
-    echo "$mptcpd" >"$LAB/mptcpd"
-    echo "$image" >"$LAB/image"
-    ensure_client_key
+    sd_new_state "$image"
     for ((n = 1; n <= count; n++)); do
       name=$(srv "$n")
-      log "$name: creating ($release, $flavor$([[ $mptcpd == yes ]] && echo ', mptcpd'), ssh $(mgmt_srv_ip "$n"))"
+      log "$name: creating ($RELEASE, $FLAVOR$([[ $MPTCPD == yes ]] && echo ', mptcpd'), ssh $(mgmt_srv_ip "$n"))"
       sd_mount_root "$name"
       sd_customize "$n"
       create_netns_mgmt "$n"
@@ -289,12 +281,12 @@ cmd_up() {
     echo "$PAIRS" >"$LAB/pairs"
     write_client_files "$count"
     for ((n = 1; n <= count; n++)); do sd_start "$(srv "$n")"; done
-    echo "$want" >"$LAB/config"
+    echo "$WANT" >"$LAB/config"
   else
-    log "already up: $want"
+    log "already up: $WANT"
   fi
   for ((n = 1; n <= count; n++)); do sd_wait_booted "$(srv "$n")"; done
-  log "up: $PAIRS pair(s) of $release containers ($flavor), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  log "up: $PAIRS pair(s) of $RELEASE containers ($FLAVOR), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 # The host key a server presents (read from its disk, whether or not it runs).
@@ -325,7 +317,7 @@ cmd_down() {
     removed=1
   fi
   if is_mounted /run/netns && [[ -z $(ls -A /run/netns) ]]; then umount /run/netns 2>/dev/null || true; fi
-  if ((removed)); then log "down: systemd tier removed (images stay cached)"; fi
+  if ((removed)); then log "down: $TIER tier removed (images stay cached)"; fi
 }
 
 cmd_status() {
@@ -378,7 +370,7 @@ cmd_exec() {
 # namespace and boots again. Prints what boot brought back; exits non-zero if the provider's
 # unit failed.
 cmd_reboot() {
-  local name=${1:-} before start state unit rc=0
+  local name=${1:-} before start
   (($# == 1)) || usage
   require_root
   [[ $name =~ ^server[0-9]+$ ]] || usage
@@ -394,15 +386,21 @@ cmd_reboot() {
   done
   (($(sd_boot_count "$name") > before)) || die "$name: did not boot again"
   sd_wait_booted "$name"
-  state=$(in_srv "$name" systemctl is-system-running 2>/dev/null || true)
-  echo "$name: boot $(sd_boot_count "$name"): systemd $state"
-  if [[ -e $(sd_root "$name")/etc/systemd/system/mptcp-pulumi.service ]]; then
+  sd_report_boot "$name" "$(sd_boot_count "$name")" "$start"
+}
+
+# What a finished boot brought back (systemd's state, the provider's unit); fails when that
+# unit failed. Args: NAME BOOT-LABEL START-TIME.
+sd_report_boot() {
+  local name=$1 unit rc=0
+  echo "$name: boot $2: systemd $(in_srv "$name" systemctl is-system-running 2>/dev/null || true)"
+  if in_srv "$name" test -e /etc/systemd/system/mptcp-pulumi.service; then
     unit=$(in_srv "$name" systemctl show -P Result mptcp-pulumi.service 2>/dev/null || true)
     echo "$name: boot: mptcp-pulumi.service result=$unit"
     [[ $unit == success ]] || rc=1
   else
     echo "$name: boot: no mptcp-pulumi.service"
   fi
-  log "$name: back up ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  log "$name: back up ($(awk -v s="$3" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
   return "$rc"
 }

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../provider/connection";
 
-/** The lab tiers: network namespaces sharing this kernel, or containers booting systemd. */
-export type LabTier = "netns" | "systemd";
+/** The lab tiers: network namespaces sharing this kernel, containers booting systemd, or VMs with their own kernel. */
+export type LabTier = "netns" | "systemd" | "vm";
 
 /** One tier's names: namespace and host-side veth prefixes, management /16, state folder. */
 export interface TierTopology {
@@ -17,6 +17,8 @@ export interface TierTopology {
   parkPrefix: string;
   mgmtNet: string;
   stateDir: string;
+  /** The tier's own default link rate, when it differs from the topology's. */
+  defaultRateMbit?: number;
 }
 
 /** test/lab/topology.json, typed. */
