@@ -1,7 +1,8 @@
 /**
  * The data-plane scenarios of the benchmark, side by side in one run on the lab: two links, three
  * links, two asymmetric links (against the sum of each link's own single-path rate), a backup
- * path, and a primary path failing under a backup (carrier loss and silent drop: the stall).
+ * path, and a primary path failing under a backup (carrier loss and silent drop: the stall, also
+ * with net.mptcp.stale_loss_cnt at 1 and 16 around its default of 4).
  * Each scenario rebuilds the lab with its links and rates, applies the stack with the provider
  * (`pulumi up`), then measures with the verification's own code over SSH. Medians of the runs.
  */
@@ -51,6 +52,8 @@ interface Scenario {
   rates: number[];
   backup?: string;
   failover?: boolean;
+  /** Extra sysctls on both hosts, through the stack. */
+  sysctls?: Record<string, string>;
   /** What it must reach, checked in the report: ratio to the first link's TCP or to the sum. */
   target?: { ratioToFirst?: number; ratioToSum?: number };
 }
@@ -64,6 +67,9 @@ const SCENARIOS: Scenario[] = [
   { name: "asymmetric links", links: 2, rates: [200, 50], target: { ratioToSum: 0.85 } },
   { name: "backup path", links: 2, rates: [200, 200], backup: "eno2" },
   { name: "failover under a backup", links: 2, rates: [200, 200], backup: "eno2", failover: true },
+  // The stall against the setting that decides when a subflow is stale (default 4).
+  { name: "failover, stale_loss_cnt 1", links: 2, rates: [200, 200], backup: "eno2", failover: true, sysctls: { "net.mptcp.stale_loss_cnt": "1" } },
+  { name: "failover, stale_loss_cnt 16", links: 2, rates: [200, 200], backup: "eno2", failover: true, sysctls: { "net.mptcp.stale_loss_cnt": "16" } },
 ];
 
 function lab(log: (s: string) => void, ...args: string[]): void {
@@ -91,7 +97,8 @@ async function tcpOn(server: SshTransport, client: SshTransport, target: string,
 async function runScenario(sc: Scenario, runs: number, seconds: number, log: (s: string) => void, sysctls: Record<string, string>): Promise<ScenarioResult> {
   lab(log, "down");
   lab(log, "up", "--links", String(sc.links), "--rates", sc.rates.join(","));
-  const raw = stackHosts(labHosts(), keyPaths()) as Array<{ role: string; endpoints: Array<{ dev: string; flags: string[] }> }>;
+  const raw = stackHosts(labHosts(), keyPaths()) as Array<{ role: string; endpoints: Array<{ dev: string; flags: string[] }>; sysctls: Record<string, unknown> }>;
+  for (const h of raw) Object.assign(h.sysctls, sc.sysctls ?? {});
   if (sc.backup) for (const e of raw.find((h) => h.role === "client")!.endpoints) if (e.dev === sc.backup) e.flags.push("backup");
   const project = new TempProject("benchdp", { "mptcp-pulumi:hosts": raw });
   const hosts = stackConfigSchema.parse({ hosts: raw }).hosts;
@@ -101,7 +108,7 @@ async function runScenario(sc: Scenario, runs: number, seconds: number, log: (s:
   try {
     log(`${sc.name}: pulumi up`);
     project.ok("up", "--yes", "--skip-preview");
-    if (Object.keys(sysctls).length === 0) {
+    if (Object.keys(sysctls).length === 0 && !sc.sysctls) {
       const out = (await c.run(`sysctl ${STALL_SYSCTLS.join(" ")} 2>&1\n`, "read sysctls")).stdout;
       for (const line of out.trim().split("\n")) {
         const [k, v] = line.split(" = ");
@@ -198,11 +205,11 @@ export function dataPlaneMarkdown(d: DataPlaneReport): string[] {
   const fo = d.scenarios.filter((s) => s.failover);
   if (fo.length) {
     const w = FAILOVER_WINDOWS;
-    lines.push("", `Failover of the primary path (eno1) with eno2 as backup, ${w.before} s before, ${w.during} s failed, ${w.after} s after:`, "", "| failure | stall s (median) | stalls per run (s) | Mbit/s before / during / after | took over | failed path back | back after (s, per run) |", "| --- | --- | --- | --- | --- | --- | --- |");
+    lines.push("", `Failover of the primary path (eno1) with eno2 as backup, ${w.before} s before, ${w.during} s failed, ${w.after} s after:`, "", "| scenario | failure | stall s (median) | stalls per run (s) | Mbit/s before / during / after | took over | failed path back | back after (s, per run) |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const s of fo) {
       for (const x of s.failover!) {
         const back = x.backAfterSeconds.map((v) => (v === null ? "never" : v.toFixed(2))).join(", ");
-        lines.push(`| ${x.kind === "carrier" ? "carrier loss" : "silent drop"} | ${x.stallSeconds.toFixed(2)} | ${x.stalls.map((v) => v.toFixed(2)).join(", ")} | ${f(x.beforeMbps)} / ${f(x.duringMbps)} / ${f(x.afterMbps)} | ${x.tookOver} | ${x.recovered} | ${back} |`);
+        lines.push(`| ${s.name} | ${x.kind === "carrier" ? "carrier loss" : "silent drop"} | ${x.stallSeconds.toFixed(2)} | ${x.stalls.map((v) => v.toFixed(2)).join(", ")} | ${f(x.beforeMbps)} / ${f(x.duringMbps)} / ${f(x.afterMbps)} | ${x.tookOver} | ${x.recovered} | ${back} |`);
       }
     }
   }

@@ -26,7 +26,7 @@ describe("the data-plane report", () => {
   it("puts the scenarios side by side, the failover stalls per run, and the kernel settings behind them", () => {
     const md = dataPlaneMarkdown(report).join("\n");
     expect(md).toContain("| 3 links | eno1 200, eno2 200, eno3 200 | eno1 190.9, eno2 191.1, eno3 191.3 | 556.7 | 2.92x | 0.97 |");
-    expect(md).toContain("| silent drop | 0.65 | 0.60, 0.65, 0.68 | 204.0 / 170.0 / 205.0 | eno2 | 2/3 | 0.10, never, 0.20 |");
+    expect(md).toContain("| failover under a backup | silent drop | 0.65 | 0.60, 0.65, 0.68 | 204.0 / 170.0 / 205.0 | eno2 | 2/3 | 0.10, never, 0.20 |");
     expect(md).toContain("`net.mptcp.stale_loss_cnt = 4`");
   });
 });
