@@ -68,15 +68,24 @@ export function parsePreview(text: string): PreviewOutput {
   return parsed as PreviewOutput;
 }
 
-/** The resource name in a URN (its last `::` part). */
+/**
+ * The parts of a URN, `urn:pulumi:STACK::PROJECT::TYPE::NAME`. Only the name may hold `::`
+ * (a resource named after an IPv6 address), so it is everything after the third separator.
+ */
+function urnParts(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  if (parts.length < 4) return { type: "", name: urn };
+  return { type: parts[2]!, name: parts.slice(3).join("::") };
+}
+
+/** The resource name in a URN. */
 export function urnName(urn: string): string {
-  return urn.split("::").pop() ?? urn;
+  return urnParts(urn).name;
 }
 
 /** The resource type in a URN, without the parent types a nested resource carries (`A$B`). */
 export function urnType(urn: string): string {
-  const parts = urn.split("::");
-  return (parts[parts.length - 2] ?? "").split("$").pop() ?? "";
+  return urnParts(urn).type.split("$").pop() ?? "";
 }
 
 /** Whether a URN is the stack or a provider: bookkeeping, nothing on a host. */

@@ -15,36 +15,43 @@ import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type Che
 
 // Each part is the resource's own schema; the stack adds only what a stack needs on top (an
 // endpoint names its interface and a flag, a host its limits).
-const endpointConfig = z
-  .strictObject({
-    ...endpointFields,
-    dev: endpointFields.dev.unwrap(),
-    flags: endpointFields.flags.refine((flags) => flags.length > 0, "give at least one flag: signal (announce) or subflow (open subflows)"),
-  })
-  .superRefine(endpointRules);
+const endpointConfig = z.strictObject({
+  ...endpointFields,
+  dev: endpointFields.dev.unwrap(),
+  flags: endpointFields.flags.refine((flags) => flags.length > 0, "give at least one flag: signal (announce) or subflow (open subflows)"),
+});
 
-const policyRouteConfig = z.strictObject(policyRouteFields).superRefine(policyRouteRules);
+const policyRouteConfig = z.strictObject(policyRouteFields);
 
 // Addresses stay in the order written, so a failure's path points at the user's own entry.
 const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList });
 
-const hostConfig = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
-  role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
-  connection: connectionSchema,
-  interfaces: z.array(interfaceConfig).min(1, "declare at least one interface"),
-  limits: hostSchema.shape.limits.unwrap(),
-  pathManager: hostSchema.shape.pathManager,
-  scheduler: hostSchema.shape.scheduler,
-  endpoints: z.array(endpointConfig).max(MAX_ENDPOINTS, `at most ${MAX_ENDPOINTS} endpoints per host (the kernel's limit)`).default([]),
-  policyRoutes: z.array(policyRouteConfig).default([]),
-  sysctls: sysctlValues.default({}),
-});
+/** A host's config; `withRules` adds the resources' own rules across their fields. */
+function hostConfig(withRules: boolean) {
+  return z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
+    role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
+    connection: connectionSchema,
+    interfaces: z.array(interfaceConfig).min(1, "declare at least one interface"),
+    limits: hostSchema.shape.limits.unwrap(),
+    pathManager: hostSchema.shape.pathManager,
+    scheduler: hostSchema.shape.scheduler,
+    endpoints: z
+      .array(withRules ? endpointConfig.superRefine(endpointRules) : endpointConfig)
+      .max(MAX_ENDPOINTS, `at most ${MAX_ENDPOINTS} endpoints per host (the kernel's limit)`)
+      .default([]),
+    policyRoutes: z.array(withRules ? policyRouteConfig.superRefine(policyRouteRules) : policyRouteConfig).default([]),
+    sysctls: sysctlValues.default({}),
+  });
+}
 
 /** The whole stack configuration (`mptcp-pulumi:hosts` and friends). */
 export const stackConfigSchema = z.strictObject({
-  hosts: z.array(hostConfig).min(1, "declare at least one host"),
+  hosts: z.array(hostConfig(true)).min(1, "declare at least one host"),
 });
+
+/** The same without the resources' cross-field rules: what the cross-host checks can still read. */
+const fieldsOnlySchema = z.strictObject({ hosts: z.array(hostConfig(false)).min(1) });
 
 /** Validated stack configuration. */
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -55,7 +62,12 @@ export type HostConfig = StackConfig["hosts"][number];
 export function checkStackConfig(raw: unknown, projectRoot: string): { config?: StackConfig; failures: CheckFailure[] } {
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return { failures: parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) })) };
+    const failures = parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) }));
+    // Only a resource's own cross-field rule failed: every field is sound, so the checks across
+    // hosts can run too, and one preview reports everything.
+    const fields = fieldsOnlySchema.safeParse(raw);
+    if (fields.success) failures.push(...crossChecks(fields.data, projectRoot));
+    return { failures };
   }
   const failures = crossChecks(parsed.data, projectRoot);
   return failures.length ? { failures } : { config: parsed.data, failures };

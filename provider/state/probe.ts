@@ -7,6 +7,7 @@
  */
 import { APPLY_SCRIPT_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
+import { canonicalAddress } from "../validation";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -46,9 +47,9 @@ const PROBE_TAIL = ` 2>/dev/null
 section limits; ip mptcp limits show 2>&1
 section endpoints; ip -j mptcp endpoint show 2>/dev/null || { section endpoints-text; ip mptcp endpoint show 2>&1; }
 section addr; ip -j addr show
-section rule; ip -j rule show
+section rule; ip -4 -j rule show
 section rule6; ip -6 -j rule show 2>/dev/null
-section route; ip -j route show table all
+section route; ip -4 -j route show table all
 section route6; ip -6 -j route show table all 2>/dev/null
 for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH}; do
   [ -f "$f" ] && { section file "$f"; cat "$f"; }
@@ -228,7 +229,8 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   };
   const limits = parseLimits(section("limits"));
   if (limits) state.limits = limits;
-  if (session.length === 4 && session[2]) state.sessionLocalAddress = session[2];
+  // Compared with declared addresses, so in their canonical form (an IPv4-mapped one as IPv4).
+  if (session.length === 4 && session[2]) state.sessionLocalAddress = canonicalAddress(session[2].replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1"));
   return state;
 }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
+import { urnName } from "../../scripts/drift";
 import { TempProject as BaseProject } from "../../scripts/tempProject";
 import { LAB_DIR, onHost, ROOT } from "../lab/harness";
 
@@ -49,7 +50,7 @@ export function labHosts(edit: (hosts: LabHostConfig[]) => void = () => undefine
 /** Ops of a `preview --json`, by resource name. */
 export function previewOps(json: string): Record<string, string> {
   const preview = JSON.parse(json) as { steps?: Array<{ op: string; urn: string }> };
-  return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [s.urn.split("::").pop()!, s.op]));
+  return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [urnName(s.urn), s.op]));
 }
 
 /** Everything the stack may touch on a server, as the server itself reports it (`run` picks the tier). */
@@ -63,6 +64,8 @@ export function snapshot(server: string, run: (server: string, ...command: strin
       "ip mptcp limits show",
       "ip rule show",
       "ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'",
+      "ip -6 rule show",
+      "ip -6 route show table all | grep -v '^local\\|^anycast\\|^multicast\\|^fe80\\|^ff00'",
       "ip -br addr",
       "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
       "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",

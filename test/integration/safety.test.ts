@@ -3,7 +3,7 @@
  * link, the host lock, host-key trust, unreachable hosts, unreadable keys, and a failed create
  * that leaves nothing behind.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +50,30 @@ describe("commit-confirmed", () => {
     expect(Date.now() - started).toBeLessThan(120_000);
     await context.closeAll();
     await providers.NetworkInterface.delete!(created.id, created.outs as Outs);
+  });
+
+  it("arms the timer for an IPv6 rule and route, and the host rolls them back when the management link is cut", async () => {
+    const connection = { ...labConnection("server2"), confirmTimeoutSeconds: 5 };
+    const inputs = (
+      await checkedInputs("PolicyRoute", { connection, table: 260, rules: [{ from: "fd00:2::2", priority: 1260 }], routes: [{ dst: "default", via: "fe80::1", dev: "eno2" }] })
+    ).inputs;
+    // The moment the host arms its timer, cut server2's management link from this side.
+    const watcher = spawn("sh", ["-c", 'for i in $(seq 1 50000); do for p in /run/mptcp-pulumi/*/*.pending; do [ -e "$p" ] && { ip link set lab-server2 down; exit 0; }; done; done; exit 1']);
+    const cut = new Promise<number | null>((resolve) => watcher.on("exit", resolve));
+    const created = providers.PolicyRoute.create(inputs).catch((e: unknown) => e as Error);
+    expect(await cut).toBe(0);
+    // Long enough for the host's 5 s timer to fire while nobody can reach it.
+    await new Promise((r) => setTimeout(r, 9000));
+    expect(onHost("server2", "ip", "-6", "rule", "show")).not.toContain("lookup 260");
+    expect(onHost("server2", "sh", "-c", "ip -6 route show table 260 2>/dev/null; true").trim()).toBe("");
+    expect(onHost("server2", "sh", "-c", "cat /run/mptcp-pulumi/*/*.log")).toContain("rolled back at");
+    execFileSync("ip", ["link", "set", "lab-server2", "up"]);
+    const error = await created;
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/rolls it back by itself within 5s \(commit-confirmed\)|not confirmed within 5s .* so the host rolled it back by itself \(commit-confirmed\)/);
+    expect(lab("ssh", "server2", "echo", "reachable").trim()).toBe("reachable");
+    expect(onHost("server2", "ip", "-6", "rule", "show")).not.toContain("lookup 260");
+    await context.closeAll();
   });
 
   it("disarms the timer once the provider reaches the host again", async () => {

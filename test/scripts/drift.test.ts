@@ -40,6 +40,13 @@ describe("urnName and urnType", () => {
     expect(urnType(urn)).toBe("pulumi-nodejs:dynamic/mptcp:Endpoint");
   });
 
+  it("keep a name that holds an IPv6 address whole", () => {
+    const urn = "urn:pulumi:lab::mptcp-pulumi::pulumi-nodejs:dynamic/mptcp:Endpoint::server1-endpoint-fd00:2::1";
+    expect(urnName(urn)).toBe("server1-endpoint-fd00:2::1");
+    expect(urnType(urn)).toBe("pulumi-nodejs:dynamic/mptcp:Endpoint");
+    expect(urnName("urn:pulumi:lab::mptcp-pulumi::pulumi-nodejs:dynamic/mptcp:Endpoint::server2-endpoint-fd00::2")).toBe("server2-endpoint-fd00::2");
+  });
+
   it("drop the parent types of a nested resource", () => {
     expect(urnType("urn:pulumi:s::p::my:Component$pulumi-nodejs:dynamic/mptcp:Endpoint::e")).toBe("pulumi-nodejs:dynamic/mptcp:Endpoint");
   });

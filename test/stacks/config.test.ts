@@ -384,3 +384,13 @@ describe("options the README documents", () => {
     expect(checkStackConfig(config).failures.map((f) => f.property)).toEqual(["hosts[0].policyRoutes[0].routes[0].metric"]);
   });
 });
+
+describe("one check reports everything", () => {
+  it("reports a resource's own cross-field rule and a cross-host problem together", () => {
+    const properties = propertiesAfter((config) => {
+      config.hosts[0].endpoints[0].flags = ["signal", "fullmesh"];
+      config.hosts[1].limits.addAddrAccepted = 0;
+    });
+    expect(properties).toEqual(["hosts[0].endpoints[0].flags", "hosts[1].limits.addAddrAccepted"]);
+  });
+});

@@ -178,6 +178,12 @@ describe("parseProbe session and files", () => {
     expect(parseProbe(text).sessionLocalAddress).toBe("172.31.2.2");
   });
 
+  it("reads an IPv6 or IPv4-mapped session address in canonical form", () => {
+    const session = (line: string) => parseProbe(fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ session\n", `@@mptcp-pulumi@@ session\n${line}`)).sessionLocalAddress;
+    expect(session("fd00:31::1 51234 FD00:31:0:0:0:0:0:2 22")).toBe("fd00:31::2");
+    expect(session("::ffff:172.31.2.1 51234 ::ffff:172.31.2.2 22")).toBe("172.31.2.2");
+  });
+
   it("reads our files with their content, ending in a newline", () => {
     const state = parseProbe(
       withSections("@@mptcp-pulumi@@ file /etc/mptcp-pulumi/parts/10-limits.batch\nmptcp limits set subflows 2 add_addr_accepted 2"),
