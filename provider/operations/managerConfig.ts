@@ -11,9 +11,9 @@ export type ConfigManager = "netplan" | "networkd";
 
 /**
  * Writes (`content`) or removes (no `content`) one of our config files and reloads the manager;
- * `reconfigure` re-applies an unchanged file to `iface`. With `expect`, it waits (10 s at most)
- * until the kernel shows at least that many rules and routes in the table: networkd applies
- * them asynchronously after the reload.
+ * `reconfigure` re-applies an unchanged file to `iface`. It then waits (10 s at most) until
+ * networkd has configured every link again and, with `expect`, the kernel shows at least that
+ * many rules and routes in the table: networkd applies them asynchronously after the reload.
  */
 export type ManagerConfigOp = Noted & {
   type: "managerConfig";
@@ -26,7 +26,10 @@ export type ManagerConfigOp = Noted & {
 };
 
 // $1 action, $2 path, $3 content, $4 manager, $5 iface, $6 table, $7 rules, $8 routes.
-// netplan refuses files others can read (0600, as netplan itself writes them).
+// netplan refuses files others can read (0600, as netplan itself writes them). A reload makes
+// networkd reconfigure every link whose file changed (netplan regenerates them all), removing
+// and re-adding their addresses: wait until no link is being configured (twice in a row, 0.1 s
+// apart) and the table shows what the file declares, so the next read sees the settled host.
 const SCRIPT = [
   "set -e",
   'case $1 in',
@@ -37,14 +40,18 @@ const SCRIPT = [
   '  [ "$4" != netplan ] || netplan generate',
   "  networkctl reload",
   "fi",
-  '[ -n "$6" ] || exit 0',
-  // (inside count, $1 is count's own argument: the table is kept in $table)
-  'table=$6',
+  // (inside the functions, $1 is their own argument: the table is kept in $table)
+  'table=$6 rules=$7 routes=$8',
   'count() { { ip -4 "$1" show table "$table" 2>/dev/null; ip -6 "$1" show table "$table" 2>/dev/null; } | grep -c . || true; }',
-  "i=0",
-  'while [ "$(count rule)" -lt "$7" ] || [ "$(count route)" -lt "$8" ]; do',
-  '  i=$((i + 1)); [ $i -le 100 ] || { echo "networkd did not configure table $6 on $5 within 10 s" >&2; exit 1; }',
-  "  sleep 0.1",
+  "busy() { for f in /run/systemd/netif/links/*; do case $(sed -n 's/^ADMIN_STATE=//p' \"$f\" 2>/dev/null) in pending | initialized | configuring) return 0 ;; esac; done; return 1; }",
+  'present() { [ -z "$table" ] || { [ "$(count rule)" -ge "$rules" ] && [ "$(count route)" -ge "$routes" ]; }; }',
+  "i=0 ok=0",
+  'while [ $ok -lt 2 ]; do',
+  '  sleep 0.1; i=$((i + 1))',
+  '  if ! busy && present; then ok=$((ok + 1)); else ok=0; fi',
+  // A link that waits for something that never comes (DHCP, a router) stays "configuring":
+  // that is no reason to fail once the table is there.
+  '  if [ $i -ge 100 ]; then present || { echo "networkd did not configure table $table on $5 within 10 s" >&2; exit 1; }; echo "networkd is still configuring some link after 10 s; table ${table:-?} is in place" >&2; break; fi',
   "done",
 ].join("\n");
 
