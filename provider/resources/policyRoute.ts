@@ -6,12 +6,13 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { hostedSchema } from "../connection";
-import type { Family, Operation, RouteOp, RuleOp } from "../operations";
+import type { Family, ManagerConfigOp, Operation, RouteOp, RuleOp } from "../operations";
 import { defaultMetric } from "../operations/route";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
+import { configOwner, isConfigPathOf, splitByManager, type ManagerSplit, type WriteThrough } from "./writeThrough";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
 function kernelForm(prefix: string, everything: "all" | "default"): string {
@@ -132,8 +133,11 @@ export const policyRouteSchema = z.strictObject({ ...hostedSchema, ...policyRout
 export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
 type DesiredRule = PolicyRouteInputs["rules"][number];
 type DesiredRoute = PolicyRouteInputs["routes"][number];
-/** Outputs: rules and routes as the host has them. */
-export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean };
+/** Outputs: rules and routes as the host has them, and which manager keeps them per interface. */
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; through?: Record<string, string> };
+
+/** A table's items split by who keeps them. */
+type Split = ManagerSplit<DesiredRule, DesiredRoute>;
 
 const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
 
@@ -149,8 +153,31 @@ function routeOp(action: RouteOp["action"], table: number, r: DesiredRoute | Act
   return { type: "route", action, family: r.family ?? 4, table: String(table), route, note };
 }
 
-function bootLines(p: PolicyRouteInputs): Operation[] {
-  return [...p.routes.map((r) => routeOp("replace", p.table, r)), ...p.rules.map((r) => ruleOp("add", p.table, r))];
+/** The boot part's lines: only what no network manager keeps. */
+function bootLines(p: PolicyRouteInputs, split: Split): Operation[] {
+  return [...split.direct.routes.map((r) => routeOp("replace", p.table, r)), ...split.direct.rules.map((r) => ruleOp("add", p.table, r))];
+}
+
+/** Which items go through a network manager on this host (refusals are the planner's to raise). */
+function managerSplit(p: PolicyRouteInputs, actual: HostState): Split {
+  return splitByManager(p.table, p.rules, p.routes, p.persist, actual);
+}
+
+/** Whether the boot part and our manager files say what the inputs say. */
+function policyPersisted(p: PolicyRouteInputs, actual: HostState): boolean {
+  const split = managerSplit(p, actual);
+  const ours = Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table));
+  const filesCurrent = split.through.every((t) => actual.files[t.path] === t.content) && ours.every((f) => split.through.some((t) => t.path === f));
+  return filesCurrent && partIsCurrent(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual);
+}
+
+/** Where each interface's items go on this host: "netplan", "networkd", or "ip" (the kernel and our boot replay). */
+function throughOf(p: PolicyRouteInputs, actual: HostState): Record<string, string> {
+  const split = managerSplit(p, actual);
+  const through: Record<string, string> = {};
+  for (const r of [...split.direct.routes]) if (r.dev !== undefined) through[r.dev] = "ip";
+  for (const t of split.through) through[t.iface] = t.manager;
+  return through;
 }
 
 /** Whether the kernel's rule is the declared one (an unset priority matches any). */
@@ -199,20 +226,56 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
       );
     }
   }
+  const split = managerSplit(p, actual);
+  if (split.refusals.length > 0) throw new PlanError(p.connection, `table ${p.table}`, split.refusals.join("; "));
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   for (const have of haveRoutes) {
-    // A declared route with the same destination and metric replaces this one in place.
-    const replaced = p.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
+    // A declared direct route with the same destination and metric replaces this one in place.
+    const replaced = split.direct.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
     if (!p.routes.some((want) => routeMatches(want, have)) && !replaced) changes.push(routeOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
+  for (const want of split.direct.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
   const haveRules = actual.rules.filter((r) => r.table === table);
   for (const have of haveRules) {
     if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
-  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
+  for (const want of split.direct.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
+  changes.push(...planThrough(p, split, actual));
+  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual));
   return changes;
+}
+
+/**
+ * Our manager files: stale ones removed, changed ones written and applied through the manager,
+ * current ones re-applied (networkctl reconfigure) when the kernel lost what they declare. Items
+ * the kernel has from before are deleted first: networkd drops them anyway when it reconfigures,
+ * and the wait that follows must count only what networkd configured.
+ */
+function planThrough(p: PolicyRouteInputs, split: Split, actual: HostState): Operation[] {
+  const table = String(p.table);
+  const haveRules = actual.rules.filter((r) => r.table === table);
+  const haveRoutes = actual.routes.filter((r) => r.table === table);
+  const missing = (t: WriteThrough<DesiredRule, DesiredRoute>) => t.rules.some((w) => !haveRules.some((h) => ruleMatches(w, h))) || t.routes.some((w) => !haveRoutes.some((h) => routeMatches(w, h)));
+  const handOver: Operation[] = [];
+  const config: ManagerConfigOp[] = [];
+  for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table))) {
+    if (!split.through.some((t) => t.path === path)) {
+      config.push({ type: "managerConfig", ...configOwner(path, p.table), path, note: "(not declared)" });
+    }
+  }
+  for (const t of split.through) {
+    const base = { type: "managerConfig" as const, manager: t.manager, iface: t.iface, path: t.path };
+    if (actual.files[t.path] !== t.content) {
+      for (const h of haveRules) if (t.rules.some((w) => ruleMatches(w, h))) handOver.push(ruleOp("del", p.table, h, `(handed to ${t.manager})`));
+      for (const h of haveRoutes) if (t.routes.some((w) => routeMatches(w, h))) handOver.push(routeOp("del", p.table, h, `(handed to ${t.manager})`));
+      config.push({ ...base, content: t.content });
+    } else if (missing(t)) {
+      config.push({ ...base, content: t.content, reconfigure: true, note: "(the kernel lost what it declares)" });
+    }
+  }
+  const last = [...config].reverse().find((op) => op.content !== undefined);
+  if (last) last.expect = { table, rules: p.rules.length, routes: p.routes.length };
+  return [...handOver, ...config];
 }
 
 /** The policy route resource. */
@@ -223,7 +286,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   identity: (p) => `table/${p.table}`,
   replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
   plan: (desired, actual) => planPolicyRoute(desired, actual),
-  outputs: (desired, after) => ({ ...desired, persisted: partIsCurrent(partPath(desired.table), desired.persist ? bootLines(desired) : undefined, after) }),
+  outputs: (desired, after) => ({ ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after) }),
   observe(current, actual) {
     const table = String(current.table);
     const haveRules = actual.rules.filter((r) => r.table === table);
@@ -243,7 +306,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
         routes.push(extra);
       }
     }
-    return { ...current, rules, routes, persisted: partIsCurrent(partPath(current.table), current.persist ? bootLines(current) : undefined, actual) };
+    return { ...current, rules, routes, persisted: policyPersisted(current, actual), through: throughOf(current, actual) };
   },
   remove(current, actual) {
     const table = String(current.table);
@@ -251,6 +314,10 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
     // One del per route rather than `route flush`, which would miss the other address family.
     for (const have of actual.routes.filter((r) => r.table === table)) changes.push(routeOp("del", current.table, have));
+    // Our manager files go after the kernel's items, so the reload finds nothing of ours left.
+    for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, current.table))) {
+      changes.push({ type: "managerConfig", ...configOwner(path, current.table), path });
+    }
     changes.push(...persistPart(partPath(current.table), undefined, actual));
     return changes;
   },

@@ -5,9 +5,11 @@
  * the parsers are pure and are tested on recorded output of iproute2 5.15 and 6.x, whose
  * formats differ (see test/fixtures).
  */
-import { APPLY_SCRIPT_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
+import { APPLY_SCRIPT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
+import { parseIpJson } from "./ipJson";
+import { MANAGERS_PROBE, parseManagerSections } from "./managers";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -18,7 +20,7 @@ import type {
   MptcpLimits,
 } from "./types";
 
-
+export { parseIpJson } from "./ipJson";
 
 /**
  * Sysctl subtrees every probe reads: MPTCP, TCP and socket buffers, forwarding and rp_filter.
@@ -51,11 +53,12 @@ section rule; ip -4 -j rule show
 section rule6; ip -6 -j rule show 2>/dev/null
 section route; ip -4 -j route show table all
 section route6; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH}; do
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf; do
   [ -f "$f" ] && { section file "$f"; cat "$f"; }
 done
 l=${UNIT_LINK}
 [ -L "$l" ] && { section file "$l"; readlink "$l"; }
+${MANAGERS_PROBE}
 section end
 `;
 
@@ -105,12 +108,6 @@ function rawFlags(raw: unknown): string[] {
   return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
 }
 
-/** iproute2 5.15 escapes apostrophes as \' inside JSON strings, which JSON.parse refuses. */
-export function parseIpJson(text: string): Array<Record<string, unknown>> {
-  const trimmed = text.trim();
-  if (!trimmed) return [];
-  return JSON.parse(trimmed.replace(/\\(.)/g, (all: string, c: string) => (c === "'" ? "'" : all))) as Array<Record<string, unknown>>;
-}
 
 /** Parses `ip -j mptcp endpoint show`. */
 export function parseEndpointsJson(text: string): ActualEndpoint[] {
@@ -219,6 +216,7 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
       mptcpAvailable: sysctls["net.mptcp.enabled"] !== undefined,
       pathManagers: words("net.mptcp.available_path_managers"),
       schedulers: words("net.mptcp.available_schedulers"),
+      managers: parseManagerSections(s),
     },
     sysctls,
     endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),
