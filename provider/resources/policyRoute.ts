@@ -11,6 +11,8 @@ import { defaultMetric } from "../operations/route";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
+import { nmConnectionOf } from "../state/nm";
+import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmWriteTable, type NmHome } from "./nmRoutes";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
@@ -132,8 +134,11 @@ export const policyRouteSchema = z.strictObject({ ...hostedSchema, ...policyRout
 export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
 type DesiredRule = PolicyRouteInputs["rules"][number];
 type DesiredRoute = PolicyRouteInputs["routes"][number];
-/** Outputs: rules and routes as the host has them. */
-export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean };
+/**
+ * Outputs: rules and routes as the host has them; `nm` when NetworkManager's connection holds the
+ * table (with what that connection held before), and whether the table persists (boot part or NM).
+ */
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; nm?: NmHome };
 
 const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
 
@@ -205,14 +210,38 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
     const replaced = p.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
     if (!p.routes.some((want) => routeMatches(want, have)) && !replaced) changes.push(routeOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
   const haveRules = actual.rules.filter((r) => r.table === table);
   for (const have of haveRules) {
     if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
   }
-  for (const want of p.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
+  const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
+  const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
+  const nm = p.persist ? nmConnectionForTable(p, actual) : undefined;
+  if (nm) {
+    // NetworkManager adds what its connection says when it reapplies it; a route it would add
+    // beside a different one with the same destination goes first.
+    for (const want of missingRoutes) for (const have of haveRoutes) if (routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have)) changes.push(routeOp("del", p.table, have, "(replaced)"));
+    const write = nmWriteTable(nm, p);
+    if (Object.keys(write.set).length > 0 || missingRoutes.length > 0 || missingRules.length > 0) changes.push(write);
+    changes.push(...persistPart(partPath(p.table), undefined, actual));
+    return changes;
+  }
+  for (const want of missingRoutes) changes.push(routeOp("replace", p.table, want));
+  for (const want of missingRules) changes.push(ruleOp("add", p.table, want));
   changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
   return changes;
+}
+
+/** Whether the table survives what comes: in NM's connection when NM holds it, else in the boot part. */
+function persistedOn(p: PolicyRouteInputs, actual: HostState): boolean {
+  let nm;
+  try {
+    nm = p.persist ? nmConnectionForTable(p, actual) : undefined;
+  } catch {
+    return false; // split across managers: nothing keeps it whole
+  }
+  if (nm) return nmHoldsTable(nm, p) && partIsCurrent(partPath(p.table), undefined, actual);
+  return partIsCurrent(partPath(p.table), p.persist ? bootLines(p) : undefined, actual);
 }
 
 /** The policy route resource. */
@@ -223,7 +252,13 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   identity: (p) => `table/${p.table}`,
   replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
   plan: (desired, actual) => planPolicyRoute(desired, actual),
-  outputs: (desired, after) => ({ ...desired, persisted: partIsCurrent(partPath(desired.table), desired.persist ? bootLines(desired) : undefined, after) }),
+  outputs(desired, after, before, previous) {
+    const conn = desired.persist ? nmConnectionForTable(desired, after) : undefined;
+    const was = conn ? nmConnectionOf(before, conn.device) : undefined;
+    // What the connection held before our first write is kept for delete, across updates.
+    const nm = conn ? (previous?.nm?.uuid === conn.uuid ? previous.nm : was ? nmHomeOf(was) : undefined) : undefined;
+    return { ...desired, persisted: persistedOn(desired, after), ...(nm ? { nm } : {}) };
+  },
   observe(current, actual) {
     const table = String(current.table);
     const haveRules = actual.rules.filter((r) => r.table === table);
@@ -243,7 +278,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
         routes.push(extra);
       }
     }
-    return { ...current, rules, routes, persisted: partIsCurrent(partPath(current.table), current.persist ? bootLines(current) : undefined, actual) };
+    return { ...current, rules, routes, persisted: persistedOn(current, actual) };
   },
   remove(current, actual) {
     const table = String(current.table);
@@ -251,6 +286,9 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
     // One del per route rather than `route flush`, which would miss the other address family.
     for (const have of actual.routes.filter((r) => r.table === table)) changes.push(routeOp("del", current.table, have));
+    const conn = current.nm ? nmConnectionOf(actual, current.nm.device) : undefined;
+    const restore = conn && current.nm && conn.uuid === current.nm.uuid ? nmRestoreTable(conn, current.nm, current.table) : undefined;
+    if (restore) changes.push(restore);
     changes.push(...persistPart(partPath(current.table), undefined, actual));
     return changes;
   },

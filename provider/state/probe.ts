@@ -8,6 +8,7 @@
 import { APPLY_SCRIPT_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
+import { NM_PROBE, parseNmSections } from "./nm";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -56,7 +57,7 @@ for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_
 done
 l=${UNIT_LINK}
 [ -L "$l" ] && { section file "$l"; readlink "$l"; }
-section end
+${NM_PROBE}section end
 `;
 
 
@@ -229,6 +230,8 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   };
   const limits = parseLimits(section("limits"));
   if (limits) state.limits = limits;
+  const nm = parseNmSections(s);
+  if (nm.length > 0) state.nm = nm;
   // Compared with declared addresses, so in their canonical form (an IPv4-mapped one as IPv4).
   if (session.length === 4 && session[2]) state.sessionLocalAddress = canonicalAddress(session[2].replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1"));
   return state;
