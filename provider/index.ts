@@ -60,10 +60,12 @@ export class MptcpHost extends MptcpResource {
   declare readonly limits: pulumi.Output<HostOutputs["limits"]>;
   /** Whether net.mptcp.enabled is 1. */
   declare readonly enabled: pulumi.Output<boolean>;
+  /** MPTCP endpoints on the host that the stack does not declare (NetworkManager's, mptcpd's, by hand). */
+  declare readonly foreign: pulumi.Output<string[]>;
 
   /** Declares the MPTCP settings of one host. */
   constructor(name: string, args: MptcpHostArgs, opts?: pulumi.CustomResourceOptions) {
-    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled"], opts);
+    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled", "foreign"], opts);
   }
 }
 
