@@ -77,10 +77,12 @@ export class NetworkInterface extends MptcpResource {
   declare readonly addedAddresses: pulumi.Output<string[]>;
   /** The kernel's operational state (UP, DOWN, LOWERLAYERDOWN...). */
   declare readonly operState: pulumi.Output<string>;
+  /** The NetworkManager connection that manages the interface, when NM does (undefined otherwise). */
+  declare readonly nm: pulumi.Output<InterfaceOutputs["nm"]>;
 
   /** Declares an interface's state. */
   constructor(name: string, args: NetworkInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted"], opts);
+    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted", "nm"], opts);
   }
 }
 
@@ -90,10 +92,12 @@ export class PolicyRoute extends MptcpResource {
   declare readonly rules: pulumi.Output<PolicyRouteOutputs["rules"]>;
   /** Routes in the table. */
   declare readonly routes: pulumi.Output<PolicyRouteOutputs["routes"]>;
+  /** The NetworkManager connection that holds the table, when NM manages its interface. */
+  declare readonly nm: pulumi.Output<PolicyRouteOutputs["nm"]>;
 
   /** Declares one policy routing table. */
   constructor(name: string, args: PolicyRouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super("PolicyRoute", name, args, ["rules", "routes", "persisted"], opts);
+    super("PolicyRoute", name, args, ["rules", "routes", "persisted", "nm"], opts);
   }
 }
 

@@ -74,6 +74,10 @@ function declareHost(host: HostConfig) {
       ),
       tuning: tuning ? tuning.values : {},
       foreignEndpoints: mptcp.foreign,
+      // Which manager keeps each interface's configuration (what `preview` shows changes going through).
+      managers: pulumi.all(interfaces.map((i) => i.nm)).apply((nms) =>
+        Object.fromEntries(host.interfaces.map((iface, k) => [iface.name, nms[k] ? `NetworkManager (connection ${nms[k]!.connectionId})` : "mptcp-pulumi.service (boot replay)"])),
+      ),
     } as Record<string, unknown>,
   };
 }

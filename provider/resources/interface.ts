@@ -11,7 +11,7 @@ import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist
 import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { nmConnectionOf } from "../state/nm";
-import { nmMptcpHomeOf, nmMptcpKeptOff, nmMptcpOff, nmMptcpRestore, type NmMptcpHome } from "./nmMptcp";
+import { nmAddressProblems, nmInterfaceNow, nmMptcpHomeOf, nmMptcpKeptOff, nmMptcpOff, nmMptcpRestore, type NmMptcpHome } from "./nmMptcp";
 import { canonicalCidr, cidrAddress, interfaceName, splitCidr } from "../validation";
 
 /** Addresses in CIDR form, each once, in canonical form and in the order written. */
@@ -84,6 +84,8 @@ export function planInterface(d: InterfaceInputs, actual: HostState, previous: I
   if (!link) {
     throw new PlanError(d.connection, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
   }
+  const unkept = nmAddressProblems(d, nmInterfaceNow(actual, d.name));
+  if (unkept.length > 0) throw new PlanError(d.connection, `interface ${d.name}`, unkept.map((f) => `${f.property}: ${f.reason}`).join("; "));
   const changes: Operation[] = [];
   if (d.mtu !== undefined && link.mtu !== d.mtu) changes.push({ type: "link", dev: d.name, mtu: d.mtu, note: `(was ${link.mtu})` });
   if (d.up && !link.up) changes.push({ type: "link", dev: d.name, up: true });
@@ -119,6 +121,8 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   identity: (d) => `interface/${d.name}`,
   replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
   plan: planInterface,
+  // At preview, from what the last read saw: NetworkManager would drop an address its connection lacks.
+  refuse: (olds, news) => nmAddressProblems(news, olds.nm),
   outputs(desired, after, before, previous) {
     const was = before.links.find((l) => l.name === desired.name);
     // Ownership is judged against the link as it was at create, not as the last update left it.
@@ -150,6 +154,8 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
       operState: link.operState,
       persisted: partIsCurrent(partPath(current.name), current.persist ? bootLines(current) : undefined, actual) && nmMptcpKeptOff(actual, current.name),
     };
+    const nm = nmMptcpHomeOf(nmConnectionOf(actual, current.name), current.nm);
+    if (nm && current.nm) seen.nm = nm;
     if (current.mtu !== undefined) seen.mtu = link.mtu;
     return seen;
   },

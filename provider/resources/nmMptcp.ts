@@ -1,12 +1,14 @@
 /**
- * NetworkManager's own MPTCP endpoints, turned off on the interfaces the stack declares: the
- * stack's Endpoint resources are the one source of a host's endpoints (see the README's
- * "NetworkManager" section for why). Pure.
+ * An interface NetworkManager manages: NM's own MPTCP endpoints are turned off there (the stack's
+ * Endpoint resources are the one source of a host's endpoints; the README's "NetworkManager"
+ * section says why), and its declared addresses must be the connection's, because NM removes
+ * addresses it does not know at every reapply or reactivation. Pure.
  */
 import type { NmOp } from "../operations";
 import { nmSettableValue } from "../operations/nm";
 import { nmConnectionOf, type NmConnection } from "../state/nm";
 import type { HostState } from "../state/types";
+import { canonicalCidr, type CheckFailure } from "../validation";
 
 const KEY = "connection.mptcp-flags";
 /** NM_MPTCP_FLAGS_DISABLED. */
@@ -18,6 +20,36 @@ export interface NmMptcpHome {
   uuid: string;
   connectionId: string;
   previousFlags: string;
+  /** The connection's addresses at the last read (canonical CIDR): preview refuses others. */
+  addresses: string[];
+}
+
+/** The addresses a connection configures, canonical. */
+function connectionAddresses(conn: NmConnection): string[] {
+  return [conn.settings["ipv4.addresses"], conn.settings["ipv6.addresses"]].flatMap((v) => v.split(",")).map((a) => a.trim()).filter((a) => a.includes("/")).map(canonicalCidr);
+}
+
+/** Declared addresses NM's connection lacks, each as a {property, reason} naming the interface, NM and the fix. */
+export function nmAddressProblems(d: { name: string; addresses: readonly string[] }, home: Pick<NmMptcpHome, "connectionId" | "addresses"> | undefined): CheckFailure[] {
+  if (!home) return [];
+  return d.addresses.flatMap((cidr, i) =>
+    home.addresses.includes(cidr)
+      ? []
+      : [
+          {
+            property: `addresses[${i}]`,
+            reason:
+              `${d.name} is managed by NetworkManager (connection ${home.connectionId}), which removes ${cidr} at its next reapply or reactivation because the connection does not have it. ` +
+              `Fix: add it to the connection (nmcli connection modify ${home.connectionId} +ipv${cidr.includes(":") ? 6 : 4}.addresses ${cidr}), then run up again`,
+          },
+        ],
+  );
+}
+
+/** What NM's connection on the interface says now, for the refusal at plan time. */
+export function nmInterfaceNow(actual: HostState, device: string): Pick<NmMptcpHome, "connectionId" | "addresses"> | undefined {
+  const conn = nmConnectionOf(actual, device);
+  return conn ? { connectionId: conn.id, addresses: connectionAddresses(conn) } : undefined;
 }
 
 /** Whether a printed mptcp-flags value ("0x1 (disabled)", "disabled", "1") turns NM's endpoints off. */
@@ -36,8 +68,8 @@ export function nmMptcpOff(actual: HostState, device: string): NmOp[] {
 /** What to record at create: the connection's flags before we turned them off. */
 export function nmMptcpHomeOf(conn: NmConnection | undefined, previous: NmMptcpHome | undefined): NmMptcpHome | undefined {
   if (!conn) return undefined;
-  if (previous?.uuid === conn.uuid) return previous;
-  return { device: conn.device, uuid: conn.uuid, connectionId: conn.id, previousFlags: nmSettableValue(KEY, conn.settings[KEY]) };
+  if (previous?.uuid === conn.uuid) return { ...previous, addresses: connectionAddresses(conn) };
+  return { device: conn.device, uuid: conn.uuid, connectionId: conn.id, previousFlags: nmSettableValue(KEY, conn.settings[KEY]), addresses: connectionAddresses(conn) };
 }
 
 /** Whether NM's own endpoints stay off on the interface (true when NM does not manage it). */

@@ -167,3 +167,17 @@ export function nmRestoreTable(conn: NmConnection, home: NmHome, table: number):
   const set = nmValuesWith(conn, table, previousEntries(home, table));
   return Object.keys(set).length ? { type: "nm", device: conn.device, uuid: conn.uuid, connectionId: conn.id, set, note: "(restore)" } : undefined;
 }
+
+/** What NM would undo in a table it holds, as {property, reason}: for preview (from the outputs) and up (from the host). */
+export function nmTableProblems(news: { table: number; persist: boolean; rules: Rule[] }, home: Pick<NmHome, "device" | "connectionId"> | undefined): Array<{ property: string; reason: string }> {
+  if (!home) return [];
+  const who = `${home.device} is managed by NetworkManager (connection ${home.connectionId})`;
+  const problems: Array<{ property: string; reason: string }> = [];
+  if (!news.persist) {
+    problems.push({ property: "persist", reason: `${who}, which drops table ${news.table}'s routes whenever it reactivates the connection. Fix: leave persist at true, so the table goes into the connection and NM keeps it` });
+  }
+  news.rules.forEach((r, i) => {
+    if (r.priority === undefined) problems.push({ property: `rules[${i}].priority`, reason: `${who}, which requires a priority on every routing rule it holds. Fix: give rules[${i}].priority` });
+  });
+  return problems;
+}

@@ -12,7 +12,7 @@ import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { nmConnectionOf } from "../state/nm";
-import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmWriteTable, type NmHome } from "./nmRoutes";
+import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmTableProblems, nmWriteTable, type NmHome } from "./nmRoutes";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
@@ -216,7 +216,9 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
   }
   const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
   const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
-  const nm = p.persist ? nmConnectionForTable(p, actual) : undefined;
+  const nm = nmConnectionForTable(p, actual);
+  const undone = nmTableProblems(p, nm ? { device: nm.device, connectionId: nm.id } : undefined);
+  if (undone.length > 0) throw new PlanError(p.connection, `table ${p.table}`, undone.map((f) => `${f.property}: ${f.reason}`).join("; "));
   if (nm) {
     // NetworkManager adds what its connection says when it reapplies it; a route it would add
     // beside a different one with the same destination goes first.
@@ -252,6 +254,8 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   identity: (p) => `table/${p.table}`,
   replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
   plan: (desired, actual) => planPolicyRoute(desired, actual),
+  // At preview, from what the last read recorded: what NetworkManager would undo.
+  refuse: (olds, news) => nmTableProblems(news, olds.nm),
   outputs(desired, after, before, previous) {
     const conn = desired.persist ? nmConnectionForTable(desired, after) : undefined;
     const was = conn ? nmConnectionOf(before, conn.device) : undefined;

@@ -5,7 +5,7 @@
  */
 
 /** The connection settings the provider reads and writes, as nmcli names them. */
-export const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules"] as const;
+export const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
 
 /** One of the settings in NM_KEYS. */
 export type NmKey = (typeof NM_KEYS)[number];

@@ -16,7 +16,15 @@ describe("NM probe sections", () => {
       device: "eno2",
       uuid: ENO2,
       id: "eno2",
-      settings: { "connection.mptcp-flags": "0x0", "ipv4.routes": "", "ipv4.routing-rules": "", "ipv6.routes": "", "ipv6.routing-rules": "" },
+      settings: {
+        "connection.mptcp-flags": "0x0",
+        "ipv4.routes": "",
+        "ipv4.routing-rules": "",
+        "ipv6.routes": "",
+        "ipv6.routing-rules": "",
+        "ipv4.addresses": "192.168.0.2/24",
+        "ipv6.addresses": "",
+      },
     });
     expect(nmConnectionOf({ nm: nmConnections() }, "mgmt0")).toBeUndefined();
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { NmOp, Operation } from "../../../provider/operations";
 import { interfaceDefinition, interfaceSchema, planInterface } from "../../../provider/resources/interface";
 import { nmMptcpDisabled } from "../../../provider/resources/nmMptcp";
-import { CONNECTION } from "../../support/fixtures";
+import { CONNECTION, planErrorOf } from "../../support/fixtures";
 import { nmHostState } from "../../support/nm";
 
 const ENO2 = interfaceSchema.parse({ connection: CONNECTION, name: "eno2", addresses: ["192.168.0.2/24"] });
@@ -22,6 +22,16 @@ describe("an interface NetworkManager manages", () => {
     expect(outs.persisted).toBe(true);
     expect(interfaceDefinition.observe(outs, nmHostState())?.persisted).toBe(false);
     expect(nmOps(interfaceDefinition.remove(outs, disabled))).toEqual([expect.objectContaining({ set: { "connection.mptcp-flags": "0" }, note: "(restore)" })]);
+  });
+
+  it("refuses an address the connection lacks (NM removes it at reapply), at up and at preview, naming the fix", () => {
+    const extra = interfaceSchema.parse({ connection: CONNECTION, name: "eno2", addresses: ["192.168.0.2/24", "192.168.0.9/24"] });
+    const message = planErrorOf(() => planInterface(extra, nmHostState(), undefined));
+    expect(message).toContain("addresses[1]: eno2 is managed by NetworkManager (connection eno2), which removes 192.168.0.9/24");
+    expect(message).toContain("nmcli connection modify eno2 +ipv4.addresses 192.168.0.9/24");
+    const outs = interfaceDefinition.outputs(ENO2, disabled, nmHostState(), undefined);
+    expect(interfaceDefinition.refuse!(outs, extra).map((f) => f.property)).toEqual(["addresses[1]"]);
+    expect(interfaceDefinition.refuse!(outs, ENO2)).toEqual([]);
   });
 
   it.each([

@@ -88,9 +88,18 @@ describe("a policy table on an interface NetworkManager manages", () => {
     expect(message).toContain("rules[0].priority");
   });
 
-  it("with persist: false stays kernel-only (NM is not asked to keep it)", () => {
-    const plan = planPolicyRoute({ ...TABLE_102, persist: false }, nmHostState());
-    expect(nmOps(plan)).toEqual([]);
+  it("is refused with persist: false (NM would drop it at its next reactivation), naming the interface, NM and the fix", () => {
+    const message = planErrorOf(() => planPolicyRoute({ ...TABLE_102, persist: false }, nmHostState()));
+    expect(message).toContain("persist: eno2 is managed by NetworkManager (connection eno2)");
+    expect(message).toContain("Fix: leave persist at true");
+  });
+
+  it("is refused at preview from the outputs of the last read, without the host", () => {
+    const outs = policyRouteDefinition.outputs(TABLE_102, nmHostState(), nmHostState(), undefined);
+    expect(policyRouteDefinition.refuse!(outs, { ...TABLE_102, persist: false })).toEqual([{ property: "persist", reason: expect.stringContaining("NetworkManager") }]);
+    expect(policyRouteDefinition.refuse!(outs, policy({ table: 102, rules: [{ from: "192.168.0.2" }] }))).toEqual([{ property: "rules[0].priority", reason: expect.stringContaining("requires a priority") }]);
+    expect(policyRouteDefinition.refuse!(outs, TABLE_102)).toEqual([]);
+    expect(policyRouteDefinition.refuse!({ ...outs, nm: undefined }, { ...TABLE_102, persist: false })).toEqual([]);
   });
 });
 
