@@ -49,8 +49,11 @@ export const endpointSchema = z.strictObject({ ...hostedSchema, ...endpointField
 
 /** Validated endpoint inputs. */
 export type EndpointInputs = z.infer<typeof endpointSchema>;
-/** Endpoint outputs: the inputs plus the id the kernel uses and whether boot replay is current. */
-export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean };
+/**
+ * Endpoint outputs: the inputs plus the id the kernel uses, whether boot replay is current, and
+ * the host's own endpoint at this address that create replaced (mptcpd's, say): delete puts it back.
+ */
+export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean; replaced?: ActualEndpoint };
 
 /** The host's endpoint with this address and port, if any. */
 export function findEndpoint(endpoints: readonly ActualEndpoint[], address: string, port: number | undefined): ActualEndpoint | undefined {
@@ -157,9 +160,11 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
     return replaced;
   },
   plan: (desired, actual) => planEndpoint(desired, actual),
-  outputs(desired, after) {
+  outputs(desired, after, before, previous) {
     const seen = findEndpoint(after.endpoints, desired.address, desired.port);
-    return { ...desired, endpointId: seen?.id ?? 0, persisted: partIsCurrent(bootPath(desired), bootLines(desired), after) };
+    const was = findEndpoint(before.endpoints, desired.address, desired.port);
+    const replaced = previous ? previous.replaced : was && !matches(desired, was) ? was : undefined;
+    return { ...desired, endpointId: seen?.id ?? 0, persisted: partIsCurrent(bootPath(desired), bootLines(desired), after), ...(replaced ? { replaced } : {}) };
   },
   observe(current, actual) {
     const seen = findEndpoint(actual.endpoints, current.address, current.port);
@@ -181,6 +186,8 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
     const changes: Operation[] = [];
     const seen = findEndpoint(actual.endpoints, current.address, current.port);
     if (seen) changes.push({ type: "endpoint", action: "delete", id: seen.id });
+    const old = current.replaced;
+    if (old) changes.push({ type: "endpoint", action: "add", endpoint: { address: old.address, port: old.port, id: old.id, dev: old.dev, flags: userFlags(old.flags) }, note: "(restore)" });
     changes.push(...persistPart(bootPath(current), undefined, actual));
     return changes;
   },

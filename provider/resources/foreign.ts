@@ -44,3 +44,21 @@ export function planForeign(p: { foreignEndpoints: "keep" | "remove"; declaredEn
 export function foreignSettled(p: { foreignEndpoints: "keep" | "remove"; declaredEndpoints: string[] }, actual: HostState): boolean {
   return p.foreignEndpoints !== "remove" || foreignOn(actual, p.declaredEndpoints).length === 0;
 }
+
+/** Every foreign endpoint `remove` has deleted so far (by address and port), as it was first seen. */
+export function removedForeign(p: { declaredEndpoints: string[] }, before: HostState, after: HostState, earlier: readonly ActualEndpoint[] = []): ActualEndpoint[] {
+  const gone = foreignOn(before, p.declaredEndpoints).filter((e) => !after.endpoints.some((a) => endpointKey(a) === endpointKey(e)));
+  return [...earlier, ...gone.filter((e) => !earlier.some((x) => endpointKey(x) === endpointKey(e)))];
+}
+
+/** The adds that put back removed foreign endpoints the host does not have again (their ids if free). */
+export function restoreForeign(removed: readonly ActualEndpoint[], actual: HostState): EndpointOp[] {
+  return removed
+    .filter((e) => !actual.endpoints.some((a) => endpointKey(a) === endpointKey(e)))
+    .map((e) => ({
+      type: "endpoint",
+      action: "add",
+      endpoint: { address: e.address, port: e.port, id: actual.endpoints.some((a) => a.id === e.id) ? undefined : e.id, dev: e.dev, flags: e.flags.filter((f) => f !== "implicit") },
+      note: "(restore foreign)",
+    }));
+}

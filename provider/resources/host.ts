@@ -6,9 +6,9 @@ import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Operation } from "../operations";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText } from "../persist";
-import type { HostFacts, HostState, MptcpLimits } from "../state/types";
+import type { ActualEndpoint, HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign } from "./foreign";
+import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign, removedForeign, restoreForeign } from "./foreign";
 import { planSysctls, rememberPrevious, restoreSysctls } from "./sysctl";
 
 /** The kernel caps both limits at 8 (MPTCP_PM_ADDR_MAX). */
@@ -39,6 +39,8 @@ export type HostOutputs = HostInputs & {
   persisted: boolean;
   /** Endpoints the stack does not declare, as the host lists them (NetworkManager's, mptcpd's, by hand). */
   foreign: string[];
+  /** Foreign endpoints `remove` deleted, as they were: delete puts them back. */
+  removedForeign?: ActualEndpoint[];
 };
 
 const SYSCTL_FILE = "host";
@@ -132,6 +134,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
       },
       persisted: hostPersisted(desired, after),
       foreign: foreignOn(after, desired.declaredEndpoints).map(describeEndpoint),
+      removedForeign: removedForeign(desired, before, after, previous?.removedForeign),
     };
   },
   observe(current, actual) {
@@ -153,6 +156,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
       changes.push({ type: "limits", limits: { ...old }, note: "(restore)" });
     }
     changes.push(...persistPart(LIMITS_PART, undefined, actual));
+    changes.push(...restoreForeign(current.removedForeign ?? [], actual));
     return changes;
   },
 };
