@@ -6,7 +6,7 @@
  * (read there, not through the provider) and whether `npm run drift` reports the loss. The
  * stack is re-converged (`up --refresh`) between events.
  *
- * Usage: npm run events -- [--flavors networkd,networkmanager,plain] [--settle 3] [--out bench/results]
+ * Usage: npm run events -- [--flavors networkd,networkmanager,plain] [--mptcpd] [--settle 3] [--out bench/results]
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -44,12 +44,28 @@ const onServer = (server: string, ...command: string[]) => lab("exec", server, .
 const onHost = (...command: string[]) => onServer(HOST, ...command);
 const sleep = (seconds: number) => spawnSync("sleep", [String(seconds)]);
 const peerNetns = `${TOPOLOGY.tiers.systemd.netnsPrefix}${PEER}`;
+const hostNetns = `${TOPOLOGY.tiers.systemd.netnsPrefix}${HOST}`;
 
 const EVENTS: LabEvent[] = [
   { name: "real reboot", flavors: FLAVORS, run: () => void lab("reboot", HOST) },
   { name: "systemctl restart systemd-networkd", flavors: ["networkd"], run: () => void onHost("systemctl", "restart", "systemd-networkd") },
   { name: "netplan apply", flavors: ["networkd"], run: () => void onHost("netplan", "apply") },
   { name: "nmcli connection up eno2", flavors: ["networkmanager"], run: () => void onHost("nmcli", "connection", "up", "eno2") },
+  {
+    name: "data NICs re-created",
+    flavors: FLAVORS,
+    run: () => {
+      // As after a driver reload: new veths (new ifindexes) between the pair, shaped like the lab's.
+      for (const ifc of ["eno1", "eno2"]) {
+        sh(["ip", "-n", hostNetns, "link", "del", ifc]);
+        sh(["ip", "link", "add", ifc, "netns", peerNetns, "type", "veth", "peer", "name", ifc, "netns", hostNetns]);
+        for (const netns of [hostNetns, peerNetns]) {
+          spawnSync("nsenter", [`--net=/run/netns/${netns}`, "--", "ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off"]);
+          sh(["tc", "-n", netns, "qdisc", "replace", "dev", ifc, "root", "tbf", "rate", "200mbit", "burst", "50000", "latency", "20ms"]);
+        }
+      }
+    },
+  },
   {
     name: "eno2 carrier down and up",
     flavors: FLAVORS,
@@ -83,7 +99,8 @@ function objectsOn(server: string, config: HostConfig): Record<string, boolean> 
     for (const r of p.rules) objects[`rule ${r.priority} from ${r.from}`] = rules.includes(`${r.priority}:\tfrom ${r.from} lookup ${p.table}`);
     // "FIB table does not exist" once its last route is gone: that is an empty table.
     const table = spawnSync("bash", [LAB, "--tier", "systemd", "exec", server, "ip", "route", "show", "table", String(p.table)], { encoding: "utf8" }).stdout;
-    for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = table.includes(`${r.dst} dev ${r.dev} scope ${r.scope}`);
+    // NetworkManager's copy carries "proto static" and its own metric.
+    for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = new RegExp(`^${r.dst.replace(/\./g, "\\.")} dev ${r.dev} (proto \\S+ )?scope ${r.scope}\\b`, "m").test(table);
   }
   for (const e of config.endpoints) objects[`endpoint ${e.address} ${e.flags.join(",")}`] = new RegExp(`^${e.address.replace(/\./g, "\\.")} id \\d+ ${e.flags.join(" ")} dev ${e.dev}`, "m").test(endpoints);
   objects[`limits ${config.limits.subflows}/${config.limits.addAddrAccepted}`] = limits === `add_addr_accepted ${config.limits.addAddrAccepted} subflows ${config.limits.subflows}`;
@@ -94,7 +111,8 @@ function objectsOn(server: string, config: HostConfig): Record<string, boolean> 
 
 /** One row of the table: what each server kept after one event on one flavor. */
 interface Cell {
-  flavor: Flavor;
+  /** The flavor, with " + mptcpd" when mptcpd ran. */
+  flavor: string;
   event: string;
   /** Per server: the stack's objects it lost, and how many it kept. */
   servers: Record<string, { lost: string[]; kept: number }>;
@@ -110,9 +128,9 @@ function drift(project: TempProject): { exit: number; resources: string[] } {
   return { exit: r.status, resources: plan.resources.map((x) => `${x.name} ${x.op}`) };
 }
 
-function measureFlavor(flavor: Flavor, settle: number): Cell[] {
-  log(`${flavor}: lab up`);
-  lab("up", "--flavor", flavor);
+function measureFlavor(flavor: Flavor, settle: number, mptcpd: boolean): Cell[] {
+  log(`${flavor}: lab up${mptcpd ? " with mptcpd" : ""}`);
+  lab("up", "--flavor", flavor, ...(mptcpd ? ["--mptcpd"] : []));
   const hosts = stackHosts(labHosts("systemd"), keyPaths("systemd")) as Array<HostConfig & { name: string }>;
   const observe = () => Object.fromEntries(hosts.map((h) => [h.name, objectsOn(h.name, h)]));
   const project = new TempProject(`events-${flavor}`, { "mptcp-pulumi:hosts": hosts });
@@ -128,7 +146,7 @@ function measureFlavor(flavor: Flavor, settle: number): Cell[] {
       const after = observe();
       const d = drift(project);
       const servers = Object.fromEntries(Object.entries(after).map(([server, objects]) => [server, { lost: Object.keys(objects).filter((k) => !objects[k]), kept: Object.values(objects).filter(Boolean).length }]));
-      const cell: Cell = { flavor, event: event.name, servers, drift: d.resources, driftExit: d.exit };
+      const cell: Cell = { flavor: mptcpd ? `${flavor} + mptcpd` : flavor, event: event.name, servers, drift: d.resources, driftExit: d.exit };
       log(`${flavor}: ${event.name}: ${JSON.stringify(servers)}; drift ${d.exit === 1 ? d.resources.join(", ") : "none"}`);
       cells.push(cell);
       project.ok("up", "--yes", "--refresh", "--skip-preview");
@@ -158,7 +176,9 @@ export function eventsMarkdown(cells: Cell[], date: string): string {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { flavors: { type: "string", default: FLAVORS.join(",") }, settle: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" } } });
+  const { values } = parseArgs({
+    options: { flavors: { type: "string", default: FLAVORS.join(",") }, settle: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" }, mptcpd: { type: "boolean", default: false } },
+  });
   const flavors = values.flavors.split(",") as Flavor[];
   for (const f of flavors) if (!FLAVORS.includes(f)) throw new Error(`events: --flavors: '${f}' is not one of ${FLAVORS.join(", ")}`);
   const settle = Number(values.settle);
@@ -166,7 +186,7 @@ function main(): void {
   if (process.getuid?.() !== 0) throw new Error("events: run as root (the lab needs namespaces and containers)");
   const cells: Cell[] = [];
   try {
-    for (const f of flavors) cells.push(...measureFlavor(f, settle));
+    for (const f of flavors) cells.push(...measureFlavor(f, settle, values.mptcpd));
   } finally {
     lab("down");
   }
