@@ -4,6 +4,8 @@
  * in the same round trip as the rest of the probe, parsed purely here.
  */
 
+import type { HostState } from "./types";
+
 /** The connection settings the provider reads and writes, as nmcli names them. */
 export const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
 
@@ -49,7 +51,13 @@ export function parseNmSections(sections: ReadonlyMap<string, string>): NmConnec
   return connections;
 }
 
-/** The connection NM has active on a device, if NM manages it. */
-export function nmConnectionOf(state: { nm?: NmConnection[] | undefined }, device: string): NmConnection | undefined {
-  return state.nm?.find((c) => c.device === device);
+/**
+ * The connection NM has active on a device, when the host's manager facts say NM manages the
+ * device (the facts decide who manages what; this module only reads the settings we write).
+ */
+export function nmConnectionOf(state: Pick<HostState, "nm" | "facts">, device: string): NmConnection | undefined {
+  const manager = state.facts.managers?.interfaces[device];
+  if (manager?.kind !== "NetworkManager" || !manager.connection) return undefined;
+  const uuid = manager.connection.uuid;
+  return state.nm?.find((c) => c.device === device && c.uuid === uuid);
 }

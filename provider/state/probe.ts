@@ -8,6 +8,8 @@
 import { APPLY_SCRIPT_PATH, NM_HOOK_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
+import { parseIpJson } from "./ipJson";
+import { MANAGERS_PROBE, parseManagerSections } from "./managers";
 import { NM_PROBE, parseNmSections } from "./nm";
 import type {
   ActualEndpoint,
@@ -19,7 +21,7 @@ import type {
   MptcpLimits,
 } from "./types";
 
-
+export { parseIpJson } from "./ipJson";
 
 /**
  * Sysctl subtrees every probe reads: MPTCP, TCP and socket buffers, forwarding and rp_filter.
@@ -57,6 +59,7 @@ for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_
 done
 l=${UNIT_LINK}
 [ -L "$l" ] && { section file "$l"; readlink "$l"; }
+${MANAGERS_PROBE}
 ${NM_PROBE}section end
 `;
 
@@ -106,12 +109,6 @@ function rawFlags(raw: unknown): string[] {
   return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
 }
 
-/** iproute2 5.15 escapes apostrophes as \' inside JSON strings, which JSON.parse refuses. */
-export function parseIpJson(text: string): Array<Record<string, unknown>> {
-  const trimmed = text.trim();
-  if (!trimmed) return [];
-  return JSON.parse(trimmed.replace(/\\(.)/g, (all: string, c: string) => (c === "'" ? "'" : all))) as Array<Record<string, unknown>>;
-}
 
 /** Parses `ip -j mptcp endpoint show`. */
 export function parseEndpointsJson(text: string): ActualEndpoint[] {
@@ -220,6 +217,7 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
       mptcpAvailable: sysctls["net.mptcp.enabled"] !== undefined,
       pathManagers: words("net.mptcp.available_path_managers"),
       schedulers: words("net.mptcp.available_schedulers"),
+      managers: parseManagerSections(s),
     },
     sysctls,
     endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),

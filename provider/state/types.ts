@@ -55,6 +55,62 @@ export interface HostFacts {
   mptcpAvailable: boolean;
   pathManagers: string[];
   schedulers: string[];
+  /** Who configures the host's interfaces and MPTCP besides us (networkd, netplan, NetworkManager, ifupdown, mptcpd). */
+  managers: ManagerFacts;
+}
+
+/** Who manages one interface: the manager that would re-apply (or undo) its addresses, rules and routes. */
+export type InterfaceManager =
+  | {
+      kind: "networkd";
+      /** The .network file networkd applied to it. */
+      networkFile: string;
+      /** Its drop-ins (NETWORK_FILE_DROPINS), in the order networkd read them. */
+      dropIns: string[];
+      /** Whether netplan generated that file (/run/systemd/network/10-netplan-*.network). */
+      netplan: boolean;
+    }
+  | {
+      kind: "NetworkManager";
+      /** The active connection on the device; absent while the device is managed but disconnected. */
+      connection?: { id: string; uuid: string; mptcpFlags: string; filename?: string };
+    }
+  | { kind: "ifupdown" }
+  | { kind: "none" };
+
+/** systemd-networkd's own settings that decide whether it removes what it did not configure. */
+export interface NetworkdFacts {
+  running: boolean;
+  /** ManageForeignRoutingPolicyRules= (networkd.conf and its drop-ins; default yes). */
+  manageForeignRoutingPolicyRules: boolean;
+  /** ManageForeignRoutes= (default yes). */
+  manageForeignRoutes: boolean;
+  /** The networkd.conf files read, in the order networkd reads them. */
+  configFiles: string[];
+}
+
+/** mptcpd, the userspace daemon that adds MPTCP endpoints of its own. */
+export interface MptcpdFacts {
+  running: boolean;
+  /** Plugins it loads: `load-plugins` (command line, then config), else every plugin installed. */
+  plugins: string[];
+  /** Its configuration file's settings (mptcpd.conf `key=value`). */
+  config: Record<string, string>;
+  /** Its command line while running. */
+  commandLine?: string;
+}
+
+/** Network managers and MPTCP daemons on the host, read by the probe. */
+export interface ManagerFacts {
+  /** Whether systemd is PID 1 (units, networkd and NetworkManager are read only then). */
+  systemd: boolean;
+  /** Per interface (every link but lo): who manages it. */
+  interfaces: Record<string, InterfaceManager>;
+  networkd: NetworkdFacts;
+  networkManager: { running: boolean };
+  /** netplan's YAML files (/etc, /run, /lib/netplan), when netplan is installed. */
+  netplan: { installed: boolean; files: string[] };
+  mptcpd: MptcpdFacts;
 }
 
 /** Path-manager limits. */

@@ -111,6 +111,17 @@ take_lock() {
   flock -w 300 9 || die "another lab.sh is still running (lock $LOCK_FILE)"
 }
 
+# Closes every descriptor above stderr that a long-lived process inherited: a caller's lock
+# (`flock LOCKFILE lab.sh up` passes its fd to us) must not outlive the command that took it.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    [[ $fd -gt 2 && $fd -ne 255 ]] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 check_lab_path() {
   # Overlay options use ',' and ':' as separators and mountinfo escapes
   # whitespace, so such characters would silently break the mounts.

@@ -130,6 +130,7 @@ sd_boot_count() { cat "$(sd_dir "$1")/boots" 2>/dev/null || echo 0; }
 # Internal: the supervisor loop (runs detached, one per server).
 cmd_supervise() {
   local name=$1 n dir rc boots
+  close_inherited_fds
   n=$(srv_num "$name")
   dir=$(sd_dir "$name")
   while [[ ! -e $dir/stop ]]; do

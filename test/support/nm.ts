@@ -16,6 +16,10 @@ export function nmConnections(): NmConnection[] {
 export function nmHostState(edit?: (eno2: NmConnection) => void): HostState {
   const state = hostState("6.1");
   state.nm = nmConnections();
+  // What the manager facts report for them (provider/state/managers.ts).
+  for (const c of state.nm) {
+    state.facts.managers.interfaces[c.device] = { kind: "NetworkManager", connection: { id: c.id, uuid: c.uuid, mptcpFlags: c.settings["connection.mptcp-flags"] } };
+  }
   const eno2 = state.nm.find((c) => c.device === "eno2")!;
   edit?.(eno2);
   return state;

@@ -26,7 +26,12 @@ describe("NM probe sections", () => {
         "ipv6.addresses": "",
       },
     });
-    expect(nmConnectionOf({ nm: nmConnections() }, "mgmt0")).toBeUndefined();
+    expect(nmConnectionOf(nmHostState(), "mgmt0")).toBeUndefined();
+    // The manager facts decide: a device they do not give to NetworkManager is not written through.
+    const state = nmHostState();
+    state.facts.managers.interfaces["eno2"] = { kind: "none" };
+    expect(nmConnectionOf(state, "eno2")).toBeUndefined();
+    expect(nmConnectionOf(nmHostState(), "eno2")?.uuid).toBe(ENO2);
   });
 });
 

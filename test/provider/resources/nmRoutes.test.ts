@@ -75,7 +75,7 @@ describe("a policy table on an interface NetworkManager manages", () => {
 
   it("is refused when it spans an NM interface and one NM does not manage, naming both and the fix", () => {
     const state = nmHostState();
-    state.nm = state.nm!.filter((c) => c.device === "eno2");
+    state.facts.managers.interfaces["eno1"] = { kind: "none" };
     const mixed = policy({ table: 102, rules: [{ from: "10.0.0.2", priority: 1002 }], routes: [{ dst: "192.168.0.0/24", dev: "eno2" }] });
     const message = planErrorOf(() => planPolicyRoute(mixed, state));
     expect(message).toContain("eno1 (not NetworkManager)");
