@@ -1,8 +1,9 @@
 /**
  * What the stack's objects survive on real servers: for each flavor of the systemd lab tier,
  * `pulumi up` the lab stack, then one event at a time on the client (server2) — a real reboot,
- * `systemctl restart systemd-networkd`, `netplan apply`, `nmcli connection up eno2`, eno2's
- * carrier down and up — and after each, which of the stack's objects are still on the host
+ * `systemctl restart systemd-networkd`, `networkctl reconfigure eno2`, `netplan apply`, `nmcli
+ * connection up eno2`, eno2's carrier down and up, the data NICs re-created, a restart of the
+ * boot replay — and after each, which of the stack's objects are still on the host
  * (read there, not through the provider) and whether `npm run drift` reports the loss. The
  * stack is re-converged (`up --refresh`) between events.
  *
@@ -44,28 +45,13 @@ const onServer = (server: string, ...command: string[]) => lab("exec", server, .
 const onHost = (...command: string[]) => onServer(HOST, ...command);
 const sleep = (seconds: number) => spawnSync("sleep", [String(seconds)]);
 const peerNetns = `${TOPOLOGY.tiers.systemd.netnsPrefix}${PEER}`;
-const hostNetns = `${TOPOLOGY.tiers.systemd.netnsPrefix}${HOST}`;
 
 const EVENTS: LabEvent[] = [
   { name: "real reboot", flavors: FLAVORS, run: () => void lab("reboot", HOST) },
   { name: "systemctl restart systemd-networkd", flavors: ["networkd"], run: () => void onHost("systemctl", "restart", "systemd-networkd") },
+  { name: "networkctl reconfigure eno2", flavors: ["networkd"], run: () => void onHost("networkctl", "reconfigure", "eno2") },
   { name: "netplan apply", flavors: ["networkd"], run: () => void onHost("netplan", "apply") },
   { name: "nmcli connection up eno2", flavors: ["networkmanager"], run: () => void onHost("nmcli", "connection", "up", "eno2") },
-  {
-    name: "data NICs re-created",
-    flavors: FLAVORS,
-    run: () => {
-      // As after a driver reload: new veths (new ifindexes) between the pair, shaped like the lab's.
-      for (const ifc of ["eno1", "eno2"]) {
-        sh(["ip", "-n", hostNetns, "link", "del", ifc]);
-        sh(["ip", "link", "add", ifc, "netns", peerNetns, "type", "veth", "peer", "name", ifc, "netns", hostNetns]);
-        for (const netns of [hostNetns, peerNetns]) {
-          spawnSync("nsenter", [`--net=/run/netns/${netns}`, "--", "ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off"]);
-          sh(["tc", "-n", netns, "qdisc", "replace", "dev", ifc, "root", "tbf", "rate", "200mbit", "burst", "50000", "latency", "20ms"]);
-        }
-      }
-    },
-  },
   {
     name: "eno2 carrier down and up",
     flavors: FLAVORS,
@@ -76,6 +62,8 @@ const EVENTS: LabEvent[] = [
       sh(["ip", "-n", peerNetns, "link", "set", "dev", "eno2", "up"]);
     },
   },
+  { name: "data NICs re-created (driver reload)", flavors: FLAVORS, run: () => void lab("relink", HOST) },
+  { name: "systemctl restart mptcp-pulumi.service", flavors: FLAVORS, run: () => void onHost("systemctl", "restart", "mptcp-pulumi.service") },
 ];
 
 interface HostConfig {
@@ -99,8 +87,8 @@ function objectsOn(server: string, config: HostConfig): Record<string, boolean> 
     for (const r of p.rules) objects[`rule ${r.priority} from ${r.from}`] = rules.includes(`${r.priority}:\tfrom ${r.from} lookup ${p.table}`);
     // "FIB table does not exist" once its last route is gone: that is an empty table.
     const table = spawnSync("bash", [LAB, "--tier", "systemd", "exec", server, "ip", "route", "show", "table", String(p.table)], { encoding: "utf8" }).stdout;
-    // NetworkManager's copy carries "proto static" and its own metric.
-    for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = new RegExp(`^${r.dst.replace(/\./g, "\\.")} dev ${r.dev} (proto \\S+ )?scope ${r.scope}\\b`, "m").test(table);
+    // networkd's and NetworkManager's own routes carry "proto static" between the device and the scope.
+    for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = new RegExp(`^${r.dst.replace(/\./g, "\\.")} dev ${r.dev} (proto \\S+ )?scope ${r.scope}`, "m").test(table);
   }
   for (const e of config.endpoints) objects[`endpoint ${e.address} ${e.flags.join(",")}`] = new RegExp(`^${e.address.replace(/\./g, "\\.")} id \\d+ ${e.flags.join(" ")} dev ${e.dev}`, "m").test(endpoints);
   objects[`limits ${config.limits.subflows}/${config.limits.addAddrAccepted}`] = limits === `add_addr_accepted ${config.limits.addAddrAccepted} subflows ${config.limits.subflows}`;

@@ -23,3 +23,10 @@ export const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulu
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
 /** The NetworkManager dispatcher hook that re-adds a device's declared endpoints when NM brings it up. */
 export const NM_HOOK_PATH = "/etc/NetworkManager/dispatcher.d/90-mptcp-pulumi";
+
+/** Our netplan files (one per policy table and interface), e.g. 90-mptcp-pulumi-table-102-eno2.yaml. */
+export const NETPLAN_FILE_PREFIX = "/etc/netplan/90-mptcp-pulumi-";
+/** Where our networkd drop-ins go: /etc/systemd/network/<the link's .network name>.d/ (systemd reads drop-ins there for a file in any of its folders). */
+export const NETWORKD_DROPIN_ROOT = "/etc/systemd/network";
+/** The name prefix of our networkd drop-ins, e.g. 90-mptcp-pulumi-table-102.conf. */
+export const NETWORKD_DROPIN_PREFIX = "90-mptcp-pulumi-";

@@ -10,6 +10,7 @@ import { endpointFamily, type EndpointOp } from "./endpoint";
 import { fileFamily, type FileOp } from "./file";
 import { limitsFamily, type LimitsOp } from "./limits";
 import { linkFamily, type LinkOp } from "./link";
+import { managerConfigFamily, type ManagerConfigOp } from "./managerConfig";
 import { nmFamily, type NmOp } from "./nm";
 import { routeFamily, type RouteOp } from "./route";
 import { ruleFamily, type RuleOp } from "./rule";
@@ -22,6 +23,7 @@ export type { EndpointOp, EndpointSpec } from "./endpoint";
 export type { FileOp } from "./file";
 export type { LimitsOp } from "./limits";
 export type { LinkOp } from "./link";
+export type { ConfigManager, ManagerConfigOp } from "./managerConfig";
 export type { NmOp } from "./nm";
 export type { RouteOp, RouteSpec } from "./route";
 export type { RuleOp } from "./rule";
@@ -29,7 +31,7 @@ export type { SysctlOp } from "./sysctl";
 export type { Family, Rendered } from "./types";
 
 /** One change on a host. */
-export type Operation = LinkOp | AddressOp | RuleOp | RouteOp | EndpointOp | LimitsOp | SysctlOp | FileOp | BootUnitOp | NmOp;
+export type Operation = LinkOp | AddressOp | RuleOp | RouteOp | EndpointOp | LimitsOp | SysctlOp | FileOp | BootUnitOp | ManagerConfigOp | NmOp;
 
 type Families = { [K in Operation["type"]]: OperationFamily<Extract<Operation, { type: K }>, Operation> };
 
@@ -43,6 +45,7 @@ const FAMILIES: Families = {
   sysctl: sysctlFamily,
   file: fileFamily,
   bootUnit: bootUnitFamily,
+  managerConfig: managerConfigFamily,
   nm: nmFamily,
 };
 

@@ -6,14 +6,15 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { hostedSchema } from "../connection";
-import type { Family, Operation, RouteOp, RuleOp } from "../operations";
+import type { Family, ManagerConfigOp, Operation, RouteOp, RuleOp } from "../operations";
 import { defaultMetric } from "../operations/route";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { nmConnectionOf } from "../state/nm";
-import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmTableProblems, nmWriteTable, type NmHome } from "./nmRoutes";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
+import { nmConnectionOf, type NmConnection } from "../state/nm";
+import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmTableProblems, nmWriteTable, type NmHome } from "./nmRoutes";
+import { configOwner, isConfigPathOf, splitByManager, type ManagerSplit, type WriteThrough } from "./writeThrough";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
 function kernelForm(prefix: string, everything: "all" | "default"): string {
@@ -135,10 +136,13 @@ export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
 type DesiredRule = PolicyRouteInputs["rules"][number];
 type DesiredRoute = PolicyRouteInputs["routes"][number];
 /**
- * Outputs: rules and routes as the host has them; `nm` when NetworkManager's connection holds the
- * table (with what that connection held before), and whether the table persists (boot part or NM).
+ * Outputs: rules and routes as the host has them, which manager keeps them per interface, and
+ * `nm` when NetworkManager's connection holds the table (with what that connection held before).
  */
-export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; nm?: NmHome };
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; through?: Record<string, string>; nm?: NmHome };
+
+/** A table's items split by who keeps them. */
+type Split = ManagerSplit<DesiredRule, DesiredRoute>;
 
 const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
 
@@ -154,8 +158,44 @@ function routeOp(action: RouteOp["action"], table: number, r: DesiredRoute | Act
   return { type: "route", action, family: r.family ?? 4, table: String(table), route, note };
 }
 
-function bootLines(p: PolicyRouteInputs): Operation[] {
-  return [...p.routes.map((r) => routeOp("replace", p.table, r)), ...p.rules.map((r) => ruleOp("add", p.table, r))];
+/** The boot part's lines: only what no network manager keeps. */
+function bootLines(p: PolicyRouteInputs, split: Split): Operation[] {
+  return [...split.direct.routes.map((r) => routeOp("replace", p.table, r)), ...split.direct.rules.map((r) => ruleOp("add", p.table, r))];
+}
+
+/** Which items go through a network manager on this host (refusals are the planner's to raise). */
+function managerSplit(p: PolicyRouteInputs, actual: HostState): Split {
+  return splitByManager(p.table, p.rules, p.routes, p.persist, actual);
+}
+
+/** The NetworkManager connection that holds the table (undefined when NM manages none of it, or it is split). */
+function nmHolder(p: PolicyRouteInputs, actual: HostState): NmConnection | undefined {
+  try {
+    return nmConnectionForTable(p, actual);
+  } catch {
+    return undefined; // split across managers: the planner refuses it
+  }
+}
+
+/** Whether the boot part and our manager files (or NM's connection) say what the inputs say. */
+function policyPersisted(p: PolicyRouteInputs, actual: HostState): boolean {
+  const nm = nmHolder(p, actual);
+  if (nm) return nmHoldsTable(nm, p) && partIsCurrent(partPath(p.table), undefined, actual);
+  const split = managerSplit(p, actual);
+  const ours = Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table));
+  const filesCurrent = split.through.every((t) => actual.files[t.path] === t.content) && ours.every((f) => split.through.some((t) => t.path === f));
+  return filesCurrent && partIsCurrent(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual);
+}
+
+/** Where each interface's items go on this host: "netplan", "networkd", or "ip" (the kernel and our boot replay). */
+function throughOf(p: PolicyRouteInputs, actual: HostState): Record<string, string> {
+  const nm = nmHolder(p, actual);
+  if (nm) return { [nm.device]: "NetworkManager" };
+  const split = managerSplit(p, actual);
+  const through: Record<string, string> = {};
+  for (const r of [...split.direct.routes]) if (r.dev !== undefined) through[r.dev] = "ip";
+  for (const t of split.through) through[t.iface] = t.manager;
+  return through;
 }
 
 /** Whether the kernel's rule is the declared one (an unset priority matches any). */
@@ -204,46 +244,83 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
       );
     }
   }
+  const nm = nmConnectionForTable(p, actual);
+  const undone = nmTableProblems(p, nm ? { device: nm.device, connectionId: nm.id } : undefined);
+  if (undone.length > 0) throw new PlanError(p.connection, `table ${p.table}`, undone.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  if (nm) return planThroughNm(p, nm, actual);
+  const split = managerSplit(p, actual);
+  if (split.refusals.length > 0) throw new PlanError(p.connection, `table ${p.table}`, split.refusals.join("; "));
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   for (const have of haveRoutes) {
-    // A declared route with the same destination and metric replaces this one in place.
-    const replaced = p.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
+    // A declared direct route with the same destination and metric replaces this one in place.
+    const replaced = split.direct.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
     if (!p.routes.some((want) => routeMatches(want, have)) && !replaced) changes.push(routeOp("del", p.table, have, "(not declared)"));
   }
+  for (const want of split.direct.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
   const haveRules = actual.rules.filter((r) => r.table === table);
   for (const have of haveRules) {
     if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
   }
-  const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
-  const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
-  const nm = nmConnectionForTable(p, actual);
-  const undone = nmTableProblems(p, nm ? { device: nm.device, connectionId: nm.id } : undefined);
-  if (undone.length > 0) throw new PlanError(p.connection, `table ${p.table}`, undone.map((f) => `${f.property}: ${f.reason}`).join("; "));
-  if (nm) {
-    // NetworkManager adds what its connection says when it reapplies it; a route it would add
-    // beside a different one with the same destination goes first.
-    for (const want of missingRoutes) for (const have of haveRoutes) if (routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have)) changes.push(routeOp("del", p.table, have, "(replaced)"));
-    const write = nmWriteTable(nm, p);
-    if (Object.keys(write.set).length > 0 || missingRoutes.length > 0 || missingRules.length > 0) changes.push(write);
-    changes.push(...persistPart(partPath(p.table), undefined, actual));
-    return changes;
-  }
-  for (const want of missingRoutes) changes.push(routeOp("replace", p.table, want));
-  for (const want of missingRules) changes.push(ruleOp("add", p.table, want));
-  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p) : undefined, actual));
+  for (const want of split.direct.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
+  changes.push(...planThrough(p, split, actual));
+  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual));
   return changes;
 }
 
-/** Whether the table survives what comes: in NM's connection when NM holds it, else in the boot part. */
-function persistedOn(p: PolicyRouteInputs, actual: HostState): boolean {
-  let nm;
-  try {
-    nm = p.persist ? nmConnectionForTable(p, actual) : undefined;
-  } catch {
-    return false; // split across managers: nothing keeps it whole
+/**
+ * NetworkManager holds the table: its rules and routes go into the connection and NM applies them
+ * (reapply). What the table holds beyond the declaration goes, and a route NM would add beside a
+ * different one with the same destination goes first.
+ */
+function planThroughNm(p: PolicyRouteInputs, nm: NmConnection, actual: HostState): Operation[] {
+  const table = String(p.table);
+  const changes: Operation[] = [];
+  const haveRoutes = actual.routes.filter((r) => r.table === table);
+  const haveRules = actual.rules.filter((r) => r.table === table);
+  const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
+  const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
+  for (const have of haveRoutes) {
+    const replaced = missingRoutes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
+    if (replaced || !p.routes.some((want) => routeMatches(want, have))) changes.push(routeOp("del", p.table, have, replaced ? "(replaced)" : "(not declared)"));
   }
-  if (nm) return nmHoldsTable(nm, p) && partIsCurrent(partPath(p.table), undefined, actual);
-  return partIsCurrent(partPath(p.table), p.persist ? bootLines(p) : undefined, actual);
+  for (const have of haveRules) if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
+  const write = nmWriteTable(nm, p);
+  if (Object.keys(write.set).length > 0 || missingRoutes.length > 0 || missingRules.length > 0) changes.push(write);
+  changes.push(...persistPart(partPath(p.table), undefined, actual));
+  return changes;
+}
+
+/**
+ * Our manager files: stale ones removed, changed ones written and applied through the manager,
+ * current ones re-applied (networkctl reconfigure) when the kernel lost what they declare. Items
+ * the kernel has from before are deleted first: networkd drops them anyway when it reconfigures,
+ * and the wait that follows must count only what networkd configured.
+ */
+function planThrough(p: PolicyRouteInputs, split: Split, actual: HostState): Operation[] {
+  const table = String(p.table);
+  const haveRules = actual.rules.filter((r) => r.table === table);
+  const haveRoutes = actual.routes.filter((r) => r.table === table);
+  const missing = (t: WriteThrough<DesiredRule, DesiredRoute>) => t.rules.some((w) => !haveRules.some((h) => ruleMatches(w, h))) || t.routes.some((w) => !haveRoutes.some((h) => routeMatches(w, h)));
+  const handOver: Operation[] = [];
+  const config: ManagerConfigOp[] = [];
+  for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table))) {
+    if (!split.through.some((t) => t.path === path)) {
+      config.push({ type: "managerConfig", ...configOwner(path, p.table), path, note: "(not declared)" });
+    }
+  }
+  for (const t of split.through) {
+    const base = { type: "managerConfig" as const, manager: t.manager, iface: t.iface, path: t.path };
+    if (actual.files[t.path] !== t.content) {
+      for (const h of haveRules) if (t.rules.some((w) => ruleMatches(w, h))) handOver.push(ruleOp("del", p.table, h, `(handed to ${t.manager})`));
+      for (const h of haveRoutes) if (t.routes.some((w) => routeMatches(w, h))) handOver.push(routeOp("del", p.table, h, `(handed to ${t.manager})`));
+      config.push({ ...base, content: t.content });
+    } else if (missing(t)) {
+      config.push({ ...base, content: t.content, reconfigure: true, note: "(the kernel lost what it declares)" });
+    }
+  }
+  const last = [...config].reverse().find((op) => op.content !== undefined);
+  if (last) last.expect = { table, rules: p.rules.length, routes: p.routes.length };
+  return [...handOver, ...config];
 }
 
 /** The policy route resource. */
@@ -257,11 +334,11 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   // At preview, from what the last read recorded: what NetworkManager would undo.
   refuse: (olds, news) => nmTableProblems(news, olds.nm),
   outputs(desired, after, before, previous) {
-    const conn = desired.persist ? nmConnectionForTable(desired, after) : undefined;
+    const conn = desired.persist ? nmHolder(desired, after) : undefined;
     const was = conn ? nmConnectionOf(before, conn.device) : undefined;
     // What the connection held before our first write is kept for delete, across updates.
     const nm = conn ? (previous?.nm?.uuid === conn.uuid ? previous.nm : was ? nmHomeOf(was) : undefined) : undefined;
-    return { ...desired, persisted: persistedOn(desired, after), ...(nm ? { nm } : {}) };
+    return { ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after), ...(nm ? { nm } : {}) };
   },
   observe(current, actual) {
     const table = String(current.table);
@@ -282,7 +359,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
         routes.push(extra);
       }
     }
-    return { ...current, rules, routes, persisted: persistedOn(current, actual) };
+    return { ...current, rules, routes, persisted: policyPersisted(current, actual), through: throughOf(current, actual) };
   },
   remove(current, actual) {
     const table = String(current.table);
@@ -290,6 +367,10 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
     // One del per route rather than `route flush`, which would miss the other address family.
     for (const have of actual.routes.filter((r) => r.table === table)) changes.push(routeOp("del", current.table, have));
+    // Our manager files go after the kernel's items, so the reload finds nothing of ours left.
+    for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, current.table))) {
+      changes.push({ type: "managerConfig", ...configOwner(path, current.table), path });
+    }
     const conn = current.nm ? nmConnectionOf(actual, current.nm.device) : undefined;
     const restore = conn && current.nm && conn.uuid === current.nm.uuid ? nmRestoreTable(conn, current.nm, current.table) : undefined;
     if (restore) changes.push(restore);

@@ -128,7 +128,7 @@ export interface HostState {
   links: ActualLink[];
   rules: ActualRule[];
   routes: ActualRoute[];
-  /** Files of ours under /etc (sysctl.d and the boot replay), by path, with their content. */
+  /** Files of ours under /etc (sysctl.d, the boot replay, our netplan files and networkd drop-ins), by path, with their content. */
   files: Record<string, string>;
   /** Connections NetworkManager has active, by device (absent when NM does not run). */
   nm?: NmConnection[];

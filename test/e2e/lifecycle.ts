@@ -4,8 +4,10 @@
  * `systemctl reboot` of both servers and what refresh finds after it, destroy back to the
  * image's state. Test files call `describeLifecycle` once per flavor or kernel.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TempProject } from "../../scripts/tempProject";
+import { REPO_ROOT, TempProject } from "../../scripts/tempProject";
 import type { TierHarness } from "../lab/harness";
 import { keyPaths, labHosts, stackHosts } from "../lab/topology";
 import { snapshot } from "./project";
@@ -27,6 +29,16 @@ export interface Lifecycle {
   lostAtReboot: string[];
   /** Checks on the booted lab before the stack is applied (kernel, packages). */
   labChecks?: () => void;
+  /** Events on a configured server (one `up` shared by all), each followed by a refresh. */
+  events?: LabEvent[];
+}
+
+/** Something that happens to a configured server, and what refresh may then find changed. */
+export interface LabEvent {
+  name: string;
+  run(): void;
+  /** Resources refresh finds changed once the event settled, as measured; [] when the manager keeps or restores everything. */
+  lost?: string[];
 }
 
 /** The server's state as the stack sees it; `@ifN` peer indexes change when a reboot recreates a management link. */
@@ -72,6 +84,32 @@ export function describeLifecycle(l: Lifecycle): void {
       const r = project.pulumi("preview", "--refresh", "--expect-no-changes");
       expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     });
+
+    for (const event of l.events ?? []) {
+      it(`after ${event.name}, refresh finds ${event.lost?.length ? `exactly the measured losses (${event.lost.join(", ")})` : "every declared object in place, restored by the manager within seconds"}`, () => {
+        event.run();
+        const expected = event.lost ?? [];
+        // The manager restores what it keeps asynchronously: give it a few seconds.
+        let found = changed(project);
+        for (let i = 0; i < 5 && JSON.stringify(found) !== JSON.stringify(expected); i++) {
+          spawnSync("sleep", ["2"]);
+          found = changed(project);
+        }
+        expect(found).toEqual(expected);
+        if (expected.length) project.ok("up", "--yes", "--refresh", "--skip-preview");
+      }, SLOW);
+    }
+
+    if (l.events?.length) {
+      it("after the events, MPTCP still carries traffic on both paths", () => {
+        const r = project.run(["node", join(REPO_ROOT, "dist/scripts/verify.js"), "--stack", project.stack, "--config-file", project.configFile, "--seconds", "2", "--json"]);
+        expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+        const results = JSON.parse(r.stdout) as Array<{ ok: boolean; paths: Array<{ dev: string; share: number }> }>;
+        expect(results.map((x) => x.ok)).toEqual([true]);
+        expect(results[0]!.paths.map((p) => p.dev).sort()).toEqual(["eno1", "eno2"]);
+        for (const path of results[0]!.paths) expect(path.share).toBeGreaterThan(0.05);
+      }, SLOW);
+    }
 
     it("a real reboot of both servers runs the provider's unit; refresh then finds exactly the measured losses", () => {
       for (const s of SERVERS) {

@@ -70,6 +70,8 @@ export function snapshot(server: string, run: (server: string, ...command: strin
       "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
       "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",
       "ls -R /etc/mptcp-pulumi 2>&1; true",
+      // The network managers' folders, where our netplan files and networkd drop-ins go.
+      "ls -aR /etc/netplan /etc/systemd/network 2>&1; true",
     ].join("; echo ---; "),
   );
 }

@@ -76,6 +76,7 @@ as QEMU VMs with their own kernels); see test/lab/README.md.
 
 systemd tier (--tier systemd): up also takes [--flavor networkd|networkmanager|plain]
   [--release bookworm|trixie] [--mptcpd]; reboot is a real `systemctl reboot` inside;
+  relink HOST deletes and re-creates the data links of HOST's pair (as a driver reload);
   down leaves only the cached images (.images/).
 vm tier (--tier vm): the same up options (flavor default plain, rate default 50 Mbit/s);
   link HOST IFC up|down cuts a data link's carrier in the guest (QEMU set_link).
@@ -906,6 +907,10 @@ main() {
     link)
       [[ $tier == vm ]] || die "link HOST IFC up|down is the VM tier's (QEMU set_link)"
       cmd_link "$@"
+      ;;
+    relink)
+      [[ $tier == systemd ]] || die "relink HOST is the systemd tier's"
+      cmd_relink "$@"
       ;;
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;

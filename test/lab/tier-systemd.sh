@@ -367,6 +367,22 @@ cmd_exec() {
   in_srv "$host" "$@"
 }
 
+# The data NICs re-created, as after a driver reload: the pair's veths are deleted and made
+# anew (new ifindexes, both servers see them appear) and shaped again; configuring them is the
+# servers' own network stack's job.
+cmd_relink() {
+  local name=${1:-} k
+  (($# == 1)) || usage
+  require_root
+  [[ $name =~ ^server[0-9]+$ ]] || usage
+  sd_leader "$name" >/dev/null || die "$name is not running"
+  k=$(pair_of "$(srv_num "$name")")
+  take_lock
+  log "pair $k: data links deleted and created again"
+  create_pair_links "$k"
+  shape_pair "$k"
+}
+
 # A real reboot: `systemctl reboot` inside; nspawn exits 133, the supervisor power-cycles the
 # namespace and boots again. Prints what boot brought back; exits non-zero if the provider's
 # unit failed.

@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   APPLY_SCRIPT,
   APPLY_SCRIPT_PATH,
@@ -162,7 +166,42 @@ describe("persistSysctls", () => {
 describe("APPLY_SCRIPT", () => {
   it("replays every part with -force so one stale line does not stop the rest", () => {
     expect(APPLY_SCRIPT).toContain(`for part in ${PERSIST_DIR}/parts/*.batch`);
-    expect(APPLY_SCRIPT).toContain('ip $family -force -batch "$part"');
+    expect(APPLY_SCRIPT).toContain("ip $family -force -batch - 2>&1");
+  });
+
+  // Runs the real script with the real ip in a network namespace of its own (unshare -rn: no
+  // root needed), on parts in a temporary folder instead of /etc/mptcp-pulumi/parts.
+  describe("run twice in a fresh network namespace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
+    const parts: Record<string, string> = {
+      "10-limits.batch": "mptcp limits set subflows 2 add_addr_accepted 2\n",
+      "20-lo.batch": "link set dev lo up\naddress add 10.9.0.1/24 dev lo\n",
+      "20-lo.v6.batch": "address add fd00:9::1/64 dev lo\n",
+      "30-table-101.batch": "route replace 10.9.0.0/24 dev lo table 101\nrule add priority 100 from 10.9.0.1 table 101\n",
+      "30-table-101.v6.batch": "route replace fd00:9::/64 dev lo table 101\nrule add priority 100 from fd00:9::1 table 101\n",
+      "40-endpoints.batch": "mptcp endpoint add 10.9.0.1 id 3 dev lo subflow\nmptcp endpoint add fd00:9::1 id 4 dev lo signal\n",
+    };
+    for (const [name, text] of Object.entries(parts)) writeFileSync(join(dir, name), text);
+    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
+    const show = "ip rule; ip -6 rule; ip route show table all; ip -6 route show table all; ip addr show dev lo; ip mptcp endpoint; ip mptcp limits";
+    const run = () =>
+      spawnSync("unshare", ["-rn", "sh", "-c", `sh -c "$1"; a=$?; { ${show}; } > "$2/1"; sh -c "$1"; b=$?; { ${show}; } > "$2/2"; echo "$a $b"`, "sh", script, dir], { encoding: "utf8" });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("succeeds both times and the second run changes nothing", () => {
+      const result = run();
+      expect(result.stdout.trim(), result.stderr).toBe("0 0");
+      expect(readFileSync(join(dir, "2"), "utf8")).toBe(readFileSync(join(dir, "1"), "utf8"));
+      expect(readFileSync(join(dir, "2"), "utf8")).toContain("10.9.0.1 id 3 subflow dev lo");
+    });
+
+    it("still fails, naming the part and the kernel's reason, on a real conflict (an endpoint id taken by another address)", () => {
+      writeFileSync(join(dir, "50-conflict.batch"), "mptcp endpoint add 10.9.0.7 id 3 dev lo subflow\n");
+      const result = run();
+      expect(result.stdout.trim()).toBe("1 1");
+      expect(result.stderr).toContain(`mptcp-pulumi: ${dir}/50-conflict.batch: Error:`);
+      rmSync(join(dir, "50-conflict.batch"));
+    });
   });
 
   it("replays IPv6 parts under ip -6 and the others without a family", () => {

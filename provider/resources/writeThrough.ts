@@ -1,0 +1,195 @@
+/**
+ * Policy routes on interfaces that systemd-networkd manages go into networkd's own
+ * configuration (a netplan file when netplan generated the link's .network file, else a
+ * networkd drop-in), because networkd removes the rules and table routes it did not configure
+ * whenever it reconfigures a link or restarts. Everything here is pure: which interface each
+ * rule and route belongs to, which manager keeps it, and the text of our files.
+ */
+import { posix } from "node:path";
+import { NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT } from "../hostpaths";
+import type { ConfigManager } from "../operations";
+import type { HostState, ManagerFacts } from "../state/types";
+import { canonicalAddress, inSubnet, splitCidr } from "../validation";
+
+/** A declared rule, as the policy route schema stores it. */
+export interface RuleItem {
+  from: string;
+  priority?: number | undefined;
+  family?: 6 | undefined;
+}
+
+/** A declared route, as the policy route schema stores it. */
+export interface RouteItem {
+  dst: string;
+  dev?: string | undefined;
+  via?: string | undefined;
+  scope?: string | undefined;
+  metric?: number | undefined;
+  src?: string | undefined;
+  family?: 6 | undefined;
+}
+
+/** What goes through one manager on one interface: our file there and the items it declares. */
+export interface WriteThrough<U extends RuleItem = RuleItem, R extends RouteItem = RouteItem> {
+  manager: ConfigManager;
+  iface: string;
+  path: string;
+  content: string;
+  rules: U[];
+  routes: R[];
+}
+
+/** A table's items split between the kernel (ip, our boot replay) and the managers' files. */
+export interface ManagerSplit<U extends RuleItem = RuleItem, R extends RouteItem = RouteItem> {
+  direct: { rules: U[]; routes: R[] };
+  through: Array<WriteThrough<U, R>>;
+  /** Why the plan cannot be kept: networkd would undo it and it cannot be written through. */
+  refusals: string[];
+}
+
+/** The interface that holds `address` or a subnet containing it. */
+function interfaceHolding(address: string, actual: HostState): string | undefined {
+  const bare = canonicalAddress(splitCidr(address)?.address ?? address);
+  const exact = actual.links.find((l) => l.addresses.some((a) => canonicalAddress(a.split("/")[0]!) === bare));
+  return (exact ?? actual.links.find((l) => l.addresses.some((a) => inSubnet(bare, a))))?.name;
+}
+
+/** The interface a route leaves by: its `dev`, else the one whose subnet holds its gateway. */
+export function routeInterface(route: RouteItem, actual: HostState): string | undefined {
+  return route.dev ?? (route.via !== undefined ? interfaceHolding(route.via, actual) : undefined);
+}
+
+/** The interface a rule belongs with: the one holding its source, else the only one the table's routes use. */
+export function ruleInterface(rule: RuleItem, routes: readonly RouteItem[], actual: HostState): string | undefined {
+  const own = rule.from !== "all" ? interfaceHolding(rule.from, actual) : undefined;
+  if (own !== undefined) return own;
+  const used = new Set(routes.map((r) => routeInterface(r, actual)));
+  return used.size === 1 ? [...used][0] : undefined;
+}
+
+/** The manager whose configuration keeps rules and routes on `iface`, if networkd manages it. */
+export function configManagerOf(iface: string | undefined, managers: ManagerFacts): ConfigManager | undefined {
+  const m = iface !== undefined ? managers.interfaces[iface] : undefined;
+  return m?.kind === "networkd" ? (m.netplan ? "netplan" : "networkd") : undefined;
+}
+
+/** Our file for one table on one interface, in the manager's folder. */
+export function configPath(manager: ConfigManager, table: number, iface: string, managers: ManagerFacts): string {
+  if (manager === "netplan") return `${NETPLAN_FILE_PREFIX}table-${table}-${iface}.yaml`;
+  const m = managers.interfaces[iface];
+  const networkFile = m?.kind === "networkd" ? posix.basename(m.networkFile) : `${iface}.network`;
+  return `${NETWORKD_DROPIN_ROOT}/${networkFile}.d/${NETWORKD_DROPIN_PREFIX}table-${table}.conf`;
+}
+
+/** Whether `path` is one of our manager files for `table` (netplan or networkd). */
+export function isConfigPathOf(path: string, table: number): boolean {
+  return (
+    (path.startsWith(`${NETPLAN_FILE_PREFIX}table-${table}-`) && path.endsWith(".yaml")) ||
+    (path.startsWith(`${NETWORKD_DROPIN_ROOT}/`) && path.endsWith(`/${NETWORKD_DROPIN_PREFIX}table-${table}.conf`))
+  );
+}
+
+/** Who reads one of our files, and a name for what it configures: the interface (netplan) or the .network file (networkd). */
+export function configOwner(path: string, table: number): { manager: ConfigManager; iface: string } {
+  if (path.endsWith(".yaml")) return { manager: "netplan", iface: path.slice(`${NETPLAN_FILE_PREFIX}table-${table}-`.length, -".yaml".length) };
+  return { manager: "networkd", iface: posix.basename(posix.dirname(path)).replace(/\.d$/, "") };
+}
+
+const HEADER = (table: number) => `# Generated by mptcp-pulumi (PolicyRoute table ${table}); edit the stack, not this file.`;
+/** YAML scalars as JSON strings: always valid, never read as another type. */
+const q = (value: string) => JSON.stringify(value);
+
+/** netplan: the interface's `routing-policy` and `routes` with `table` (netplan merges them into its own definition). */
+export function netplanText(table: number, iface: string, rules: readonly RuleItem[], routes: readonly RouteItem[]): string {
+  const lines = [HEADER(table), "network:", "  version: 2", "  ethernets:", `    ${q(iface)}:`];
+  if (rules.length) lines.push("      routing-policy:");
+  for (const r of rules) {
+    lines.push(`        - table: ${table}`);
+    if (r.from !== "all") lines.push(`          from: ${q(r.from)}`);
+    if (r.priority !== undefined) lines.push(`          priority: ${r.priority}`);
+  }
+  if (routes.length) lines.push("      routes:");
+  for (const r of routes) {
+    lines.push(`        - to: ${q(r.dst)}`, `          table: ${table}`);
+    if (r.via !== undefined) lines.push(`          via: ${q(r.via)}`);
+    if (r.scope !== undefined) lines.push(`          scope: ${r.scope}`);
+    if (r.src !== undefined) lines.push(`          from: ${q(r.src)}`);
+    if (r.metric !== undefined) lines.push(`          metric: ${r.metric}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** networkd: a drop-in of the link's .network file with `[RoutingPolicyRule]` and `[Route] Table=`. */
+export function networkdDropInText(table: number, rules: readonly RuleItem[], routes: readonly RouteItem[]): string {
+  const blocks = [HEADER(table)];
+  for (const r of rules) {
+    const lines = ["[RoutingPolicyRule]", `Table=${table}`];
+    if (r.from !== "all") lines.push(`From=${r.from}`);
+    else if (r.family === 6) lines.push("Family=ipv6");
+    if (r.priority !== undefined) lines.push(`Priority=${r.priority}`);
+    blocks.push(lines.join("\n"));
+  }
+  for (const r of routes) {
+    const lines = ["[Route]", `Table=${table}`];
+    if (r.dst !== "default") lines.push(`Destination=${r.dst}`);
+    if (r.via !== undefined) lines.push(`Gateway=${r.via}`);
+    if (r.scope !== undefined) lines.push(`Scope=${r.scope}`);
+    if (r.src !== undefined) lines.push(`PreferredSource=${r.src}`);
+    if (r.metric !== undefined) lines.push(`Metric=${r.metric}`);
+    blocks.push(lines.join("\n"));
+  }
+  return `${blocks.join("\n\n")}\n`;
+}
+
+/**
+ * Splits a table's items: those on a networkd-managed interface go through its manager when
+ * they persist (a rule whose own interface is not networkd's goes with the table's other items
+ * there, since networkd would remove it anyway); the rest stay with the kernel. Refuses what networkd would silently undo:
+ * items that do not persist while networkd removes foreign ones, and rules it would remove
+ * that have no managed interface to live in.
+ */
+export function splitByManager<U extends RuleItem, R extends RouteItem>(table: number, rules: readonly U[], routes: readonly R[], persist: boolean, actual: HostState): ManagerSplit<U, R> {
+  const managers = actual.facts.managers;
+  const networkd = managers.networkd;
+  const split: ManagerSplit<U, R> = { direct: { rules: [], routes: [] }, through: [], refusals: [] };
+  const groups = new Map<string, { manager: ConfigManager; rules: U[]; routes: R[] }>();
+  const group = (iface: string, manager: ConfigManager) => {
+    const g = groups.get(iface) ?? { manager, rules: [], routes: [] };
+    groups.set(iface, g);
+    return g;
+  };
+  for (const route of routes) {
+    const iface = routeInterface(route, actual);
+    const manager = configManagerOf(iface, managers);
+    if (manager === undefined) split.direct.routes.push(route);
+    else if (persist) group(iface!, manager).routes.push(route);
+    else {
+      split.direct.routes.push(route);
+      if (networkd.manageForeignRoutes) split.refusals.push(`route ${route.dst} on ${iface}: systemd-networkd manages ${iface} and removes routes it did not configure (ManageForeignRoutes=yes), and persist: false keeps the route out of its configuration. Fix: set persist: true (the route then goes into ${manager === "netplan" ? "a netplan file" : "a networkd drop-in"}), or ManageForeignRoutes=no in /etc/systemd/networkd.conf.d/`);
+    }
+  }
+  for (const rule of rules) {
+    const iface = ruleInterface(rule, routes, actual);
+    const manager = configManagerOf(iface, managers);
+    if (manager !== undefined && persist) {
+      group(iface!, manager).rules.push(rule);
+      continue;
+    }
+    // A rule is not tied to a link: networkd keeps it in the configuration of any link it manages.
+    const home = persist && networkd.manageForeignRoutingPolicyRules ? [...groups.values()][0] : undefined;
+    if (home) {
+      home.rules.push(rule);
+      continue;
+    }
+    split.direct.rules.push(rule);
+    if (networkd.running && networkd.manageForeignRoutingPolicyRules) {
+      const why = manager !== undefined ? `persist: false keeps it out of networkd's configuration of ${iface}` : `it belongs to no interface that networkd manages (${iface ?? "none found"}), so it cannot go into networkd's configuration`;
+      split.refusals.push(`rule from ${rule.from} lookup ${table}: systemd-networkd on this host removes routing rules it did not configure (ManageForeignRoutingPolicyRules=yes) and ${why}. Fix: ${manager !== undefined ? "set persist: true, or " : "give the rule a source address on a networkd-managed interface, or "}set ManageForeignRoutingPolicyRules=no in /etc/systemd/networkd.conf.d/`);
+    }
+  }
+  for (const [iface, g] of groups) {
+    const content = g.manager === "netplan" ? netplanText(table, iface, g.rules, g.routes) : networkdDropInText(table, g.rules, g.routes);
+    split.through.push({ manager: g.manager, iface, path: configPath(g.manager, table, iface, managers), content, rules: g.rules, routes: g.routes });
+  }
+  return split;
+}
