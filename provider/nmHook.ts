@@ -2,13 +2,17 @@
  * The NetworkManager dispatcher hook: NM runs it after it brought a device up (boot, `nmcli
  * connection up`, a NIC re-created). It adds the stack's endpoints on that device again when they
  * are missing or wrong: a re-created NIC leaves an endpoint bound to the old ifindex, and mptcpd
- * may have added the address without our flags first. It reads the endpoint parts of the boot
- * replay, so it holds no data of its own and does nothing once they are gone.
+ * may have added the address without our flags first, and mptcpd resets the limits. It reads the
+ * endpoint and limits parts of the boot replay, so it holds no data of its own and does nothing
+ * once they are gone.
  */
 import { NM_HOOK_PATH, PARTS_DIR } from "./hostpaths";
 import type { FileOp } from "./operations";
+import { BOOT_ORDER, bootPartPath } from "./persist";
 import { nmConnectionOf } from "./state/nm";
 import type { HostState } from "./state/types";
+
+const LIMITS_PART = bootPartPath(BOOT_ORDER.limits, "limits");
 
 /** The hook's text. Words compared leave out `id N` (the kernel may have chosen another). */
 export const NM_HOOK = `#!/bin/sh
@@ -36,6 +40,9 @@ for part in ${PARTS_DIR}/40-endpoint-*.batch; do
     ip mptcp endpoint add $want || echo "mptcp-pulumi: could not add endpoint $want" >&2
   done <"$part"
 done
+# mptcpd sets the limits of its own whenever an address appears (measured: subflows 4,
+# add_addr_accepted 0); the stack's limits go back on top.
+[ -f ${LIMITS_PART} ] && ip -force -batch ${LIMITS_PART}
 exit 0
 `;
 

@@ -31,10 +31,11 @@ describe("the NetworkManager dispatcher hook", () => {
   });
 
   // The hook run by sh against a stand-in `ip` that lists `endpoints` and logs every other call.
-  function runHook(event: string, endpoints: string, part = "mptcp endpoint add 192.168.0.2 dev eno2 subflow"): string[] {
+  function runHook(event: string, endpoints: string, part = "mptcp endpoint add 192.168.0.2 dev eno2 subflow", limits?: string): string[] {
     const dir = mkdtempSync(join(tmpdir(), "nm-hook-"));
     mkdirSync(join(dir, "parts"));
     writeFileSync(join(dir, "parts", "40-endpoint-192.168.0.2.batch"), `${part}\n`);
+    if (limits) writeFileSync(join(dir, "parts", "10-limits.batch"), `${limits}\n`);
     writeFileSync(join(dir, "ip"), `#!/bin/sh\nif [ "$*" = "mptcp endpoint show" ]; then printf '%s' "$ENDPOINTS"; else echo "$*" >> "${dir}/log"; fi\n`, { mode: 0o755 });
     const hook = NM_HOOK.replaceAll(PARTS_DIR, join(dir, "parts"));
     const r = spawnSync("sh", ["-c", hook, "hook", "eno2", event], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, ENDPOINTS: endpoints } });
@@ -48,6 +49,10 @@ describe("the NetworkManager dispatcher hook", () => {
     expect(runHook("up", "192.168.0.2 id 1 subflow dev if546 \n")).toEqual(["mptcp endpoint delete id 1", "mptcp endpoint add 192.168.0.2 dev eno2 subflow"]);
     expect(runHook("up", "10.0.0.2 id 3 dev eno1 \n192.168.0.2 id 4 dev eno2 \n")).toEqual(["mptcp endpoint delete id 4", "mptcp endpoint add 192.168.0.2 dev eno2 subflow"]);
     expect(runHook("up", "")).toEqual(["mptcp endpoint add 192.168.0.2 dev eno2 subflow"]);
+  });
+
+  it("puts the stack's limits back after mptcpd reset them", () => {
+    expect(runHook("up", "192.168.0.2 id 1 subflow dev eno2 \n", undefined, "mptcp limits set subflows 2 add_addr_accepted 2")).toEqual([expect.stringMatching(/^-force -batch .*\/10-limits\.batch$/)]);
   });
 
   it("leaves a right endpoint alone (whatever its id), other devices' endpoints, and other events", () => {
