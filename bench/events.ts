@@ -7,7 +7,7 @@
  * (read there, not through the provider) and whether `npm run drift` reports the loss. The
  * stack is re-converged (`up --refresh`) between events.
  *
- * Usage: npm run events -- [--flavors networkd,networkmanager,plain] [--settle 3] [--out bench/results]
+ * Usage: npm run events -- [--flavors networkd,networkmanager,plain] [--mptcpd] [--settle 3] [--out bench/results]
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -87,7 +87,7 @@ function objectsOn(server: string, config: HostConfig): Record<string, boolean> 
     for (const r of p.rules) objects[`rule ${r.priority} from ${r.from}`] = rules.includes(`${r.priority}:\tfrom ${r.from} lookup ${p.table}`);
     // "FIB table does not exist" once its last route is gone: that is an empty table.
     const table = spawnSync("bash", [LAB, "--tier", "systemd", "exec", server, "ip", "route", "show", "table", String(p.table)], { encoding: "utf8" }).stdout;
-    // networkd's own routes carry "proto static" between the device and the scope.
+    // networkd's and NetworkManager's own routes carry "proto static" between the device and the scope.
     for (const r of p.routes) objects[`route ${r.dst} table ${p.table}`] = new RegExp(`^${r.dst.replace(/\./g, "\\.")} dev ${r.dev} (proto \\S+ )?scope ${r.scope}`, "m").test(table);
   }
   for (const e of config.endpoints) objects[`endpoint ${e.address} ${e.flags.join(",")}`] = new RegExp(`^${e.address.replace(/\./g, "\\.")} id \\d+ ${e.flags.join(" ")} dev ${e.dev}`, "m").test(endpoints);
@@ -99,7 +99,8 @@ function objectsOn(server: string, config: HostConfig): Record<string, boolean> 
 
 /** One row of the table: what each server kept after one event on one flavor. */
 interface Cell {
-  flavor: Flavor;
+  /** The flavor, with " + mptcpd" when mptcpd ran. */
+  flavor: string;
   event: string;
   /** Per server: the stack's objects it lost, and how many it kept. */
   servers: Record<string, { lost: string[]; kept: number }>;
@@ -115,9 +116,9 @@ function drift(project: TempProject): { exit: number; resources: string[] } {
   return { exit: r.status, resources: plan.resources.map((x) => `${x.name} ${x.op}`) };
 }
 
-function measureFlavor(flavor: Flavor, settle: number): Cell[] {
-  log(`${flavor}: lab up`);
-  lab("up", "--flavor", flavor);
+function measureFlavor(flavor: Flavor, settle: number, mptcpd: boolean): Cell[] {
+  log(`${flavor}: lab up${mptcpd ? " with mptcpd" : ""}`);
+  lab("up", "--flavor", flavor, ...(mptcpd ? ["--mptcpd"] : []));
   const hosts = stackHosts(labHosts("systemd"), keyPaths("systemd")) as Array<HostConfig & { name: string }>;
   const observe = () => Object.fromEntries(hosts.map((h) => [h.name, objectsOn(h.name, h)]));
   const project = new TempProject(`events-${flavor}`, { "mptcp-pulumi:hosts": hosts });
@@ -133,7 +134,7 @@ function measureFlavor(flavor: Flavor, settle: number): Cell[] {
       const after = observe();
       const d = drift(project);
       const servers = Object.fromEntries(Object.entries(after).map(([server, objects]) => [server, { lost: Object.keys(objects).filter((k) => !objects[k]), kept: Object.values(objects).filter(Boolean).length }]));
-      const cell: Cell = { flavor, event: event.name, servers, drift: d.resources, driftExit: d.exit };
+      const cell: Cell = { flavor: mptcpd ? `${flavor} + mptcpd` : flavor, event: event.name, servers, drift: d.resources, driftExit: d.exit };
       log(`${flavor}: ${event.name}: ${JSON.stringify(servers)}; drift ${d.exit === 1 ? d.resources.join(", ") : "none"}`);
       cells.push(cell);
       project.ok("up", "--yes", "--refresh", "--skip-preview");
@@ -163,7 +164,9 @@ export function eventsMarkdown(cells: Cell[], date: string): string {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { flavors: { type: "string", default: FLAVORS.join(",") }, settle: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" } } });
+  const { values } = parseArgs({
+    options: { flavors: { type: "string", default: FLAVORS.join(",") }, settle: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" }, mptcpd: { type: "boolean", default: false } },
+  });
   const flavors = values.flavors.split(",") as Flavor[];
   for (const f of flavors) if (!FLAVORS.includes(f)) throw new Error(`events: --flavors: '${f}' is not one of ${FLAVORS.join(", ")}`);
   const settle = Number(values.settle);
@@ -171,7 +174,7 @@ function main(): void {
   if (process.getuid?.() !== 0) throw new Error("events: run as root (the lab needs namespaces and containers)");
   const cells: Cell[] = [];
   try {
-    for (const f of flavors) cells.push(...measureFlavor(f, settle));
+    for (const f of flavors) cells.push(...measureFlavor(f, settle, values.mptcpd));
   } finally {
     lab("down");
   }

@@ -21,6 +21,8 @@ export const UNIT_PATH = "/etc/systemd/system/mptcp-pulumi.service";
 export const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service";
 /** Prefix of the sysctl.d files we own. */
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
+/** The NetworkManager dispatcher hook that re-adds a device's declared endpoints when NM brings it up. */
+export const NM_HOOK_PATH = "/etc/NetworkManager/dispatcher.d/90-mptcp-pulumi";
 
 /** Our netplan files (one per policy table and interface), e.g. 90-mptcp-pulumi-table-102-eno2.yaml. */
 export const NETPLAN_FILE_PREFIX = "/etc/netplan/90-mptcp-pulumi-";

@@ -60,10 +60,12 @@ export class MptcpHost extends MptcpResource {
   declare readonly limits: pulumi.Output<HostOutputs["limits"]>;
   /** Whether net.mptcp.enabled is 1. */
   declare readonly enabled: pulumi.Output<boolean>;
+  /** MPTCP endpoints on the host that the stack does not declare (NetworkManager's, mptcpd's, by hand). */
+  declare readonly foreign: pulumi.Output<string[]>;
 
   /** Declares the MPTCP settings of one host. */
   constructor(name: string, args: MptcpHostArgs, opts?: pulumi.CustomResourceOptions) {
-    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled"], opts);
+    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled", "foreign"], opts);
   }
 }
 
@@ -75,10 +77,12 @@ export class NetworkInterface extends MptcpResource {
   declare readonly addedAddresses: pulumi.Output<string[]>;
   /** The kernel's operational state (UP, DOWN, LOWERLAYERDOWN...). */
   declare readonly operState: pulumi.Output<string>;
+  /** The NetworkManager connection that manages the interface, when NM does (undefined otherwise). */
+  declare readonly nm: pulumi.Output<InterfaceOutputs["nm"]>;
 
   /** Declares an interface's state. */
   constructor(name: string, args: NetworkInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted"], opts);
+    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted", "nm"], opts);
   }
 }
 
@@ -88,10 +92,12 @@ export class PolicyRoute extends MptcpResource {
   declare readonly rules: pulumi.Output<PolicyRouteOutputs["rules"]>;
   /** Routes in the table. */
   declare readonly routes: pulumi.Output<PolicyRouteOutputs["routes"]>;
+  /** The NetworkManager connection that holds the table, when NM manages its interface. */
+  declare readonly nm: pulumi.Output<PolicyRouteOutputs["nm"]>;
 
   /** Declares one policy routing table. */
   constructor(name: string, args: PolicyRouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super("PolicyRoute", name, args, ["rules", "routes", "persisted"], opts);
+    super("PolicyRoute", name, args, ["rules", "routes", "persisted", "nm"], opts);
   }
 }
 

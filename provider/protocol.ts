@@ -68,6 +68,7 @@ export function shellText(r: Exclude<Rendered, IpLine>): string {
       return (
         `${shellCommand(["mkdir", "-p", posix.dirname(r.path)])} && ` +
         `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
+        (r.mode ? `${shellCommand(["chmod", r.mode, tmp])} && ` : "") +
         `${shellCommand(["mv", "-f", tmp, r.path])}`
       );
     }
@@ -265,7 +266,7 @@ function undoLine(op: Operation): string {
   if (r.kind === "ip") return `${shellCommand(ipCommand(r))} || true`;
   // A file is restored with printf: a here-document inside the rollback script would need a
   // marker of its own; one quoted word does not.
-  if (r.kind === "writeFile") return `printf '%s' ${shellCommand([r.content])} > ${shellCommand([r.path])} || true`;
+  if (r.kind === "writeFile") return `printf '%s' ${shellCommand([r.content])} > ${shellCommand([r.path])}${r.mode ? ` && ${shellCommand(["chmod", r.mode, r.path])}` : ""} || true`;
   return `{ ${shellText(r)}; } || true`;
 }
 

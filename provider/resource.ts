@@ -12,7 +12,7 @@ import { describe, inverseAll, type Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
 import type { HostSession } from "./state/session";
 import type { HostState } from "./state/types";
-import { parseOrThrow, validate } from "./validation";
+import { parseOrThrow, validate, type CheckFailure } from "./validation";
 
 /** Inputs shared by every resource. */
 export interface Hosted {
@@ -49,6 +49,11 @@ export interface ResourceDefinition<I extends Hosted, O extends I> {
   observe(current: O, actual: HostState): O | undefined;
   /** Changes that remove what this resource owns and restore what it changed (pure). */
   remove(current: O, actual: HostState): Operation[];
+  /**
+   * Plans refused at preview from what the last read recorded in the outputs (a host's network
+   * manager that would undo them), as {property, reason}; the host is not contacted.
+   */
+  refuse?(olds: O, news: I): CheckFailure[];
   /** Sysctl keys the resource reads, so the host's probe includes them. */
   sysctlKeys?(current: I | O): string[];
 }
@@ -182,6 +187,8 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const parsed = validate(def.schema, userInputs(rawNews));
       if (!parsed.ok) return { changes: true };
       const news = parsed.value;
+      const refused = def.refuse?.(olds, news) ?? [];
+      if (refused.length > 0) throw new PlanError(news.connection, `${def.kind} ${def.identity(news)}`, refused.map((f) => `${f.property}: ${f.reason}`).join("; "));
       const changed = changedKeys(def.inputKeys, olds as unknown as Record<string, unknown>, news);
       const replaces = [...def.replaces(olds, news)];
       if (!sameMachine(olds.connection, news.connection) || olds.connection.user !== news.connection.user) replaces.push("connection");

@@ -39,12 +39,34 @@ export interface DriftedResource {
   reason: string;
 }
 
+/** MPTCP endpoints a host has that the stack does not declare (its MptcpHost's `foreign` output). */
+export interface ForeignEndpoints {
+  /** The MptcpHost resource's name. */
+  name: string;
+  /** keep: reported only; remove: `up` deletes them (and the host counts as drifted). */
+  policy: string;
+  endpoints: string[];
+}
+
 /** The drift check's verdict; `--json` and `--report` print exactly this. */
 export interface DriftPlan {
   drifted: boolean;
   resources: DriftedResource[];
   changeSummary: Record<string, number>;
   matching: number;
+  foreign: ForeignEndpoints[];
+}
+
+/** The foreign endpoints the refreshed MptcpHost outputs list, per host. */
+export function foreignEndpoints(preview: PreviewOutput): ForeignEndpoints[] {
+  const found = new Map<string, ForeignEndpoints>();
+  for (const step of preview.steps ?? []) {
+    const outputs = step.oldState?.outputs;
+    if (urnType(step.urn) !== "pulumi-nodejs:dynamic/mptcp:MptcpHost" || !Array.isArray(outputs?.["foreign"])) continue;
+    const endpoints = (outputs["foreign"] as unknown[]).map(String);
+    if (endpoints.length) found.set(step.urn, { name: urnName(step.urn), policy: String(outputs["foreignEndpoints"] ?? "keep"), endpoints });
+  }
+  return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 // Steps that leave the hosts and the state as they are. Anything else counts as drift, so an op
@@ -164,7 +186,12 @@ export function driftPlan(preview: PreviewOutput): DriftPlan {
   const stackSame = (preview.steps ?? []).some((s) => urnType(s.urn) === "pulumi:pulumi:Stack" && s.op === "same");
   const matching = Math.max(0, (changeSummary["same"] ?? 0) - (stackSame ? 1 : 0));
   resources.sort((a, b) => a.name.localeCompare(b.name));
-  return { drifted: resources.length > 0, resources, changeSummary, matching };
+  const foreign = foreignEndpoints(preview);
+  for (const f of foreign) {
+    const host = resources.find((r) => r.name === f.name);
+    if (host && f.policy === "remove") host.reason = `foreign endpoints to remove: ${f.endpoints.join("; ")}`;
+  }
+  return { drifted: resources.length > 0, resources, changeSummary, matching, foreign };
 }
 
 /** The error diagnostics of a failed preview, one line per distinct message with the resources it hit. */
@@ -185,15 +212,20 @@ export function previewErrors(preview: PreviewOutput): string[] {
 
 const SYMBOLS: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
-/** The plan as text: one line when nothing drifted, else one line per drifted resource. */
+/** Foreign endpoints as text lines (after the verdict): reported whatever the policy. */
+function foreignLines(plan: DriftPlan): string[] {
+  return (plan.foreign ?? []).map((f) => `  foreign MPTCP endpoints on ${f.name} (${f.policy === "remove" ? "up removes them" : "kept: foreignEndpoints is keep"}): ${f.endpoints.join("; ")}`);
+}
+
+/** The plan as text: one line when nothing drifted, else one line per drifted resource; then foreign endpoints. */
 export function formatPlan(plan: DriftPlan): string {
-  if (!plan.drifted) return `no drift: ${plan.matching} resource${plan.matching === 1 ? " matches" : "s match"}`;
+  if (!plan.drifted) return [`no drift: ${plan.matching} resource${plan.matching === 1 ? " matches" : "s match"}`, ...foreignLines(plan)].join("\n");
   const n = plan.resources.length;
   const lines = [`drift: ${n} resource${n === 1 ? " differs" : "s differ"} from the stack (up would change ${n === 1 ? "it" : "them"}), ${plan.matching} match`];
   for (const r of plan.resources) {
     lines.push(`  ${(SYMBOLS[r.op] ?? "?").padEnd(2)} ${r.name} (${r.type.replace(/^pulumi-nodejs:dynamic\//, "")}) ${r.op}: ${r.reason}`);
   }
-  return lines.join("\n");
+  return [...lines, ...foreignLines(plan)].join("\n");
 }
 
 interface Options {

@@ -42,6 +42,7 @@ function hostConfig(withRules: boolean) {
       .default([]),
     policyRoutes: z.array(withRules ? policyRouteConfig.superRefine(policyRouteRules) : policyRouteConfig).default([]),
     sysctls: sysctlValues.default({}),
+    foreignEndpoints: hostSchema.shape.foreignEndpoints,
   });
 }
 
@@ -138,6 +139,14 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
     });
   });
 
+  failures.push(...pairChecks(config));
+  return failures;
+}
+
+/** The checks between clients and servers: limits against the paths declared, subflow reachability. */
+export function pairChecks(config: StackConfig): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
   // Pair checks: every client against every server of the stack.
   const servers = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "server");
   const clients = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "client");

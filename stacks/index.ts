@@ -9,9 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { Endpoint, MptcpHost, MptcpVerification, NetworkInterface, PolicyRoute, SysctlTuning } from "../provider";
 import { projectRoot } from "../provider/connection";
+import { endpointKey } from "../provider/resources/foreign";
 import { reportErrorsPlainly } from "../provider/plainErrors";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
+import { foreignChecks } from "./foreign";
 import { verificationPaths } from "./verification";
 
 reportErrorsPlainly();
@@ -39,6 +41,8 @@ function declareHost(host: HostConfig) {
     limits: host.limits,
     ...(host.pathManager ? { pathManager: host.pathManager } : {}),
     ...(host.scheduler ? { scheduler: host.scheduler } : {}),
+    foreignEndpoints: host.foreignEndpoints,
+    declaredEndpoints: host.endpoints.map(endpointKey),
   });
   const interfaces = host.interfaces.map(
     (iface) =>
@@ -69,11 +73,26 @@ function declareHost(host: HostConfig) {
         rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`),
       ),
       tuning: tuning ? tuning.values : {},
+      foreignEndpoints: mptcp.foreign,
+      // Which manager keeps each interface's configuration (what `preview` shows changes going through).
+      managers: pulumi.all(interfaces.map((i) => i.nm)).apply((nms) =>
+        Object.fromEntries(host.interfaces.map((iface, k) => [iface.name, nms[k] ? `NetworkManager (connection ${nms[k]!.connectionId})` : "mptcp-pulumi.service (boot replay)"])),
+      ),
     } as Record<string, unknown>,
   };
 }
 
 const declared = new Map(checked.config.hosts.map((host) => [host.name, declareHost(host)]));
+
+// Endpoints the hosts have beyond the stack's (NetworkManager's, mptcpd's), as last read, count
+// in the pair checks where the stack keeps them; known once the hosts were read (`--refresh`).
+const stackConfig = checked.config;
+pulumi.all(Object.fromEntries([...declared].map(([name, host]) => [name, host.outputs["foreignEndpoints"] as pulumi.Output<string[] | undefined>]))).apply((foreign) => {
+  const failures = foreignChecks(stackConfig, Object.fromEntries(Object.entries(foreign).map(([name, list]) => [name, list ?? []])));
+  if (failures.length) {
+    throw new pulumi.RunError(`the hosts' foreign MPTCP endpoints break the stack's limits:\n${failures.map((f) => `  mptcp-pulumi:${f.property}: ${f.reason}`).join("\n")}`);
+  }
+});
 
 // The proof, kept in the stack: each client measured against its server once both are
 // configured, and again whenever either's configuration changes.

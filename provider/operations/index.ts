@@ -11,6 +11,7 @@ import { fileFamily, type FileOp } from "./file";
 import { limitsFamily, type LimitsOp } from "./limits";
 import { linkFamily, type LinkOp } from "./link";
 import { managerConfigFamily, type ManagerConfigOp } from "./managerConfig";
+import { nmFamily, type NmOp } from "./nm";
 import { routeFamily, type RouteOp } from "./route";
 import { ruleFamily, type RuleOp } from "./rule";
 import { sysctlFamily, type SysctlOp } from "./sysctl";
@@ -23,13 +24,14 @@ export type { FileOp } from "./file";
 export type { LimitsOp } from "./limits";
 export type { LinkOp } from "./link";
 export type { ConfigManager, ManagerConfigOp } from "./managerConfig";
+export type { NmOp } from "./nm";
 export type { RouteOp, RouteSpec } from "./route";
 export type { RuleOp } from "./rule";
 export type { SysctlOp } from "./sysctl";
 export type { Family, Rendered } from "./types";
 
 /** One change on a host. */
-export type Operation = LinkOp | AddressOp | RuleOp | RouteOp | EndpointOp | LimitsOp | SysctlOp | FileOp | BootUnitOp | ManagerConfigOp;
+export type Operation = LinkOp | AddressOp | RuleOp | RouteOp | EndpointOp | LimitsOp | SysctlOp | FileOp | BootUnitOp | ManagerConfigOp | NmOp;
 
 type Families = { [K in Operation["type"]]: OperationFamily<Extract<Operation, { type: K }>, Operation> };
 
@@ -44,6 +46,7 @@ const FAMILIES: Families = {
   file: fileFamily,
   bootUnit: bootUnitFamily,
   managerConfig: managerConfigFamily,
+  nm: nmFamily,
 };
 
 function familyOf<T extends Operation>(op: T): OperationFamily<T, Operation> {

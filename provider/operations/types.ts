@@ -13,7 +13,7 @@ export type Family = 4 | 6;
 export type Rendered =
   | { kind: "ip"; family?: Family | undefined; args: string[] }
   | { kind: "exec"; argv: string[] }
-  | { kind: "writeFile"; path: string; content: string }
+  | { kind: "writeFile"; path: string; content: string; mode?: string | undefined }
   | { kind: "removeFile"; path: string };
 
 /** The one place a family of operations defines what it means. */

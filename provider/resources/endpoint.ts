@@ -2,6 +2,7 @@
  * MPTCP endpoint: an address the in-kernel path manager announces (signal) or opens subflows
  * from (subflow), with the kernel's validation rules enforced before any host is touched.
  */
+import { nmHookInstalled, nmHookRemoved } from "../nmHook";
 import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { EndpointOp, Operation } from "../operations";
@@ -49,8 +50,11 @@ export const endpointSchema = z.strictObject({ ...hostedSchema, ...endpointField
 
 /** Validated endpoint inputs. */
 export type EndpointInputs = z.infer<typeof endpointSchema>;
-/** Endpoint outputs: the inputs plus the id the kernel uses and whether boot replay is current. */
-export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean };
+/**
+ * Endpoint outputs: the inputs plus the id the kernel uses, whether boot replay is current, and
+ * the host's own endpoint at this address that create replaced (mptcpd's, say): delete puts it back.
+ */
+export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean; replaced?: ActualEndpoint };
 
 /** The host's endpoint with this address and port, if any. */
 export function findEndpoint(endpoints: readonly ActualEndpoint[], address: string, port: number | undefined): ActualEndpoint | undefined {
@@ -129,6 +133,7 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Operat
     changes.push(addOp(desired));
   }
   changes.push(...persistPart(bootPath(desired), bootLines(desired), actual));
+  changes.push(...nmHookInstalled(actual, desired.dev));
   return changes;
 }
 
@@ -139,6 +144,11 @@ function onlyChangeableDiffer(desired: EndpointInputs, actual: ActualEndpoint): 
     (desired.dev === undefined || desired.dev === actual.dev) &&
     fixed(desired.flags) === fixed(actual.flags)
   );
+}
+
+/** Whether the boot part is current and, on a NetworkManager device, NM's hook re-adds it. */
+function endpointPersisted(e: EndpointInputs, actual: HostState): boolean {
+  return partIsCurrent(bootPath(e), bootLines(e), actual) && nmHookInstalled(actual, e.dev).length === 0;
 }
 
 /** The endpoint resource. */
@@ -157,9 +167,11 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
     return replaced;
   },
   plan: (desired, actual) => planEndpoint(desired, actual),
-  outputs(desired, after) {
+  outputs(desired, after, before, previous) {
     const seen = findEndpoint(after.endpoints, desired.address, desired.port);
-    return { ...desired, endpointId: seen?.id ?? 0, persisted: partIsCurrent(bootPath(desired), bootLines(desired), after) };
+    const was = findEndpoint(before.endpoints, desired.address, desired.port);
+    const replaced = previous ? previous.replaced : was && !matches(desired, was) ? was : undefined;
+    return { ...desired, endpointId: seen?.id ?? 0, persisted: endpointPersisted(desired, after), ...(replaced ? { replaced } : {}) };
   },
   observe(current, actual) {
     const seen = findEndpoint(actual.endpoints, current.address, current.port);
@@ -168,7 +180,7 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
       ...current,
       flags: userFlags(seen.flags) as EndpointOutputs["flags"],
       endpointId: seen.id,
-      persisted: partIsCurrent(bootPath(current), bootLines(current), actual),
+      persisted: endpointPersisted(current, actual),
     };
     if (current.id !== undefined) observed.id = seen.id;
     if (current.dev !== undefined) {
@@ -181,7 +193,10 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
     const changes: Operation[] = [];
     const seen = findEndpoint(actual.endpoints, current.address, current.port);
     if (seen) changes.push({ type: "endpoint", action: "delete", id: seen.id });
+    const old = current.replaced;
+    if (old) changes.push({ type: "endpoint", action: "add", endpoint: { address: old.address, port: old.port, id: old.id, dev: old.dev, flags: userFlags(old.flags) }, note: "(restore)" });
     changes.push(...persistPart(bootPath(current), undefined, actual));
+    changes.push(...nmHookRemoved(actual, [bootPath(current)]));
     return changes;
   },
 };

@@ -6,8 +6,9 @@ import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Operation } from "../operations";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText } from "../persist";
-import type { HostFacts, HostState, MptcpLimits } from "../state/types";
+import type { ActualEndpoint, HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
+import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign, removedForeign, restoreForeign } from "./foreign";
 import { planSysctls, rememberPrevious, restoreSysctls } from "./sysctl";
 
 /** The kernel caps both limits at 8 (MPTCP_PM_ADDR_MAX). */
@@ -26,6 +27,7 @@ export const hostSchema = z.strictObject({
     .strictObject({ subflows: limit("subflows"), addAddrAccepted: limit("addAddrAccepted") })
     .optional(),
   persist: z.boolean().default(true),
+  ...foreignFields,
 });
 
 /** Validated host inputs. */
@@ -35,6 +37,10 @@ export type HostOutputs = HostInputs & {
   facts: HostFacts;
   previous: { sysctls: Record<string, string>; limits?: MptcpLimits | undefined };
   persisted: boolean;
+  /** Endpoints the stack does not declare, as the host lists them (NetworkManager's, mptcpd's, by hand). */
+  foreign: string[];
+  /** Foreign endpoints `remove` deleted, as they were: delete puts them back. */
+  removedForeign?: ActualEndpoint[];
 };
 
 const SYSCTL_FILE = "host";
@@ -83,6 +89,7 @@ export function planHost(desired: HostInputs, actual: HostState, previous: HostO
     changes.push({ type: "limits", limits: { ...wanted }, note: `(was ${describeLimits(actual.limits)})` });
   }
   changes.push(...persistPart(LIMITS_PART, limitsPart(desired), actual));
+  changes.push(...planForeign(desired, actual));
   return changes;
 }
 
@@ -112,7 +119,7 @@ function hostPersisted(current: HostInputs, actual: HostState): boolean {
 export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
   kind: "MptcpHost",
   schema: hostSchema,
-  inputKeys: ["enabled", "pathManager", "scheduler", "limits", "persist"],
+  inputKeys: ["enabled", "pathManager", "scheduler", "limits", "persist", "foreignEndpoints", "declaredEndpoints"],
   identity: () => "host",
   replaces: () => [],
   plan: planHost,
@@ -126,14 +133,20 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
         limits: previous?.previous.limits ?? before.limits,
       },
       persisted: hostPersisted(desired, after),
+      foreign: foreignOn(after, desired.declaredEndpoints).map(describeEndpoint),
+      removedForeign: removedForeign(desired, before, after, previous?.removedForeign),
     };
   },
   observe(current, actual) {
+    // Stored states from before the option existed read as its defaults.
+    const policy = { foreignEndpoints: current.foreignEndpoints ?? "keep", declaredEndpoints: current.declaredEndpoints ?? [] };
     return {
       ...current,
       ...observedInputs(current, actual),
       facts: actual.facts,
-      persisted: hostPersisted(current, actual),
+      // With `remove`, a foreign endpoint that came back (mptcpd re-adds on address events) is drift.
+      persisted: hostPersisted(current, actual) && foreignSettled(policy, actual),
+      foreign: foreignOn(actual, policy.declaredEndpoints).map(describeEndpoint),
     };
   },
   remove(current, actual) {
@@ -143,6 +156,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
       changes.push({ type: "limits", limits: { ...old }, note: "(restore)" });
     }
     changes.push(...persistPart(LIMITS_PART, undefined, actual));
+    changes.push(...restoreForeign(current.removedForeign ?? [], actual));
     return changes;
   },
 };

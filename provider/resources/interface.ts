@@ -10,6 +10,8 @@ import { addressOp } from "../operations/address";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
 import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
+import { nmConnectionOf } from "../state/nm";
+import { nmAddressProblems, nmInterfaceNow, nmMptcpHomeOf, nmMptcpKeptOff, nmMptcpOff, nmMptcpRestore, type NmMptcpHome } from "./nmMptcp";
 import { canonicalCidr, cidrAddress, interfaceName, splitCidr } from "../validation";
 
 /** Addresses in CIDR form, each once, in canonical form and in the order written. */
@@ -54,7 +56,7 @@ export interface InterfaceOriginal {
   up: boolean;
 }
 /** Outputs: what the link has, which addresses this resource added (and so owns), and the original. */
-export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean; original?: InterfaceOriginal };
+export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean; original?: InterfaceOriginal; nm?: NmMptcpHome };
 
 const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
 
@@ -82,6 +84,8 @@ export function planInterface(d: InterfaceInputs, actual: HostState, previous: I
   if (!link) {
     throw new PlanError(d.connection, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
   }
+  const unkept = nmAddressProblems(d, nmInterfaceNow(actual, d.name));
+  if (unkept.length > 0) throw new PlanError(d.connection, `interface ${d.name}`, unkept.map((f) => `${f.property}: ${f.reason}`).join("; "));
   const changes: Operation[] = [];
   if (d.mtu !== undefined && link.mtu !== d.mtu) changes.push({ type: "link", dev: d.name, mtu: d.mtu, note: `(was ${link.mtu})` });
   if (d.up && !link.up) changes.push({ type: "link", dev: d.name, up: true });
@@ -104,6 +108,7 @@ export function planInterface(d: InterfaceInputs, actual: HostState, previous: I
     refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
     changes.push(addressOp("del", cidr, d.name, "(no longer declared)"));
   }
+  changes.push(...nmMptcpOff(actual, d.name));
   changes.push(...persistPart(partPath(d.name), d.persist ? bootLines(d) : undefined, actual));
   return changes;
 }
@@ -116,6 +121,8 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   identity: (d) => `interface/${d.name}`,
   replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
   plan: planInterface,
+  // At preview, from what the last read saw: NetworkManager would drop an address its connection lacks.
+  refuse: (olds, news) => nmAddressProblems(news, olds.nm),
   outputs(desired, after, before, previous) {
     const was = before.links.find((l) => l.name === desired.name);
     // Ownership is judged against the link as it was at create, not as the last update left it.
@@ -127,12 +134,14 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
     };
     const owned = desired.addresses.filter((c) => !original.addresses.includes(c));
     const link = after.links.find((l) => l.name === desired.name);
+    const nm = nmMptcpHomeOf(nmConnectionOf(before, desired.name), previous?.nm);
     return {
       ...desired,
+      ...(nm ? { nm } : {}),
       original,
       addedAddresses: [...owned].sort(),
       operState: link?.operState ?? "UNKNOWN",
-      persisted: partIsCurrent(partPath(desired.name), desired.persist ? bootLines(desired) : undefined, after),
+      persisted: partIsCurrent(partPath(desired.name), desired.persist ? bootLines(desired) : undefined, after) && nmMptcpKeptOff(after, desired.name),
     };
   },
   observe(current, actual) {
@@ -143,8 +152,10 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
       addresses: current.addresses.filter((c) => link.addresses.includes(c)),
       up: link.up,
       operState: link.operState,
-      persisted: partIsCurrent(partPath(current.name), current.persist ? bootLines(current) : undefined, actual),
+      persisted: partIsCurrent(partPath(current.name), current.persist ? bootLines(current) : undefined, actual) && nmMptcpKeptOff(actual, current.name),
     };
+    const nm = nmMptcpHomeOf(nmConnectionOf(actual, current.name), current.nm);
+    if (nm && current.nm) seen.nm = nm;
     if (current.mtu !== undefined) seen.mtu = link.mtu;
     return seen;
   },
@@ -163,6 +174,7 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
       if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) changes.push({ type: "link", dev: current.name, mtu: original.mtu, note: "(restore)" });
       if (link.up !== original.up) changes.push({ type: "link", dev: current.name, up: original.up, note: "(restore)" });
     }
+    changes.push(...nmMptcpRestore(actual, current.nm));
     changes.push(...persistPart(partPath(current.name), undefined, actual));
     return changes;
   },

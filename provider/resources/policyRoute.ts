@@ -12,6 +12,8 @@ import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
+import { nmConnectionOf, type NmConnection } from "../state/nm";
+import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmTableProblems, nmWriteTable, type NmHome } from "./nmRoutes";
 import { configOwner, isConfigPathOf, splitByManager, type ManagerSplit, type WriteThrough } from "./writeThrough";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
@@ -133,8 +135,11 @@ export const policyRouteSchema = z.strictObject({ ...hostedSchema, ...policyRout
 export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
 type DesiredRule = PolicyRouteInputs["rules"][number];
 type DesiredRoute = PolicyRouteInputs["routes"][number];
-/** Outputs: rules and routes as the host has them, and which manager keeps them per interface. */
-export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; through?: Record<string, string> };
+/**
+ * Outputs: rules and routes as the host has them, which manager keeps them per interface, and
+ * `nm` when NetworkManager's connection holds the table (with what that connection held before).
+ */
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; through?: Record<string, string>; nm?: NmHome };
 
 /** A table's items split by who keeps them. */
 type Split = ManagerSplit<DesiredRule, DesiredRoute>;
@@ -163,8 +168,19 @@ function managerSplit(p: PolicyRouteInputs, actual: HostState): Split {
   return splitByManager(p.table, p.rules, p.routes, p.persist, actual);
 }
 
-/** Whether the boot part and our manager files say what the inputs say. */
+/** The NetworkManager connection that holds the table (undefined when NM manages none of it, or it is split). */
+function nmHolder(p: PolicyRouteInputs, actual: HostState): NmConnection | undefined {
+  try {
+    return nmConnectionForTable(p, actual);
+  } catch {
+    return undefined; // split across managers: the planner refuses it
+  }
+}
+
+/** Whether the boot part and our manager files (or NM's connection) say what the inputs say. */
 function policyPersisted(p: PolicyRouteInputs, actual: HostState): boolean {
+  const nm = nmHolder(p, actual);
+  if (nm) return nmHoldsTable(nm, p) && partIsCurrent(partPath(p.table), undefined, actual);
   const split = managerSplit(p, actual);
   const ours = Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table));
   const filesCurrent = split.through.every((t) => actual.files[t.path] === t.content) && ours.every((f) => split.through.some((t) => t.path === f));
@@ -173,6 +189,8 @@ function policyPersisted(p: PolicyRouteInputs, actual: HostState): boolean {
 
 /** Where each interface's items go on this host: "netplan", "networkd", or "ip" (the kernel and our boot replay). */
 function throughOf(p: PolicyRouteInputs, actual: HostState): Record<string, string> {
+  const nm = nmHolder(p, actual);
+  if (nm) return { [nm.device]: "NetworkManager" };
   const split = managerSplit(p, actual);
   const through: Record<string, string> = {};
   for (const r of [...split.direct.routes]) if (r.dev !== undefined) through[r.dev] = "ip";
@@ -226,6 +244,10 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
       );
     }
   }
+  const nm = nmConnectionForTable(p, actual);
+  const undone = nmTableProblems(p, nm ? { device: nm.device, connectionId: nm.id } : undefined);
+  if (undone.length > 0) throw new PlanError(p.connection, `table ${p.table}`, undone.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  if (nm) return planThroughNm(p, nm, actual);
   const split = managerSplit(p, actual);
   if (split.refusals.length > 0) throw new PlanError(p.connection, `table ${p.table}`, split.refusals.join("; "));
   const haveRoutes = actual.routes.filter((r) => r.table === table);
@@ -242,6 +264,29 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
   for (const want of split.direct.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
   changes.push(...planThrough(p, split, actual));
   changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual));
+  return changes;
+}
+
+/**
+ * NetworkManager holds the table: its rules and routes go into the connection and NM applies them
+ * (reapply). What the table holds beyond the declaration goes, and a route NM would add beside a
+ * different one with the same destination goes first.
+ */
+function planThroughNm(p: PolicyRouteInputs, nm: NmConnection, actual: HostState): Operation[] {
+  const table = String(p.table);
+  const changes: Operation[] = [];
+  const haveRoutes = actual.routes.filter((r) => r.table === table);
+  const haveRules = actual.rules.filter((r) => r.table === table);
+  const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
+  const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
+  for (const have of haveRoutes) {
+    const replaced = missingRoutes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
+    if (replaced || !p.routes.some((want) => routeMatches(want, have))) changes.push(routeOp("del", p.table, have, replaced ? "(replaced)" : "(not declared)"));
+  }
+  for (const have of haveRules) if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
+  const write = nmWriteTable(nm, p);
+  if (Object.keys(write.set).length > 0 || missingRoutes.length > 0 || missingRules.length > 0) changes.push(write);
+  changes.push(...persistPart(partPath(p.table), undefined, actual));
   return changes;
 }
 
@@ -286,7 +331,15 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   identity: (p) => `table/${p.table}`,
   replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
   plan: (desired, actual) => planPolicyRoute(desired, actual),
-  outputs: (desired, after) => ({ ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after) }),
+  // At preview, from what the last read recorded: what NetworkManager would undo.
+  refuse: (olds, news) => nmTableProblems(news, olds.nm),
+  outputs(desired, after, before, previous) {
+    const conn = desired.persist ? nmHolder(desired, after) : undefined;
+    const was = conn ? nmConnectionOf(before, conn.device) : undefined;
+    // What the connection held before our first write is kept for delete, across updates.
+    const nm = conn ? (previous?.nm?.uuid === conn.uuid ? previous.nm : was ? nmHomeOf(was) : undefined) : undefined;
+    return { ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after), ...(nm ? { nm } : {}) };
+  },
   observe(current, actual) {
     const table = String(current.table);
     const haveRules = actual.rules.filter((r) => r.table === table);
@@ -318,6 +371,9 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, current.table))) {
       changes.push({ type: "managerConfig", ...configOwner(path, current.table), path });
     }
+    const conn = current.nm ? nmConnectionOf(actual, current.nm.device) : undefined;
+    const restore = conn && current.nm && conn.uuid === current.nm.uuid ? nmRestoreTable(conn, current.nm, current.table) : undefined;
+    if (restore) changes.push(restore);
     changes.push(...persistPart(partPath(current.table), undefined, actual));
     return changes;
   },

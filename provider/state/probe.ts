@@ -5,11 +5,12 @@
  * the parsers are pure and are tested on recorded output of iproute2 5.15 and 6.x, whose
  * formats differ (see test/fixtures).
  */
-import { APPLY_SCRIPT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
+import { APPLY_SCRIPT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, NM_HOOK_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
 import { parseIpJson } from "./ipJson";
 import { MANAGERS_PROBE, parseManagerSections } from "./managers";
+import { NM_PROBE, parseNmSections } from "./nm";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -53,13 +54,13 @@ section rule; ip -4 -j rule show
 section rule6; ip -6 -j rule show 2>/dev/null
 section route; ip -4 -j route show table all
 section route6; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf; do
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf ${NM_HOOK_PATH}; do
   [ -f "$f" ] && { section file "$f"; cat "$f"; }
 done
 l=${UNIT_LINK}
 [ -L "$l" ] && { section file "$l"; readlink "$l"; }
 ${MANAGERS_PROBE}
-section end
+${NM_PROBE}section end
 `;
 
 
@@ -227,6 +228,8 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   };
   const limits = parseLimits(section("limits"));
   if (limits) state.limits = limits;
+  const nm = parseNmSections(s);
+  if (nm.length > 0) state.nm = nm;
   // Compared with declared addresses, so in their canonical form (an IPv4-mapped one as IPv4).
   if (session.length === 4 && session[2]) state.sessionLocalAddress = canonicalAddress(session[2].replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1"));
   return state;

@@ -1,4 +1,5 @@
 /** What a host really has, as read by the probe: the input of every planner. */
+import type { NmConnection } from "./nm";
 
 /** An MPTCP endpoint flag as the kernel names it. */
 export type EndpointFlag = "signal" | "subflow" | "backup" | "fullmesh" | "laminar" | "implicit";
@@ -129,6 +130,8 @@ export interface HostState {
   routes: ActualRoute[];
   /** Files of ours under /etc (sysctl.d, the boot replay, our netplan files and networkd drop-ins), by path, with their content. */
   files: Record<string, string>;
+  /** Connections NetworkManager has active, by device (absent when NM does not run). */
+  nm?: NmConnection[];
   /** The address this SSH session arrives on, when the server says (SSH_CONNECTION). */
   sessionLocalAddress?: string;
 }

@@ -6,6 +6,14 @@
 # Usage: bash test/lab/lab.sh <up|down|status|ssh|exec|reboot> [args]
 set -euo pipefail
 
+# A caller's lock (`flock /run/lock/mptcp-dev-lab.lock lab.sh up`) is an inherited fd: closed
+# here, or the daemons this starts (supervisors, nspawn, QEMU) would hold it for as long as the
+# lab runs, and every other lab command would wait forever. 255 is bash's own script fd.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [[ $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 TOPOLOGY=$SCRIPT_DIR/topology.json

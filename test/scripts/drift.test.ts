@@ -55,7 +55,7 @@ describe("urnName and urnType", () => {
 describe("driftPlan on clean previews", () => {
   it("preview --refresh with every host as declared: no drift, every resource counted", () => {
     const plan = driftPlan(preview("refresh-clean"));
-    expect(plan).toEqual({ drifted: false, resources: [], changeSummary: { same: 14 }, matching: 13 });
+    expect(plan).toEqual({ drifted: false, resources: [], changeSummary: { same: 14 }, matching: 13, foreign: [] });
     expect(formatPlan(plan)).toBe("no drift: 13 resources match");
   });
 
@@ -162,6 +162,21 @@ describe("driftPlan on steps the recordings do not have", () => {
 
   it("uses diffReasons and detailedDiff when a provider reports them", () => {
     expect(changedProperties({ op: "update", urn: urn("e"), diffReasons: ["flags"], detailedDiff: { "flags[1]": { kind: "add" } } })).toEqual(["flags", "flags[1]"]);
+  });
+
+  it("reports foreign endpoints from the refreshed MptcpHost outputs, drifted or not, and names them as the reason under remove", () => {
+    const host = (policy: string, op: string): PreviewStep => ({
+      op,
+      urn: urn("server2-mptcp", "pulumi-nodejs:dynamic/mptcp:MptcpHost"),
+      oldState: { outputs: { foreignEndpoints: policy, foreign: ["10.0.0.2 id 1 dev eno1"], persisted: op === "same" } },
+      newState: { inputs: { foreignEndpoints: policy } },
+    });
+    const kept = driftPlan({ steps: [host("keep", "same")] });
+    expect(kept).toMatchObject({ drifted: false, foreign: [{ name: "server2-mptcp", policy: "keep", endpoints: ["10.0.0.2 id 1 dev eno1"] }] });
+    expect(formatPlan(kept)).toContain("foreign MPTCP endpoints on server2-mptcp (kept: foreignEndpoints is keep): 10.0.0.2 id 1 dev eno1");
+    const removed = driftPlan({ steps: [host("remove", "update")] });
+    expect(removed.resources[0]!.reason).toBe("foreign endpoints to remove: 10.0.0.2 id 1 dev eno1");
+    expect(formatPlan(removed)).toContain("(up removes them)");
   });
 
   it("says so when the provider reports a change it does not name", () => {
