@@ -4,13 +4,25 @@
  * module keeps hidden state and nothing looks at the working directory but the process's start.
  */
 import { createHash } from "node:crypto";
-import { hostKeyOf, toSshTarget, type Connection } from "./connection";
+import { hostKeyOf, machineOf, toSshTarget, usesSudo, type Connection } from "./connection";
 import { HostSession } from "./state/session";
 import { SshTransport } from "./transport/ssh";
+
+/** How to log in to a machine: the connection and the secret key, if any. */
+export interface Login {
+  connection: Connection;
+  privateKey: string | undefined;
+}
 
 /** The project root and the host sessions of one provider process. */
 export class ProviderContext {
   private readonly sessions = new Map<string, HostSession>();
+  /** The program's current login per machine, seen this operation (check, create, update). */
+  private readonly current = new Map<string, Login>();
+  /** The stack's `privateKey` config value, the current secret key for refresh and destroy. */
+  private configuredKey: string | undefined;
+  /** Objects on hosts that a live resource created, adopted or updated in this operation. */
+  private readonly converged = new Set<string>();
 
   /** `projectRoot` is the Pulumi project directory (where Pulumi.yaml is). */
   constructor(readonly projectRoot: string) {
@@ -24,6 +36,46 @@ export class ProviderContext {
     }
   }
 
+  /**
+   * Takes the stack's configuration (a dynamic provider receives all of it): `privateKey` in the
+   * project's namespace, when set, is the current secret key, even where the program does not run.
+   */
+  configure(config: { get(key: string): string | undefined }): void {
+    const key = config.get("privateKey");
+    this.configuredKey = typeof key === "string" && key !== "" ? key : undefined;
+  }
+
+  /** Remembers how the program now logs in to a machine (its inputs at check, create, update). */
+  noteCurrent(login: Login): void {
+    this.current.set(machineOf(login.connection), login);
+  }
+
+  /**
+   * How to log in to the machine of a stored resource. The state holds the credentials of the
+   * last update, which a rotation makes stale without changing the resource: prefer the
+   * program's current login for that machine, else replace a stored secret key with the
+   * configured one.
+   */
+  loginFor(stored: Login): Login {
+    const now = this.current.get(machineOf(stored.connection));
+    if (now) return now;
+    return { connection: stored.connection, privateKey: stored.privateKey !== undefined ? (this.configuredKey ?? stored.privateKey) : undefined };
+  }
+
+  /** Records that a live resource now owns `object` (created, adopted or updated it in this operation). */
+  claim(object: string): void {
+    this.converged.add(object);
+  }
+
+  /**
+   * Whether a live resource took `object` over in this operation. A resource renamed without
+   * aliases gets a new URN whose create adopts the object; the old URN's delete comes after,
+   * in the same operation, and must then leave the object alone.
+   */
+  claimed(object: string): boolean {
+    return this.converged.has(object);
+  }
+
   /** The session for a connection, created on first use in this process. */
   sessionFor(connection: Connection, privateKey: string | undefined): HostSession {
     // Every connection setting is part of the key: resources that differ in any of them (a
@@ -31,7 +83,7 @@ export class ProviderContext {
     const key = `${hostKeyOf(connection)}#${JSON.stringify(Object.entries(connection).sort())}#${privateKey ? createHash("sha256").update(privateKey).digest("hex") : ""}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = new HostSession(new SshTransport(toSshTarget(connection, privateKey, this.projectRoot)), connection.confirmTimeoutSeconds);
+      session = new HostSession(new SshTransport(toSshTarget(connection, privateKey, this.projectRoot)), connection.confirmTimeoutSeconds, usesSudo(connection));
       this.sessions.set(key, session);
     }
     return session;
