@@ -23,6 +23,8 @@ export class ProviderContext {
   private configuredKey: string | undefined;
   /** Objects on hosts that a live resource created, adopted or updated in this operation. */
   private readonly converged = new Set<string>();
+  /** This operation's objects by who manages them: the state's resources read (by id), new URNs checked. */
+  private readonly sightings = { stored: new Map<string, string>(), declared: new Set<string>(), reported: new Set<string>() };
 
   /** `projectRoot` is the Pulumi project directory (where Pulumi.yaml is). */
   constructor(readonly projectRoot: string) {
@@ -74,6 +76,23 @@ export class ProviderContext {
    */
   claimed(object: string): boolean {
     return this.converged.has(object);
+  }
+
+  /**
+   * Notes who manages `object`: a resource of the state read by refresh (`stored`, with its id)
+   * or a new URN the program declares (`declared`). Returns the stored resource's id the first
+   * time both have been seen for the object: a new URN is about to adopt what an old one
+   * manages, the mark of a rename without aliases. Refresh and the program's registrations
+   * come in either order, so whichever comes second reports it.
+   */
+  sighted(object: string, by: { stored: string } | "declared"): string | undefined {
+    const seen = this.sightings;
+    if (by === "declared") seen.declared.add(object);
+    else seen.stored.set(object, by.stored);
+    const stored = seen.stored.get(object);
+    if (stored === undefined || !seen.declared.has(object) || seen.reported.has(object)) return undefined;
+    seen.reported.add(object);
+    return stored;
   }
 
   /** The session for a connection, created on first use in this process. */

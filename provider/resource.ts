@@ -147,6 +147,17 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
 
   const keysOf = (current: I | O): string[] => def.sysctlKeys?.(current) ?? [];
 
+  /** Warns (once) when a new URN declares an object a resource of the state already manages. */
+  async function warnAdoption(object: string, by: { stored: string } | "declared"): Promise<void> {
+    const stored = context.sighted(object, by);
+    if (stored === undefined) return;
+    await warn(
+      `a new resource declares ${object}, which the stack's resource ${stored} already manages. ` +
+        "If it was renamed without aliases, up creates the new URN (adopting the object) and then deletes the old one, " +
+        "which leaves the object on the host; add `aliases` with the old name to keep one resource and its history.",
+    );
+  }
+
   /** Plans and applies under the host's queue, then reads back and verifies convergence. */
   async function converge(desired: I, previous: O | undefined): Promise<O> {
     const session = context.sessionFor(desired.connection, desired.privateKey);
@@ -189,11 +200,15 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       context.configure(req.config);
     },
 
-    async check(_olds: unknown, rawNews: unknown) {
+    async check(olds: unknown, rawNews: unknown) {
       const checked = checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]], context.projectRoot);
       // The program's inputs say how it logs in now; a delete later in this operation uses that.
       const valid = validate(def.schema, userInputs(rawNews));
-      if (valid.ok) context.noteCurrent(loginOf(valid.value));
+      if (valid.ok) {
+        context.noteCurrent(loginOf(valid.value));
+        // No old inputs: a new URN. If the state has a resource for the same object, say so now.
+        if (Object.keys(userInputs(olds)).length === 0) await warnAdoption(objectOf(valid.value), "declared");
+      }
       return checked;
     },
 
@@ -230,6 +245,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const current = { ...stored, ...login };
       const session = context.sessionFor(login.connection, login.privateKey);
       const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
+      await warnAdoption(objectOf(current), { stored: id });
       // The inputs as the host has them: refresh then diffs them against the program's, so the
       // CLI names each drifted property. The login that worked is kept for destroy.
       return seen ? { id, props: seen, inputs: inputsFrom(seen, inputNames) } : { id: "" };

@@ -78,3 +78,16 @@ describe("delete after a rename: a live resource took the object over", () => {
     expect(await provider.diff!("id", olds, asDeploy)).toMatchObject({ replaces: ["flags"], deleteBeforeReplace: true });
   });
 });
+
+describe("ProviderContext.sighted: a new URN declaring an object the state already has", () => {
+  it("reports the stored resource once, whichever of refresh and the program comes first", () => {
+    const a = new ProviderContext(process.cwd());
+    expect(a.sighted("Endpoint x on h:22", { stored: "old-id" })).toBeUndefined();
+    expect(a.sighted("Endpoint x on h:22", "declared")).toBe("old-id");
+    expect(a.sighted("Endpoint x on h:22", "declared")).toBeUndefined();
+    const b = new ProviderContext(process.cwd());
+    expect(b.sighted("Endpoint x on h:22", "declared")).toBeUndefined();
+    expect(b.sighted("Endpoint y on h:22", { stored: "other" })).toBeUndefined();
+    expect(b.sighted("Endpoint x on h:22", { stored: "old-id" })).toBe("old-id");
+  });
+});
