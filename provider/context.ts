@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { hostKeyOf, machineOf, toSshTarget, usesSudo, type Connection } from "./connection";
+import { memorySightings, type Sightings } from "./sightings";
 import { HostSession } from "./state/session";
 import { SshTransport } from "./transport/ssh";
 
@@ -23,11 +24,18 @@ export class ProviderContext {
   private configuredKey: string | undefined;
   /** Objects on hosts that a live resource created, adopted or updated in this operation. */
   private readonly converged = new Set<string>();
-  /** This operation's objects by who manages them: the state's resources read (by id), new URNs checked. */
-  private readonly sightings = { stored: new Map<string, string>(), declared: new Set<string>(), reported: new Set<string>() };
+  /** Objects new URNs declare in this process, and those already reported as adopted. */
+  private readonly declared = new Set<string>();
+  private readonly reported = new Set<string>();
 
-  /** `projectRoot` is the Pulumi project directory (where Pulumi.yaml is). */
-  constructor(readonly projectRoot: string) {
+  /**
+   * `projectRoot` is the Pulumi project directory (where Pulumi.yaml is); `sightings` holds what
+   * refresh read, shared with the CLI command's other provider processes (sightings.ts).
+   */
+  constructor(
+    readonly projectRoot: string,
+    private readonly sightings: Sightings = memorySightings(),
+  ) {
     // Key material must not outlive the process; masters time out on their own (ControlPersist).
     process.once("exit", () => this.removeAllScratch());
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
@@ -83,15 +91,15 @@ export class ProviderContext {
    * or a new URN the program declares (`declared`). Returns the stored resource's id the first
    * time both have been seen for the object: a new URN is about to adopt what an old one
    * manages, the mark of a rename without aliases. Refresh and the program's registrations
-   * come in either order, so whichever comes second reports it.
+   * may come in either order, even from different processes, so whichever comes second
+   * reports it.
    */
   sighted(object: string, by: { stored: string } | "declared"): string | undefined {
-    const seen = this.sightings;
-    if (by === "declared") seen.declared.add(object);
-    else seen.stored.set(object, by.stored);
-    const stored = seen.stored.get(object);
-    if (stored === undefined || !seen.declared.has(object) || seen.reported.has(object)) return undefined;
-    seen.reported.add(object);
+    if (by === "declared") this.declared.add(object);
+    else this.sightings.record(object, by.stored);
+    if (!this.declared.has(object) || this.reported.has(object)) return undefined;
+    const stored = this.sightings.lookup(object);
+    if (stored !== undefined) this.reported.add(object);
     return stored;
   }
 

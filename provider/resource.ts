@@ -242,7 +242,9 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
       const stored = inputsOf(props);
       const login = context.loginFor(loginOf(stored));
-      const current = { ...stored, ...login };
+      // Outputs cannot hold undefined (the engine's struct refuses it): drop a key that is gone.
+      const { privateKey: _stale, ...rest } = stored;
+      const current = { ...rest, connection: login.connection, ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}) } as I;
       const session = context.sessionFor(login.connection, login.privateKey);
       const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
       await warnAdoption(objectOf(current), { stored: id });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshLab, LAB_DIR, onHost, ROOT } from "../lab/harness";
-import { previewOps, TempProject } from "./project";
+import { TempProject } from "./project";
 
 const STACK = "e2ecreds";
 const SERVERS = ["server1", "server2"];
@@ -50,7 +50,8 @@ describe("a rotated private key", () => {
   it("2. preview shows no change: no resource is updated or replaced for a credential", () => {
     const r = project.pulumi("preview", "--json", "--expect-no-changes");
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(new Set(Object.values(previewOps(r.stdout)))).toEqual(new Set(["same"]));
+    const { changeSummary } = JSON.parse(r.stdout) as { changeSummary: Record<string, number> };
+    expect(Object.keys(changeSummary)).toEqual(["same"]);
   });
 
   it("3. refresh logs in with the current key, not the state's, and finds no drift", () => {
