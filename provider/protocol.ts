@@ -109,7 +109,8 @@ function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
 
 /** The prelude of every script: C locale, `section NAME` to start a section of state, and `as_root`. */
 function prelude(sudo: boolean): string[] {
-  return ["export LC_ALL=C", `section() { echo "${SECTION} $*"; }`, ...privilegePrelude(sudo)];
+  // A non-root login's PATH often lacks the sbin folders (sysctl lives there on Debian).
+  return ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', `section() { echo "${SECTION} $*"; }`, ...privilegePrelude(sudo)];
 }
 
 /**

@@ -29,7 +29,8 @@ function documentedSudoers(user: string): string {
 beforeAll(() => {
   freshLab();
   for (const server of SERVERS) {
-    onHost(server, "useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", USER);
+    // "*": no password, yet not locked (sshd without PAM refuses a locked account even for keys).
+    onHost(server, "useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", "-p", "*", USER);
     onHost(server, "sh", "-c", 'printf "%s" "$1" > /etc/sudoers.d/mptcp-pulumi && chmod 0440 /etc/sudoers.d/mptcp-pulumi && visudo -cq', "sh", documentedSudoers(USER));
   }
   project = new TempProject(STACK, (hosts) => hosts.forEach((host) => (host.connection.user = USER)));

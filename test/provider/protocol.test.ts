@@ -24,14 +24,15 @@ describe("compileScript", () => {
   it("starts with the C locale, root directly (no sudo), and the host lock opened read-only", () => {
     const lines = compileScript([]).split("\n");
     expect(lines[0]).toBe("export LC_ALL=C");
-    expect(lines[2]).toBe("export MPTCP_PULUMI_SUDO=0");
-    expect(lines[3]).toMatch(/^as_root\(\) \{/);
-    expect(lines[4]).toBe("mkdir -p /run/lock || exit 1");
-    expect(lines[5]).toBe(`lock="${LOCK_FILE_SHELL}"`);
+    expect(lines[1]).toBe('export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"');
+    expect(lines[3]).toBe("export MPTCP_PULUMI_SUDO=0");
+    expect(lines[4]).toMatch(/^as_root\(\) \{/);
+    expect(lines[5]).toBe("mkdir -p /run/lock || exit 1");
+    expect(lines[6]).toBe(`lock="${LOCK_FILE_SHELL}"`);
     // Read-only: a lock file another login created stays usable (fs.protected_regular).
-    expect(lines[6]).toBe('[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"');
-    expect(lines[7]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
-    expect(lines[7]).toContain("exit 75");
+    expect(lines[7]).toBe('[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"');
+    expect(lines[8]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
+    expect(lines[8]).toContain("exit 75");
   });
 
   it("with sudo, turns sudo on for the script and prefixes exactly the privileged commands", () => {
