@@ -22,7 +22,7 @@ export class ProviderContext {
   private readonly current = new Map<string, Login>();
   /** The stack's `privateKey` config value, the current secret key for refresh and destroy. */
   private configuredKey: string | undefined;
-  /** Objects on hosts that a live resource created, adopted or updated in this operation. */
+  /** Objects on hosts that a new resource created or adopted in this operation. */
   private readonly converged = new Set<string>();
   /** Objects new URNs declare in this process, and those already reported as adopted. */
   private readonly declared = new Set<string>();
@@ -72,7 +72,7 @@ export class ProviderContext {
     return { connection: stored.connection, privateKey: stored.privateKey !== undefined ? (this.configuredKey ?? stored.privateKey) : undefined };
   }
 
-  /** Records that a live resource now owns `object` (created, adopted or updated it in this operation). */
+  /** Records that a new resource now owns `object` (created or adopted it in this operation). */
   claim(object: string): void {
     this.converged.add(object);
   }
@@ -123,9 +123,14 @@ export class ProviderContext {
     await Promise.all(all.map((s) => s.transport.close()));
   }
 
-  /** Forgets every cached host state (tests changing hosts behind the provider's back use this). */
+  /**
+   * Forgets what this process learned about hosts in an operation: cached states and the
+   * objects resources took over (tests use it to start a new operation, as a new provider
+   * process would, or after changing hosts behind the provider's back).
+   */
   invalidateAll(): void {
     for (const session of this.sessions.values()) session.invalidate();
+    this.converged.clear();
   }
 
   private removeAllScratch(): void {

@@ -257,7 +257,6 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const desired = parse(raw);
       context.noteCurrent(loginOf(desired));
       const outs = await converge(desired, olds);
-      context.claim(objectOf(desired));
       return { outs };
     },
 
@@ -265,9 +264,10 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const current = { ...props, ...inputsOf(props) } as O;
       const object = objectOf(current);
       if (context.claimed(object)) {
-        // Removing it would take it away from the live resource that now owns it.
+        // A new resource created or adopted it in this operation: the engine deletes an old URN
+        // after creating its successor (a rename), and never deletes what it just created.
         await warn(
-          `${id}: not removing ${object}: another resource of this stack took it over in this operation ` +
+          `${id}: not removing ${object}: a new resource of this stack took it over in this operation ` +
             "(a rename without aliases gives a resource a new URN; add `aliases` with the old name to keep its history). " +
             "Only this resource's entry in the state is dropped.",
         );

@@ -35,7 +35,7 @@ describe("a host renamed without aliases", () => {
 
   it("2. up deletes the old URNs but leaves every object on the host, with a warning per object", () => {
     const out = project.ok("up", "--yes", "--skip-preview");
-    expect(out).toMatch(/not removing Endpoint endpoint\/192\.168\.0\.1 on \d+\.\d+\.\d+\.\d+:22: another resource of this stack took it over/);
+    expect(out).toMatch(/not removing Endpoint endpoint\/192\.168\.0\.1 on \d+\.\d+\.\d+\.\d+:22: a new resource of this stack took it over/);
     expect(snapshot("server1")).toBe(before);
   });
 

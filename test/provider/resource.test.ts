@@ -69,7 +69,14 @@ describe("delete after a rename: a live resource took the object over", () => {
     } finally {
       process.stderr.write = write;
     }
-    expect(stderr.join("")).toMatch(/warning: root@192\.0\.2\.1:22\/endpoint\/192\.168\.0\.1: not removing Endpoint endpoint\/192\.168\.0\.1 on 192\.0\.2\.1:22: another resource/);
+    expect(stderr.join("")).toMatch(/warning: root@192\.0\.2\.1:22\/endpoint\/192\.168\.0\.1: not removing Endpoint endpoint\/192\.168\.0\.1 on 192\.0\.2\.1:22: a new resource/);
+  });
+
+  it("forgets what was taken over when a new operation starts (a test's nextOperation)", () => {
+    const context = new ProviderContext(process.cwd());
+    context.claim("Endpoint endpoint/192.168.0.1 on 192.0.2.1:22");
+    context.invalidateAll();
+    expect(context.claimed("Endpoint endpoint/192.168.0.1 on 192.0.2.1:22")).toBe(false);
   });
 
   it("replaces delete-first only when old and new are the same object, whoever logs in", async () => {
