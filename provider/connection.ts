@@ -66,6 +66,11 @@ export const connectionSchema = z.strictObject({
     .optional(),
   sshConfigPath: filePath.optional(),
   hostKeyPolicy: z.enum(["strict", "accept-new"]).default("strict"),
+  /**
+   * Run privileged commands through `sudo -n` (passwordless sudo for the commands listed in the
+   * README). Unset: on for any user but root.
+   */
+  sudo: z.boolean().optional(),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
   /**
    * Commit-confirmed: the host undoes a change set by itself unless the provider reaches it again
@@ -128,6 +133,20 @@ export function toSshTarget(connection: Connection, privateKey: string | undefin
   if (connection.hostKey) target.hostKey = connection.hostKey;
   if (connection.proxyJump) target.proxyJump = connection.proxyJump;
   return target;
+}
+
+/**
+ * What identifies the machine a connection lands on. Everything else in a connection (user, keys,
+ * host keys, ssh config, timeouts, sudo) says how we log in: it may change (a rotated key, a new
+ * deploy user) without changing anything we manage, so diff never compares it as desired state.
+ */
+export function machineOf(c: Pick<Connection, "host" | "port" | "proxyJump">): string {
+  return `${c.host}:${c.port}${c.proxyJump ? ` via ${c.proxyJump}` : ""}`;
+}
+
+/** Whether privileged commands on this connection go through sudo. */
+export function usesSudo(c: Pick<Connection, "user" | "sudo">): boolean {
+  return c.sudo ?? c.user !== "root";
 }
 
 /** A stable key for "the same host", used to share one session and in every message about it. */

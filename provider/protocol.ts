@@ -10,6 +10,7 @@ import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
 import { render, type Family, type Operation, type Rendered } from "./operations";
 import { parseProbeSections, probeScript } from "./state/probe";
 import type { HostState } from "./state/types";
+import { asRoot, AS_ROOT_FUNCTION, privilegePrelude } from "./privilege";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
 export { LOCK_FILE_SHELL } from "./hostpaths";
@@ -56,24 +57,24 @@ function ipGroup(rendered: readonly Rendered[], from: number): { lines: IpLine[]
   return { lines, family };
 }
 
-/** One rendered operation (not an ip line) as shell text. */
+/** One rendered operation (not an ip line) as shell text; privileged commands run as root. */
 export function shellText(r: Exclude<Rendered, IpLine>): string {
   switch (r.kind) {
     case "exec":
-      return shellCommand(r.argv);
+      return shellCommand(r.escalates === "inside" ? r.argv : asRoot(r.argv));
     case "writeFile": {
       const marker = heredocMarker(r.content.split("\n"));
       const tmp = `${r.path}.mptcp-pulumi-tmp`;
       const body = r.content.endsWith("\n") ? r.content : `${r.content}\n`;
       return (
-        `${shellCommand(["mkdir", "-p", posix.dirname(r.path)])} && ` +
-        `cat > ${shellCommand([tmp])} <<'${marker}'\n${body}${marker}\n` +
-        (r.mode ? `${shellCommand(["chmod", r.mode, tmp])} && ` : "") +
-        `${shellCommand(["mv", "-f", tmp, r.path])}`
+        `${shellCommand(asRoot(["mkdir", "-p", posix.dirname(r.path)]))} && ` +
+        `${shellCommand(asRoot(["tee", tmp]))} >/dev/null <<'${marker}'\n${body}${marker}\n` +
+        (r.mode ? `${shellCommand(asRoot(["chmod", r.mode, tmp]))} && ` : "") +
+        `${shellCommand(asRoot(["mv", "-f", tmp, r.path]))}`
       );
     }
     case "removeFile":
-      return shellCommand(["rm", "-f", r.path]);
+      return shellCommand(asRoot(["rm", "-f", r.path]));
   }
 }
 
@@ -97,7 +98,7 @@ function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
       const { lines, family } = ipGroup(all, i);
       const text = lines.map((l) => ipBatchLine(l.args));
       const marker = heredocMarker(text);
-      steps.push({ first: i, count: lines.length, text: `ip ${family === 6 ? "-6 " : ""}-batch - <<'${marker}'\n${text.join("\n")}\n${marker}` });
+      steps.push({ first: i, count: lines.length, text: `${shellCommand(asRoot(ipCommand({ kind: "ip", family, args: ["-batch", "-"] })))} <<'${marker}'\n${text.join("\n")}\n${marker}` });
       i += lines.length;
       continue;
     }
@@ -107,20 +108,29 @@ function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
   return steps;
 }
 
-/** The prelude of every script: C locale, and `section NAME` to start a section of state. */
-const PRELUDE = ["export LC_ALL=C", `section() { echo "${SECTION} $*"; }`];
+/** The prelude of every script: C locale, `section NAME` to start a section of state, and `as_root`. */
+function prelude(sudo: boolean): string[] {
+  // A non-root login's PATH often lacks the sbin folders (sysctl lives there on Debian).
+  return ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', `section() { echo "${SECTION} $*"; }`, ...privilegePrelude(sudo)];
+}
+
+/**
+ * Opens the host lock on fd 9 read-only: flock needs no write access, and a lock file another
+ * login created stays usable (fs.protected_regular refuses O_CREAT on it in sticky /run/lock).
+ */
+const OPEN_LOCK = `[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"`;
 
 /**
  * Compiles changes into one POSIX sh script that holds the host lock and reports progress.
  * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer);
  * `afterChanges` runs once they all succeeded, still under the lock (it reads the new state).
  */
-export function compileScript(changes: readonly (Operation | Rendered)[], afterLock?: string, afterChanges?: string): string {
+export function compileScript(changes: readonly (Operation | Rendered)[], afterLock?: string, afterChanges?: string, sudo = false): string {
   const out: string[] = [
-    ...PRELUDE,
+    ...prelude(sudo),
     "mkdir -p /run/lock || exit 1",
     `lock="${LOCK_FILE_SHELL}"`,
-    `exec 9>"$lock"`,
+    OPEN_LOCK,
     // flock(1) is util-linux, present on every distribution we support; without it we still run.
     `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit ${EXIT.lockBusy}; }; fi`,
     // A change set still waiting for its confirm may yet be rolled back: writing now could be
@@ -148,14 +158,17 @@ export interface Arming {
   undo: readonly Operation[];
 }
 
-/** The one round trip of a change set: lock, optional timer, the operations, then the new state. */
-export function applyScript(ops: readonly Operation[], extraSysctls: readonly string[], arming?: Arming): string {
-  return compileScript(ops, arming ? armScript(arming.token, arming.seconds, arming.undo) : undefined, probeScript(extraSysctls));
+/**
+ * The one round trip of a change set: lock, optional timer, the operations, then the new state.
+ * With `sudo`, privileged commands go through `sudo -n` (a non-root login).
+ */
+export function applyScript(ops: readonly Operation[], extraSysctls: readonly string[], arming?: Arming, sudo = false): string {
+  return compileScript(ops, arming ? armScript(arming.token, arming.seconds, arming.undo) : undefined, probeScript(extraSysctls), sudo);
 }
 
-/** The read-only round trip: the host's state, no lock. */
+/** The read-only round trip: the host's state, no lock (reading needs no privilege). */
 export function readScript(extraSysctls: readonly string[]): string {
-  return `${[...PRELUDE, probeScript(extraSysctls), "exit 0"].join("\n")}\n`;
+  return `${[...prelude(false), probeScript(extraSysctls), "exit 0"].join("\n")}\n`;
 }
 
 /** Splits output into its state sections (text before the first section is ignored). */
@@ -263,10 +276,10 @@ export function readOutcome<T extends Operation | Rendered>(changes: readonly T[
 /** One undo operation as a best-effort shell line (a failed line must not stop the rest). */
 function undoLine(op: Operation): string {
   const r = render(op);
-  if (r.kind === "ip") return `${shellCommand(ipCommand(r))} || true`;
+  if (r.kind === "ip") return `${shellCommand(asRoot(ipCommand(r)))} || true`;
   // A file is restored with printf: a here-document inside the rollback script would need a
   // marker of its own; one quoted word does not.
-  if (r.kind === "writeFile") return `printf '%s' ${shellCommand([r.content])} > ${shellCommand([r.path])}${r.mode ? ` && ${shellCommand(["chmod", r.mode, r.path])}` : ""} || true`;
+  if (r.kind === "writeFile") return `printf '%s' ${shellCommand([r.content])} | ${shellCommand(asRoot(["tee", r.path]))} >/dev/null${r.mode ? ` && ${shellCommand(asRoot(["chmod", r.mode, r.path]))}` : ""} || true`;
   return `{ ${shellText(r)}; } || true`;
 }
 
@@ -279,10 +292,12 @@ function checkToken(token: string): string {
 /** Script text that arms the timer: writes the rollback, starts a detached sleeper. */
 export function armScript(token: string, seconds: number, undo: readonly Operation[]): string {
   const base = `"$rb/${checkToken(token)}`;
-  const rollback = ["#!/bin/sh", "# mptcp-pulumi rollback: runs when the provider could not confirm the change set", ...undo.map(undoLine), ""].join("\n");
+  // The timer runs as the login user (it inherits MPTCP_PULUMI_SUDO); each undo line escalates.
+  const rollback = ["#!/bin/sh", "# mptcp-pulumi rollback: runs when the provider could not confirm the change set", AS_ROOT_FUNCTION, ...undo.map(undoLine), ""].join("\n");
   return [
     `rb="${ROLLBACK_DIR_SHELL}"`,
-    `mkdir -p "$rb" && chmod 700 "$rb"`,
+    // The folder belongs to the login user, who writes the timer's files and later confirms.
+    `${shellCommand(asRoot(["mkdir", "-p"]))} "$rb" && ${shellCommand(asRoot(["chown"]))} "$(id -u)" "$rb" && chmod 700 "$rb"`,
     `printf '%s' ${shellCommand([rollback])} > ${base}.rollback"`,
     `: > ${base}.pending"`,
     // Detached from this session, so a cut SSH connection cannot take the timer with it.
@@ -290,7 +305,7 @@ export function armScript(token: string, seconds: number, undo: readonly Operati
     `setsid sh -c ${shellCommand([
       // Claim the token by renaming it: a confirm that comes later finds it gone, and one that
       // came first removed it, so exactly one of the two wins.
-      `sleep ${seconds}; exec 9>${LOCK_FILE_SHELL}; flock -w 120 9; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
+      `sleep ${seconds}; exec 9<${LOCK_FILE_SHELL}; flock -w 120 9; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
     ])} sh ${base}" 9>&- </dev/null >/dev/null 2>&1 &`,
     `echo $! > ${base}.pid"`,
   ].join("\n");

@@ -6,10 +6,11 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { ProviderContext } from "./context";
+import type { Login, ProviderContext } from "./context";
+import { warn } from "./engineLog";
 import { HostError } from "./errors";
 import { describe, inverseAll, type Operation } from "./operations";
-import { connectionFileProblems, hostKeyOf, type Connection } from "./connection";
+import { connectionFileProblems, hostKeyOf, machineOf, type Connection } from "./connection";
 import type { HostSession } from "./state/session";
 import type { HostState } from "./state/types";
 import { parseOrThrow, validate, type CheckFailure } from "./validation";
@@ -35,7 +36,7 @@ export interface ResourceDefinition<I extends Hosted, O extends I> {
   kind: string;
   /** Parses raw inputs (applies defaults, enforces the kernel's rules). */
   schema: z.ZodType<I>;
-  /** Input properties compared by diff (besides connection and privateKey). */
+  /** Input properties compared by diff (besides the connection's machine; credentials never are). */
   inputKeys: readonly (keyof I & string)[];
   /** Identity on the host, unique per kind: becomes part of the resource id. */
   identity(inputs: I): string;
@@ -67,17 +68,24 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** The input keys whose values differ between old outputs and new inputs. */
+/**
+ * The input keys whose values differ between old outputs and new inputs. Of the connection only
+ * the machine counts; credentials (privateKey, user, key paths, host keys) are how we log in,
+ * not desired state: a rotated key must not update every resource.
+ */
 export function changedKeys<I extends Hosted>(keys: readonly string[], olds: Record<string, unknown>, news: I): string[] {
-  const all = ["connection", ...keys];
-  const changed = all.filter((key) => canonicalJson(olds[key]) !== canonicalJson((news as Record<string, unknown>)[key]));
-  if ((olds["privateKey"] ?? "") !== (news.privateKey ?? "")) changed.push("privateKey");
-  return changed;
+  const changed = keys.filter((key) => canonicalJson(olds[key]) !== canonicalJson((news as Record<string, unknown>)[key]));
+  return sameMachine(olds["connection"] as Connection | undefined, news.connection) ? changed : ["connection", ...changed];
 }
 
-/** Whether two connections reach a different machine (then the resource must be replaced). */
+/** Whether two connections reach the same machine (else the resource must be replaced). */
 function sameMachine(a: Connection | undefined, b: Connection): boolean {
-  return a !== undefined && a.host === b.host && a.port === b.port && (a.proxyJump ?? "") === (b.proxyJump ?? "");
+  return a !== undefined && machineOf(a) === machineOf(b);
+}
+
+/** The credentials part of a resource's inputs. */
+function loginOf(inputs: Hosted): Login {
+  return { connection: inputs.connection, privateKey: inputs.privateKey };
 }
 
 /** Pulumi's marker for a value not known until apply (preview of computed inputs). */
@@ -136,10 +144,24 @@ export function checkInputs<T>(schema: z.ZodType<T>, rawNews: unknown, connectio
 /** Builds the Pulumi dynamic provider for a resource definition. */
 export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceDefinition<I, O>, context: ProviderContext): pulumi.dynamic.ResourceProvider {
   const parse = (raw: unknown): I => parseOrThrow(def.kind, def.schema, userInputs(raw));
-  const inputsOf = (props: unknown): I => parse(inputsFrom(props, ["connection", "privateKey", ...def.inputKeys]));
+  const inputNames = ["connection", "privateKey", ...def.inputKeys];
+  const inputsOf = (props: unknown): I => parse(inputsFrom(props, inputNames));
   const idOf = (inputs: I) => `${hostKeyOf(inputs.connection)}/${def.identity(inputs)}`;
+  // The object on the host, whoever logs in: the same for two URNs that manage the same thing.
+  const objectOf = (inputs: I) => `${def.kind} ${def.identity(inputs)} on ${machineOf(inputs.connection)}`;
 
   const keysOf = (current: I | O): string[] => def.sysctlKeys?.(current) ?? [];
+
+  /** Warns (once) when a new URN declares an object a resource of the state already manages. */
+  async function warnAdoption(object: string, by: { stored: string } | "declared"): Promise<void> {
+    const stored = context.sighted(object, by);
+    if (stored === undefined) return;
+    await warn(
+      `a new resource declares ${object}, which the stack's resource ${stored} already manages. ` +
+        "If it was renamed without aliases, up creates the new URN (adopting the object) and then deletes the old one, " +
+        "which leaves the object on the host; add `aliases` with the old name to keep one resource and its history.",
+    );
+  }
 
   /** Plans and applies under the host's queue, then reads back and verifies convergence. */
   async function converge(desired: I, previous: O | undefined): Promise<O> {
@@ -179,8 +201,20 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
   }
 
   return {
-    async check(_olds: unknown, rawNews: unknown) {
-      return checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]], context.projectRoot);
+    async configure(req: pulumi.dynamic.ConfigureRequest) {
+      context.configure(req.config);
+    },
+
+    async check(olds: unknown, rawNews: unknown) {
+      const checked = checkInputs(def.schema, rawNews, (inputs) => [["connection", inputs.connection]], context.projectRoot);
+      // The program's inputs say how it logs in now; a delete later in this operation uses that.
+      const valid = validate(def.schema, userInputs(rawNews));
+      if (valid.ok) {
+        context.noteCurrent(loginOf(valid.value));
+        // No old inputs: a new URN. If the state has a resource for the same object, say so now.
+        if (Object.keys(userInputs(olds)).length === 0) await warnAdoption(objectOf(valid.value), "declared");
+      }
+      return checked;
     },
 
     async diff(_id: string, olds: O, rawNews: unknown) {
@@ -191,7 +225,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       if (refused.length > 0) throw new PlanError(news.connection, `${def.kind} ${def.identity(news)}`, refused.map((f) => `${f.property}: ${f.reason}`).join("; "));
       const changed = changedKeys(def.inputKeys, olds as unknown as Record<string, unknown>, news);
       const replaces = [...def.replaces(olds, news)];
-      if (!sameMachine(olds.connection, news.connection) || olds.connection.user !== news.connection.user) replaces.push("connection");
+      if (!sameMachine(olds.connection, news.connection)) replaces.push("connection");
       // The drift seen by refresh (a missing boot part) is repaired by an update.
       const persisted = (olds as unknown as { persisted?: boolean }).persisted;
       return {
@@ -199,33 +233,56 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
         replaces,
         // Remove first only when old and new are the same object on the host; otherwise create
         // the new one first, so a failed create never leaves neither.
-        deleteBeforeReplace: olds.connection !== undefined && idOf(olds as unknown as I) === idOf(news),
+        deleteBeforeReplace: olds.connection !== undefined && objectOf(olds as unknown as I) === objectOf(news),
       };
     },
 
     async create(raw: unknown) {
       const desired = parse(raw);
+      context.noteCurrent(loginOf(desired));
       const outs = await converge(desired, undefined);
+      context.claim(objectOf(desired));
       return { id: idOf(desired), outs };
     },
 
     async read(id: string, props?: O) {
       if (!props) throw new Error(`${def.kind} ${id}: nothing is known about it (dynamic resources cannot be imported; declare it and run up to adopt it)`);
-      const current = inputsOf(props);
-      const session = context.sessionFor(current.connection, current.privateKey);
+      const stored = inputsOf(props);
+      const login = context.loginFor(loginOf(stored));
+      // Outputs cannot hold undefined (the engine's struct refuses it): drop a key that is gone.
+      const { privateKey: _stale, ...rest } = stored;
+      const current = { ...rest, connection: login.connection, ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}) } as I;
+      const session = context.sessionFor(login.connection, login.privateKey);
       const seen = def.observe({ ...props, ...current }, await session.state(keysOf(props)));
-      return seen ? { id, props: seen } : { id: "" };
+      await warnAdoption(objectOf(current), { stored: id });
+      // The inputs as the host has them: refresh then diffs them against the program's, so the
+      // CLI names each drifted property. The login that worked is kept for destroy.
+      return seen ? { id, props: seen, inputs: inputsFrom(seen, inputNames) } : { id: "" };
     },
 
     async update(_id: string, olds: O, raw: unknown) {
       const desired = parse(raw);
+      context.noteCurrent(loginOf(desired));
       const outs = await converge(desired, olds);
       return { outs };
     },
 
-    async delete(_id: string, props: O) {
+    async delete(id: string, props: O) {
       const current = { ...props, ...inputsOf(props) } as O;
-      const session = context.sessionFor(current.connection, current.privateKey);
+      const object = objectOf(current);
+      if (context.claimed(object)) {
+        // A new resource created or adopted it in this operation: the engine deletes an old URN
+        // after creating its successor (a rename), and never deletes what it just created.
+        await warn(
+          `${id}: not removing ${object}: a new resource of this stack took it over in this operation ` +
+            "(a rename without aliases gives a resource a new URN; add `aliases` with the old name to keep its history). " +
+            "Only this resource's entry in the state is dropped.",
+        );
+        return;
+      }
+      // A rotated key leaves the state's credentials stale: log in as the program does now.
+      const login = context.loginFor(loginOf(current));
+      const session = context.sessionFor(login.connection, login.privateKey);
       await session.exclusive(async () => {
         const actual = await session.state(keysOf(current));
         await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`, actual);

@@ -11,7 +11,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
   exit 1
 fi
 
-packages=(jq systemd-container mmdebstrap qemu-system-x86 socat openssh-server openssh-client iproute2 iperf3 mptcpize ethtool procps util-linux kmod psmisc iputils-ping tcpdump ca-certificates nftables chromium time)
+packages=(jq systemd-container mmdebstrap qemu-system-x86 socat openssh-server openssh-client iproute2 iperf3 mptcpize ethtool procps util-linux kmod psmisc iputils-ping tcpdump ca-certificates nftables chromium time sudo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

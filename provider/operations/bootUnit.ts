@@ -1,5 +1,6 @@
 /** The boot-replay unit: enabling it, disabling it, and removing the replay once no part is left. */
 import { APPLY_SCRIPT_PATH, PARTS_DIR, PERSIST_DIR, UNIT_LINK, UNIT_PATH } from "../hostpaths";
+import { AS_ROOT_FUNCTION } from "../privilege";
 import type { FileOp } from "./file";
 import type { Noted, OperationFamily } from "./types";
 
@@ -9,16 +10,17 @@ import type { Noted, OperationFamily } from "./types";
  */
 export type BootUnitOp = Noted & { type: "bootUnit"; action: "enable" | "disable" | "removeIfUnused" };
 
-const RELOAD = "{ [ ! -d /run/systemd/system ] || systemctl daemon-reload; }";
+const RELOAD = "{ [ ! -d /run/systemd/system ] || as_root systemctl daemon-reload; }";
+// Each privileged step goes through as_root, so sudo never has to allow a shell.
 const SCRIPTS: Record<BootUnitOp["action"], string> = {
-  enable: `mkdir -p "$(dirname "$2")" && ln -sf "$1" "$2" && ${RELOAD}`,
-  disable: `rm -f "$2" && ${RELOAD}`,
-  removeIfUnused: `if [ -z "$(ls -A "$4" 2>/dev/null)" ]; then rm -f "$2" "$1" && rm -rf "$3" && ${RELOAD}; fi`,
+  enable: `${AS_ROOT_FUNCTION}; as_root mkdir -p "\${2%/*}" && as_root ln -sf "$1" "$2" && ${RELOAD}`,
+  disable: `${AS_ROOT_FUNCTION}; as_root rm -f "$2" && ${RELOAD}`,
+  removeIfUnused: `${AS_ROOT_FUNCTION}; if [ -z "$(ls -A "$4" 2>/dev/null)" ]; then as_root rm -f "$2" "$1" && as_root rm -rf "$3" && ${RELOAD}; fi`,
 };
 
 /** Boot-unit operations run a fixed script with the paths as arguments; none cuts the session. */
 export const bootUnitFamily: OperationFamily<BootUnitOp, BootUnitOp | FileOp> = {
-  render: (op) => ({ kind: "exec", argv: ["sh", "-c", SCRIPTS[op.action], `mptcp-pulumi-${op.action}`, UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR] }),
+  render: (op) => ({ kind: "exec", escalates: "inside", argv: ["sh", "-c", SCRIPTS[op.action], `mptcp-pulumi-${op.action}`, UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR] }),
   mayCut: () => false,
   describe: (op) =>
     op.action === "removeIfUnused" ? `remove mptcp-pulumi.service and ${PERSIST_DIR} (no parts left)` : `${op.action} mptcp-pulumi.service at boot`,

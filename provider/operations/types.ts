@@ -8,11 +8,12 @@ export type Family = 4 | 6;
  * How an operation runs on the host. `ip` is one `ip -batch` line; `family` 6 puts it in an
  * `ip -6 -batch` group (rules and routes need it: a batch line cannot carry `-6`), 4 in a plain
  * one (iproute2's default family), and undefined (MPTCP, links) in either. `exec` is one
- * command as argv. Files are written or removed whole.
+ * command as argv, run as root; with `escalates: "inside"` it is a script that runs its own
+ * privileged steps through `as_root` (privilege.ts) and itself runs unprivileged. Files are written or removed whole.
  */
 export type Rendered =
   | { kind: "ip"; family?: Family | undefined; args: string[] }
-  | { kind: "exec"; argv: string[] }
+  | { kind: "exec"; argv: string[]; escalates?: "inside" }
   | { kind: "writeFile"; path: string; content: string; mode?: string | undefined }
   | { kind: "removeFile"; path: string };
 

@@ -11,7 +11,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { connectionSchema, privateKeySchema } from "../connection";
+import { connectionSchema, machineOf, privateKeySchema } from "../connection";
 import { canonicalJson, checkInputs, inputsFrom } from "../resource";
 import type { ProviderContext } from "../context";
 import { interfaceName, ipAddress, parseOrThrow } from "../validation";
@@ -155,7 +155,9 @@ export const verificationProviderFor = (context: ProviderContext): pulumi.dynami
   },
   async diff(_id: string, olds: VerificationOutputs, rawNews: unknown) {
     const news = parse(rawNews);
-    const changed = INPUT_KEYS.some((k) => k !== "privateKey" && canonicalJson(olds[k]) !== canonicalJson(news[k]));
+    // Credentials are how we log in, not what is measured: of each connection only the machine counts.
+    const measured = (v: VerificationInputs) => ({ ...v, privateKey: undefined, server: { ...v.server, connection: machineOf(v.server.connection) }, client: { ...v.client, connection: machineOf(v.client.connection) } });
+    const changed = INPUT_KEYS.some((k) => canonicalJson(measured(olds)[k]) !== canonicalJson(measured(news)[k]));
     return { changes: changed, replaces: [] };
   },
   async create(raw: unknown) {

@@ -22,6 +22,8 @@ export class HostSession {
   constructor(
     readonly transport: SshTransport,
     private readonly confirmSeconds = 0,
+    /** Privileged commands go through sudo (a non-root login). */
+    private readonly sudo = false,
   ) {}
 
   /** "user@host:port". */
@@ -75,7 +77,7 @@ export class HostSession {
     let failure: HostError | undefined;
     try {
       // The probe rides along: the state after the change comes back in the same round trip.
-      run = { ...(await this.transport.run(applyScript(changes, [...this.extraSysctls], arming), what)), exitCode: 0 };
+      run = { ...(await this.transport.run(applyScript(changes, [...this.extraSysctls], arming, this.sudo), what)), exitCode: 0 };
     } catch (error) {
       if (!(error instanceof HostError)) throw error;
       failure = error;

@@ -53,9 +53,9 @@ export function sshFailureHint(stderr: string, target: SshTarget): string | unde
   return undefined;
 }
 
-/** A private directory for control sockets and key files, short enough for socket paths. */
 let privateDir: string | undefined;
-function runtimeDir(): string {
+/** A private directory (0700, ours) for control sockets, key files and per-operation notes, short enough for socket paths. */
+export function runtimeDir(): string {
   if (privateDir) return privateDir;
   const dir = join(process.env["XDG_RUNTIME_DIR"] ?? tmpdir(), `mptcp-pulumi-${process.getuid?.() ?? "u"}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -41,6 +41,18 @@ describe("npm run drift on the lab", () => {
     expect(plan).toMatchObject({ drifted: false, resources: [], matching: 15 });
   });
 
+  it("1b. a flag and a sysctl changed by hand: the CLI's own preview --refresh --diff names each property", () => {
+    onHost("server1", "ip", "mptcp", "endpoint", "change", "id", "1", "backup");
+    onHost("server1", "sysctl", "-qw", "net.ipv4.tcp_wmem=4096 16384 4194304");
+    const r = pulumi("preview", "--refresh", "--diff", "--non-interactive");
+    expect(r.status, r.stderr).toBe(0);
+    // read() returns the host's state as inputs, so the CLI diffs them against the program's.
+    const endpoint = r.stdout.slice(r.stdout.indexOf("~ pulumi-nodejs:dynamic/mptcp:Endpoint: (update)"));
+    expect(endpoint).toMatch(/~ flags\s*: \[[\s\S]*"backup"/);
+    expect(r.stdout).toMatch(/~ values\s*: \{[\s\S]*~ net\.ipv4\.tcp_wmem\s*: "4096 16384 4194304" => "4096 131072 33554432"/);
+    onHost("server1", "ip", "mptcp", "endpoint", "change", "id", "1", "nobackup");
+  });
+
   it("2. an endpoint flushed by hand: exit 1, the endpoint named, the other server untouched", () => {
     onHost("server1", "ip", "mptcp", "endpoint", "flush");
     const r = drift();

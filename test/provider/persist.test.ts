@@ -103,7 +103,7 @@ describe("persistPart", () => {
     expect(changes).toEqual([{ type: "file", action: "remove", path: PART, note: "(boot replay)" }, { type: "bootUnit", action: "removeIfUnused" }]);
     // Decided on the host, under the lock, in case another stack added a part meanwhile.
     const removal = render(changes[1]!);
-    expect(removal.kind === "exec" && removal.argv[2]).toMatch(/^if \[ -z "\$\(ls -A "\$4".*rm -rf "\$3"/);
+    expect(removal.kind === "exec" && removal.argv[2]).toMatch(/; if \[ -z "\$\(ls -A "\$4".*as_root rm -rf "\$3"/);
     expect(removal.kind === "exec" && removal.argv.slice(-2)).toEqual([PERSIST_DIR, `${PERSIST_DIR}/parts`]);
   });
 

@@ -21,14 +21,29 @@ const removeFile = (path: string): Rendered => ({ kind: "removeFile", path });
 const shell = (...argv: string[]): Rendered => ({ kind: "exec", argv });
 
 describe("compileScript", () => {
-  it("starts with the C locale and the host lock", () => {
+  it("starts with the C locale, root directly (no sudo), and the host lock opened read-only", () => {
     const lines = compileScript([]).split("\n");
     expect(lines[0]).toBe("export LC_ALL=C");
-    expect(lines[2]).toBe("mkdir -p /run/lock || exit 1");
-    expect(lines[3]).toBe(`lock="${LOCK_FILE_SHELL}"`);
-    expect(lines[4]).toBe('exec 9>"$lock"');
-    expect(lines[5]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
-    expect(lines[5]).toContain("exit 75");
+    expect(lines[1]).toBe('export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"');
+    expect(lines[3]).toBe("export MPTCP_PULUMI_SUDO=0");
+    expect(lines[4]).toMatch(/^as_root\(\) \{/);
+    expect(lines[5]).toBe("mkdir -p /run/lock || exit 1");
+    expect(lines[6]).toBe(`lock="${LOCK_FILE_SHELL}"`);
+    // Read-only: a lock file another login created stays usable (fs.protected_regular).
+    expect(lines[7]).toBe('[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"');
+    expect(lines[8]).toContain(`flock -w ${LOCK_WAIT_SECONDS} 9`);
+    expect(lines[8]).toContain("exit 75");
+  });
+
+  it("with sudo, turns sudo on for the script and prefixes exactly the privileged commands", () => {
+    const script = compileScript([ip("mptcp", "limits", "set", "subflows", "2"), shell("sysctl", "-q", "-w", "net.mptcp.enabled=1"), writeFile("/etc/f", "x\n"), removeFile("/etc/g")], undefined, undefined, true);
+    expect(script).toContain("export MPTCP_PULUMI_SUDO=1");
+    expect(script).toContain("as_root ip -batch - <<'MPTCP_PULUMI_EOF'");
+    expect(script).toContain("as_root sysctl -q -w net.mptcp.enabled=1");
+    expect(script).toContain("as_root mkdir -p /etc && as_root tee /etc/f.mptcp-pulumi-tmp >/dev/null <<'MPTCP_PULUMI_EOF'");
+    expect(script).toContain("as_root mv -f /etc/f.mptcp-pulumi-tmp /etc/f");
+    expect(script).toContain("as_root rm -f /etc/g");
+    expect(script).not.toMatch(/sudo .*sh/);
   });
 
   it("keeps one lock per network namespace in /run/lock, outside the folders it may delete", () => {
@@ -63,8 +78,8 @@ describe("compileScript", () => {
 
   it("never runs an IPv4 line in an IPv6 batch: a family change starts a new batch", () => {
     const script = compileScript([ip4("rule", "add", "from", "all", "table", "102"), ip6("rule", "add", "from", "all", "table", "202"), ip4("rule", "add", "from", "all", "table", "103")]);
-    expect(script.match(/^ip -batch -/gm)).toHaveLength(2);
-    expect(script.match(/^ip -6 -batch -/gm)).toHaveLength(1);
+    expect(script.match(/^as_root ip -batch -/gm)).toHaveLength(2);
+    expect(script.match(/^as_root ip -6 -batch -/gm)).toHaveLength(1);
     expect(script).toContain(`echo "${APPLIED} 1 1"`);
   });
 
@@ -98,8 +113,8 @@ describe("compileScript", () => {
 
   it("writes a file through a temporary file and a rename", () => {
     const script = compileScript([writeFile("/etc/mptcp-pulumi/apply.sh", "#!/bin/sh\n")]);
-    expect(script).toContain("cat > /etc/mptcp-pulumi/apply.sh.mptcp-pulumi-tmp <<'MPTCP_PULUMI_EOF'");
-    expect(script).toContain("mv -f /etc/mptcp-pulumi/apply.sh.mptcp-pulumi-tmp /etc/mptcp-pulumi/apply.sh");
+    expect(script).toContain("as_root tee /etc/mptcp-pulumi/apply.sh.mptcp-pulumi-tmp >/dev/null <<'MPTCP_PULUMI_EOF'");
+    expect(script).toContain("as_root mv -f /etc/mptcp-pulumi/apply.sh.mptcp-pulumi-tmp /etc/mptcp-pulumi/apply.sh");
   });
 
   it("picks a here-document marker that no line of a written file equals", () => {

@@ -12,16 +12,16 @@ const argv = (action: "enable" | "disable" | "removeIfUnused") => {
 describe("boot unit operations", () => {
   it("enables the unit with the paths as arguments, never cuts the session, and is undone by disabling it", () => {
     expectOperation({ type: "bootUnit", action: "enable" }, hostState(), {
-      render: { kind: "exec", argv: ["sh", "-c", argv("enable")[2]!, "mptcp-pulumi-enable", UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR] },
+      render: { kind: "exec", escalates: "inside", argv: ["sh", "-c", argv("enable")[2]!, "mptcp-pulumi-enable", UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR] },
       mayCut: false,
-      inverse: [{ kind: "exec", argv: argv("disable") }],
+      inverse: [{ kind: "exec", escalates: "inside", argv: argv("disable") }],
     });
   });
 
   it("has no inverse for enabling a unit that was already enabled", () => {
     const before = hostState();
     before.files[UNIT_LINK] = `${UNIT_PATH}\n`;
-    expectOperation({ type: "bootUnit", action: "enable" }, before, { render: { kind: "exec", argv: argv("enable") }, mayCut: false, inverse: [] });
+    expectOperation({ type: "bootUnit", action: "enable" }, before, { render: { kind: "exec", escalates: "inside", argv: argv("enable") }, mayCut: false, inverse: [] });
   });
 
   it("is undone, after removing the replay, by writing back its files and enabling it", () => {
@@ -30,12 +30,12 @@ describe("boot unit operations", () => {
     before.files[UNIT_PATH] = "[Unit]\n";
     before.files[UNIT_LINK] = `${UNIT_PATH}\n`;
     expectOperation({ type: "bootUnit", action: "removeIfUnused" }, before, {
-      render: { kind: "exec", argv: argv("removeIfUnused") },
+      render: { kind: "exec", escalates: "inside", argv: argv("removeIfUnused") },
       mayCut: false,
       inverse: [
         { kind: "writeFile", path: APPLY_SCRIPT_PATH, content: "#!/bin/sh\n" },
         { kind: "writeFile", path: UNIT_PATH, content: "[Unit]\n" },
-        { kind: "exec", argv: argv("enable") },
+        { kind: "exec", escalates: "inside", argv: argv("enable") },
       ],
     });
   });
