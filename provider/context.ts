@@ -22,7 +22,7 @@ export class ProviderContext {
   private readonly current = new Map<string, Login>();
   /** The stack's `privateKey` config value, the current secret key for refresh and destroy. */
   private configuredKey: string | undefined;
-  /** Objects on hosts that a new resource created or adopted in this operation. */
+  /** Objects on hosts that a new resource adopted in this operation. */
   private readonly converged = new Set<string>();
   /** Objects new URNs declare in this process, and those already reported as adopted. */
   private readonly declared = new Set<string>();
@@ -72,7 +72,7 @@ export class ProviderContext {
     return { connection: stored.connection, privateKey: stored.privateKey !== undefined ? (this.configuredKey ?? stored.privateKey) : undefined };
   }
 
-  /** Records that a new resource now owns `object` (created or adopted it in this operation). */
+  /** Records that a new resource adopted `object` (found it already there) in this operation. */
   claim(object: string): void {
     this.converged.add(object);
   }

@@ -196,6 +196,9 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
             `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}${undone}`,
         );
       }
+      // A create that found the object already there adopted it: an old URN's delete later in
+      // this operation (a rename) must leave it alone.
+      if (!previous && def.observe(outs, before) !== undefined) context.claim(objectOf(desired));
       return outs;
     });
   }
@@ -241,7 +244,6 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       const desired = parse(raw);
       context.noteCurrent(loginOf(desired));
       const outs = await converge(desired, undefined);
-      context.claim(objectOf(desired));
       return { id: idOf(desired), outs };
     },
 

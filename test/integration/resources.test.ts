@@ -90,6 +90,9 @@ describe("Endpoint", () => {
     await providers.Endpoint.create(first.news);
     expect(context.sessionFor(connectionSchema.parse(labConnection("server2")), undefined).roundTrips.apply).toBe(applies);
     expect(endpointsOn("server2")).toHaveLength(1);
+    // A later operation: in this one a new resource adopted the endpoint, and a delete would
+    // leave it alone (what a rename needs).
+    nextOperation();
     await providers.Endpoint.delete!(first.id, first.outs);
     expect(endpointsOn("server2")).toEqual([]);
   });
