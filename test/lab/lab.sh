@@ -96,12 +96,24 @@ require_tools() {
   done
 }
 
-# fd 9 holds the lock; every long-lived child is started with 9>&- so a
+# fd 9 holds the lock; every long-lived child is started through detached (or with 9>&-) so a
 # daemon never keeps the lab locked after we exit.
 take_lock() {
   mkdir -p "${LOCK_FILE%/*}"
   exec 9>"$LOCK_FILE"
   flock -w 300 9 || die "another lab.sh is still running (lock $LOCK_FILE)"
+}
+
+# Runs a long-lived child with only stdin, stdout and stderr: any other descriptor it inherited
+# (our lock on fd 9, or a caller's `flock FILE lab.sh ...`) would stay locked as long as it runs.
+# Call it in the background (`detached cmd ... &`) or in a subshell: it closes them and execs `cmd`.
+detached() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec $fd>&-"; fi
+  done
+  exec "$@"
 }
 
 check_lab_path() {

@@ -67,7 +67,7 @@ sd_write() {
 # What the installer and the admin did to this server before its first boot: identity, SSH
 # access, and the flavor's network configuration of the data links.
 sd_customize() {
-  local n=$1 name root flavor ifc unit=
+  local n=$1 name root flavor ifc
   name=$(srv "$n")
   root=$(sd_root "$name")
   flavor=$(<"$LAB/flavor")
@@ -102,11 +102,13 @@ sd_customize() {
       chroot "$root" systemctl enable -q NetworkManager.service NetworkManager-wait-online.service
       ;;
     plain)
-      for ifc in $(active_links); do
-        unit+="ExecStart=/usr/sbin/ip link set dev $ifc up"$'\n'
-        unit+="ExecStart=/usr/sbin/ip address replace $(data_addr "$n" "$ifc") dev $ifc"$'\n'
-      done
-      printf '[Unit]\nDescription=Addresses of the data links (no network manager)\nBefore=network.target network-online.target\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n%s\n[Install]\nWantedBy=multi-user.target network-online.target\n' "$unit" |
+      # One ExecStart: on this machine's cgroup v1, systemd in nspawn can lose a oneshot's emptied
+      # cgroup between ExecStart lines ("Failed at step CGROUP"), leaving a link down at boot.
+      {
+        printf '#!/bin/sh\n# mptcp-pulumi lab: the data links of a server without a network manager\nset -e\n'
+        for ifc in $(active_links); do printf 'ip link set dev %s up\nip address replace %s dev %s\n' "$ifc" "$(data_addr "$n" "$ifc")" "$ifc"; done
+      } | sd_write "$root" /usr/local/sbin/lab-addresses 0755
+      printf '[Unit]\nDescription=Addresses of the data links (no network manager)\nBefore=network.target network-online.target\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/local/sbin/lab-addresses\n\n[Install]\nWantedBy=multi-user.target network-online.target\n' |
         sd_write "$root" /etc/systemd/system/lab-addresses.service 0644
       chroot "$root" systemctl enable -q lab-addresses.service
       ;;
@@ -121,7 +123,7 @@ sd_start() {
   local name=$1 dir
   dir=$(sd_dir "$name")
   rm -f "$dir/stop"
-  setsid bash "$SCRIPT_DIR/lab.sh" --tier systemd __supervise "$name" </dev/null >>"$dir/console.log" 2>&1 9>&- &
+  detached setsid bash "$SCRIPT_DIR/lab.sh" --tier systemd __supervise "$name" </dev/null >>"$dir/console.log" 2>&1 &
   echo $! >"$dir/supervisor.pid"
 }
 
@@ -173,7 +175,9 @@ sd_wait_booted() {
     if ssh_ok "$name" 2; then
       state=$(in_srv "$name" timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
       case $state in
-        running | degraded) return 0 ;;
+        running) return 0 ;;
+        # A server that boots degraded is not the server the tests think they have.
+        degraded) die "$name: booted degraded; failed units: $(in_srv "$name" systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')" ;;
       esac
     fi
     sleep 0.2

@@ -105,12 +105,12 @@ vm_start() {
     netargs+=(-netdev "tap,id=n$i,ifname=t-$ifc,script=no,downscript=no" -device "virtio-net-pci,netdev=n$i,mac=$(vm_mac "$n" "$i")")
   done
   rm -f "$dir/qemu.pid" "$dir/monitor.sock"
-  ip netns exec "$NETNS_PREFIX$name" qemu-system-x86_64 -name "$name" -nodefaults -no-user-config \
+  (detached ip netns exec "$NETNS_PREFIX$name" qemu-system-x86_64 -name "$name" -nodefaults -no-user-config \
     -accel tcg,thread=multi,tb-size=128 -cpu max -m "$VM_MEMORY_MB" -smp 1 \
     -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet" \
     -drive "file=$dir/disk.img,format=raw,if=virtio" "${netargs[@]}" \
     -display none -serial "file:$dir/console.log" -monitor "unix:$dir/monitor.sock,server,nowait" \
-    -pidfile "$dir/qemu.pid" -daemonize 9>&-
+    -pidfile "$dir/qemu.pid" -daemonize)
 }
 
 # A line for the QEMU monitor (e.g. "set_link n2 off").
