@@ -177,13 +177,16 @@ function main(): void {
     for (const f of flavors) cells.push(...measureFlavor(f, settle, values.mptcpd));
   } finally {
     lab("down");
+    // What was measured is kept even when a later flavor fails (its error still ends the run).
+    if (cells.length > 0) {
+      const date = new Date().toISOString();
+      const out = resolve(REPO_ROOT, values.out);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, "events.json"), `${JSON.stringify({ date, cells }, null, 2)}\n`);
+      writeFileSync(join(out, "events.md"), eventsMarkdown(cells, date));
+      process.stdout.write(eventsMarkdown(cells, date));
+    }
   }
-  const date = new Date().toISOString();
-  const out = resolve(REPO_ROOT, values.out);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "events.json"), `${JSON.stringify({ date, cells }, null, 2)}\n`);
-  writeFileSync(join(out, "events.md"), eventsMarkdown(cells, date));
-  process.stdout.write(eventsMarkdown(cells, date));
 }
 
 if (require.main === module) {

@@ -41,9 +41,12 @@ export interface LabEvent {
   lost?: string[];
 }
 
-/** The server's state as the stack sees it; `@ifN` peer indexes change when a reboot recreates a management link. */
+/**
+ * The server's state as the stack sees it; `@ifN` peer indexes change when a reboot recreates a
+ * management link, and IPv6 link-local addresses (the kernel's, from the MAC) when a NIC is re-created.
+ */
 function state(harness: TierHarness, server: string): string {
-  return snapshot(server, harness.onHost).replace(/@if\d+/g, "").replace(/[ \t]+/g, " ");
+  return snapshot(server, harness.onHost).replace(/@if\d+/g, "").replace(/ fe80::[0-9a-f:]+\/64/g, "").replace(/[ \t]+/g, " ");
 }
 
 /** Resource names a `preview --refresh --json` would change. */

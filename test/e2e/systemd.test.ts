@@ -15,7 +15,8 @@ afterAll(() => {
 });
 
 // With the networkd flavor, the policy routes go into a netplan file of ours and networkd keeps
-// them: nothing is lost at a reboot or at any of networkd's own events, all on one `up`.
+// them: nothing is lost at a reboot or at any of networkd's own events, all on one `up`. Only
+// device-bound endpoints lose their device when the NICs are re-created (measured, see README).
 const onClient = (...command: string[]) => void sd.onHost("server2", ...command);
 describeLifecycle({
   name: "networkd flavor",
@@ -35,6 +36,13 @@ describeLifecycle({
         spawnSync("sleep", ["3"]);
         sd.onHost("server1", "ip", "link", "set", "dev", "eno2", "up");
       },
+    },
+    {
+      // networkd configures the new NICs again (addresses, rules, routes), but an endpoint bound
+      // to a device keeps the old interface index: refresh finds it, `up --refresh` replaces it.
+      name: "the data NICs re-created (lab relink, as a driver reload)",
+      run: () => void sd.lab("relink", "server2"),
+      lost: ["server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2"],
     },
     {
       name: "a restart of the boot replay (systemctl restart mptcp-pulumi.service)",
