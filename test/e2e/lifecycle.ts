@@ -43,7 +43,8 @@ export interface LabEvent {
 
 /** The server's state as the stack sees it; `@ifN` peer indexes change when a reboot recreates a management link. */
 function state(harness: TierHarness, server: string): string {
-  return snapshot(server, harness.onHost).replace(/@if\d+/g, "").replace(/[ \t]+/g, " ");
+  // A re-created NIC (the relink event) has a new MAC, so a new IPv6 link-local address: the kernel's, not the stack's.
+  return snapshot(server, harness.onHost).replace(/@if\d+/g, "").replace(/ fe80::[0-9a-f:]+\/64/g, "").replace(/[ \t]+/g, " ");
 }
 
 /** Resource names a `preview --refresh --json` would change. */
