@@ -14,6 +14,7 @@ import { reportErrorsPlainly } from "../provider/plainErrors";
 import { propertyPath } from "../provider/validation";
 import { checkStackConfig, pairUp, verifyConfigSchema, type HostConfig } from "./config";
 import { foreignChecks } from "./foreign";
+import type { InterfaceManager } from "../provider/state/types";
 import { verificationPaths } from "./verification";
 
 reportErrorsPlainly();
@@ -29,6 +30,14 @@ if (!checked.config || !verify.success) {
 }
 // Optional: the private key as a secret (`pulumi config set --secret privateKey < key`), for all hosts.
 const privateKey = config.getSecret("privateKey");
+
+/** Who keeps an interface's addresses, rules and routes, as the stack outputs name it. */
+function keeperOf(m: InterfaceManager | undefined): string {
+  if (m?.kind === "NetworkManager") return m.connection ? `NetworkManager (connection ${m.connection.id})` : "NetworkManager (no active connection)";
+  if (m?.kind === "networkd") return m.netplan ? "netplan (systemd-networkd)" : "systemd-networkd";
+  if (m?.kind === "ifupdown") return "ifupdown (not written through: mptcp-pulumi.service)";
+  return "mptcp-pulumi.service (boot replay)";
+}
 
 /** Declares every resource of one host; returns them and what the stack exports for it. */
 function declareHost(host: HostConfig) {
@@ -75,9 +84,7 @@ function declareHost(host: HostConfig) {
       tuning: tuning ? tuning.values : {},
       foreignEndpoints: mptcp.foreign,
       // Which manager keeps each interface's configuration (what `preview` shows changes going through).
-      managers: pulumi.all(interfaces.map((i) => i.nm)).apply((nms) =>
-        Object.fromEntries(host.interfaces.map((iface, k) => [iface.name, nms[k] ? `NetworkManager (connection ${nms[k]!.connectionId})` : "mptcp-pulumi.service (boot replay)"])),
-      ),
+      managers: mptcp.facts.apply((facts) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, keeperOf(facts?.managers?.interfaces[iface.name])]))),
     } as Record<string, unknown>,
   };
 }

@@ -170,7 +170,12 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
     // Put back what the link had before: addresses replaced by a prefix change, MTU, up/down.
     const original = current.original;
     if (link && original) {
-      for (const cidr of original.addresses) if (!link.addresses.includes(cidr)) changes.push(addressOp("add", cidr, current.name, "(restore)"));
+      // A link-local IPv6 address is the kernel's, per NIC (a re-created NIC has another); and a
+      // manager (networkd reconfiguring) may put an address back between our read and this change,
+      // so the restore is a replace, which does not fail when it is already there.
+      for (const cidr of original.addresses) {
+        if (!link.addresses.includes(cidr) && !/^fe[89ab][0-9a-f]:/i.test(cidr)) changes.push(addressOp("replace", cidr, current.name, "(restore)"));
+      }
       if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) changes.push({ type: "link", dev: current.name, mtu: original.mtu, note: "(restore)" });
       if (link.up !== original.up) changes.push({ type: "link", dev: current.name, up: original.up, note: "(restore)" });
     }

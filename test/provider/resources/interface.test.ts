@@ -235,9 +235,17 @@ describe("what delete puts back", () => {
     link.mtu = 9000;
     expect(ipLines(interfaceDefinition.remove(outs, now))).toEqual([
       "address del 10.0.0.2/16 dev eno1",
-      "address add 10.0.0.2/24 dev eno1",
+      "address replace 10.0.0.2/24 dev eno1",
       "link set dev eno1 mtu 1500",
     ]);
+  });
+
+  it("does not restore a link-local address (the kernel's, per NIC: a re-created NIC has another)", () => {
+    const before = hostState("6.1");
+    before.links.find((l) => l.name === "eno1")!.addresses.push("fe80::1/64");
+    const outs = interfaceDefinition.outputs(iface({ name: "eno1", addresses: ["10.0.0.2/24"] }), before, before, undefined);
+    expect(outs.original!.addresses).toContain("fe80::1/64");
+    expect(ipLines(interfaceDefinition.remove(outs, hostState("6.1")))).toEqual([]);
   });
 
   it("persists a link declared down as down", () => {
