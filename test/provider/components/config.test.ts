@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { checkStackConfig as checkWithRoot, pairUp, resolvePaths } from "../../stacks/config";
-import { addIpv6, type Spelling } from "../support/ipv6Stack";
+import { checkGroupConfig as checkWithRoot, pairUp, resolvePaths } from "../../../provider/components/config";
+import { addIpv6, type Spelling } from "../../support/ipv6Stack";
 
 /** The checks, with relative key paths resolved against the repository (where Pulumi.lab.yaml is). */
 const checkStackConfig = (raw: unknown) => checkWithRoot(raw, process.cwd());
 
-const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
+const STACK_FILE = fileURLToPath(new URL("../../../Pulumi.lab.yaml", import.meta.url));
 
 /** Stand-ins for the lab's key and known_hosts, which exist only while the lab is up. */
 const KEY_FILES = mkdtempSync(join(tmpdir(), "mptcp-config-test-"));

@@ -1,19 +1,20 @@
 /**
- * The stack's configuration: its schema and the checks across hosts that no single resource
- * can make. Pure: everything here runs at preview, before any host is touched.
+ * A group of hosts' configuration (an MptcpGroup's hosts, the YAML stack's `mptcp-pulumi:hosts`):
+ * its schema and the checks across hosts that no single resource can make. Pure: everything here
+ * runs at preview, before any host is touched.
  */
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { connectionFileProblems, connectionSchema } from "../provider/connection";
-import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../provider/resources/endpoint";
-import { hostSchema } from "../provider/resources/host";
-import { addressList, interfaceFields } from "../provider/resources/interface";
-import { policyRouteFields, policyRouteRules } from "../provider/resources/policyRoute";
-import { sysctlValues } from "../provider/resources/sysctl";
-import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../provider/validation";
+import { connectionFileProblems, connectionSchema } from "../connection";
+import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../resources/endpoint";
+import { hostSchema } from "../resources/host";
+import { addressList, interfaceFields } from "../resources/interface";
+import { policyRouteFields, policyRouteRules } from "../resources/policyRoute";
+import { sysctlValues } from "../resources/sysctl";
+import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../validation";
 
-// Each part is the resource's own schema; the stack adds only what a stack needs on top (an
+// Each part is the resource's own schema; a host config adds only what a host needs on top (an
 // endpoint names its interface and a flag, a host its limits).
 const endpointConfig = z.strictObject({
   ...endpointFields,
@@ -45,22 +46,27 @@ function hostConfig(withRules: boolean) {
   });
 }
 
-/** The whole stack configuration (`mptcp-pulumi:hosts` and friends). */
-export const stackConfigSchema = z.strictObject({
-  hosts: z.array(hostConfig(true)).min(1, "declare at least one host"),
+/** One host: its connection, interfaces, limits, endpoints, policy routes and sysctls. */
+export const hostConfigSchema = hostConfig(true);
+
+/** The hosts of a group (`mptcp-pulumi:hosts` in a YAML stack). */
+export const groupConfigSchema = z.strictObject({
+  hosts: z.array(hostConfigSchema).min(1, "declare at least one host"),
 });
 
 /** The same without the resources' cross-field rules: what the cross-host checks can still read. */
 const fieldsOnlySchema = z.strictObject({ hosts: z.array(hostConfig(false)).min(1) });
 
-/** Validated stack configuration. */
-export type StackConfig = z.infer<typeof stackConfigSchema>;
-/** One validated host of the stack. */
-export type HostConfig = StackConfig["hosts"][number];
+/** A validated group of hosts. */
+export type GroupConfig = z.infer<typeof groupConfigSchema>;
+/** One validated host. */
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+/** One host as written (defaults not yet applied). */
+export type HostConfigInput = z.input<typeof hostConfigSchema>;
 
 /** Every problem in the configuration, each naming its field; empty when it is sound. */
-export function checkStackConfig(raw: unknown, projectRoot: string): { config?: StackConfig; failures: CheckFailure[] } {
-  const parsed = stackConfigSchema.safeParse(raw);
+export function checkGroupConfig(raw: unknown, projectRoot: string): { config?: GroupConfig; failures: CheckFailure[] } {
+  const parsed = groupConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const failures = parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) }));
     // Only a resource's own cross-field rule failed: every field is sound, so the checks across
@@ -73,8 +79,8 @@ export function checkStackConfig(raw: unknown, projectRoot: string): { config?: 
   return failures.length ? { failures } : { config: parsed.data, failures };
 }
 
-/** Checks within a host and across the hosts of the stack. */
-export function crossChecks(config: StackConfig, projectRoot: string): CheckFailure[] {
+/** Checks within a host and across the hosts of the group. */
+export function crossChecks(config: GroupConfig, projectRoot: string): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
   const names = new Set<string>();
@@ -138,7 +144,7 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
     });
   });
 
-  // Pair checks: every client against every server of the stack.
+  // Pair checks: every client against every server of the group.
   const servers = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "server");
   const clients = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "client");
   for (const { host: client, h } of clients) {
@@ -195,9 +201,6 @@ export function pairUp(hosts: readonly HostConfig[]): Pair[] {
   }
   return pairs;
 }
-
-/** `mptcp-pulumi:verify`: its schema lives with the MptcpVerification resource. */
-export { verifyConfigSchema } from "../provider/resources/verification";
 
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(

@@ -1,0 +1,100 @@
+/**
+ * `MptcpGroup`: the hosts of one or more MPTCP pairs, checked against each other before any
+ * resource is registered, each an MptcpServer, and optionally each client's proof against its
+ * server (MptcpVerification).
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { projectRoot } from "../connection";
+import { MptcpVerification } from "../index";
+import { verifyConfigSchema, type VerifyConfig } from "../resources/verification";
+import { propertyPath, type CheckFailure } from "../validation";
+import { checkGroupConfig, pairUp, type HostConfig, type HostConfigInput } from "./config";
+import { childOptions, refuse } from "./options";
+import { verificationPaths } from "./paths";
+import { MptcpServer, type MptcpServerOutputs } from "./server";
+
+/** Inputs of an MptcpGroup. */
+export interface MptcpGroupArgs {
+  /** The hosts, as a YAML stack's `mptcp-pulumi:hosts` declares them. */
+  hosts: HostConfigInput[];
+  /** Measure each client against its server at up (`{seconds, runs, failover}`); leave out for no test traffic. */
+  verify?: z.input<typeof verifyConfigSchema>;
+  /** The SSH private key for every host (a secret), when neither key files nor an agent are used. */
+  privateKey?: pulumi.Input<string>;
+  /** Where relative key paths are resolved; defaults to the Pulumi project (where Pulumi.yaml is). */
+  projectRoot?: string;
+}
+
+/** Every problem in a group's arguments as `{property, reason}`; empty when they are sound. Pure: touches no host. */
+export function checkGroup(args: Pick<MptcpGroupArgs, "hosts" | "verify" | "projectRoot">): CheckFailure[] {
+  const failures = [...checkGroupConfig({ hosts: args.hosts }, args.projectRoot ?? projectRoot()).failures];
+  const verify = verifyConfigSchema.safeParse(args.verify);
+  if (!verify.success) {
+    for (const issue of verify.error.issues) failures.push({ property: `verify${issue.path.length ? `.${propertyPath(issue.path)}` : ""}`, reason: issue.message });
+  }
+  return failures;
+}
+
+/** The verification a client's outputs carry, rounded for reading. */
+function summary(server: string, measured: MptcpVerification) {
+  return measured.result.apply((r) => ({
+    server,
+    tcpMbps: Math.round(r.tcpMbps * 10) / 10,
+    mptcpMbps: Math.round(r.mptcpMbps * 10) / 10,
+    ratio: Math.round(r.ratio * 100) / 100,
+    joins: r.joins,
+    paths: r.paths.map((p) => ({ dev: p.dev, role: p.role, sharePercent: Math.round(p.share * 1000) / 10, subflows: p.subflows })),
+    failover: r.failover.map(({ timeline: _samples, ...f }) => f),
+    ok: r.ok,
+  }));
+}
+
+/** Hosts that belong together (servers and the clients that reach them), checked across hosts. */
+export class MptcpGroup extends pulumi.ComponentResource {
+  /** Each host's component, by host name. */
+  readonly servers: Record<string, MptcpServer>;
+  /** Per host: facts, limits, endpoints, tuning, and for clients the verification result. */
+  readonly hosts: Record<string, MptcpServerOutputs & { verification?: pulumi.Output<unknown> }>;
+
+  /** Declares the group; throws a RunError listing every `{property, reason}` of a bad configuration. */
+  constructor(name: string, args: MptcpGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mptcp-pulumi:index:MptcpGroup", name, {}, opts);
+    const failures = checkGroup(args);
+    if (failures.length) refuse(`MptcpGroup ${name}`, failures);
+    const root = args.projectRoot ?? projectRoot();
+    const hosts = checkGroupConfig({ hosts: args.hosts }, root).config!.hosts;
+    const verify = verifyConfigSchema.parse(args.verify);
+    const key = args.privateKey ? { privateKey: args.privateKey } : {};
+
+    this.servers = Object.fromEntries(
+      args.hosts.map((host) => {
+        const { name: hostName, ...rest } = host;
+        return [hostName, new MptcpServer(hostName, { ...rest, ...key, projectRoot: root }, { parent: this })];
+      }),
+    );
+    this.hosts = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, { ...server.outputs }]));
+    if (verify) for (const pair of pairUp(hosts)) this.verifyPair(pair, verify, key);
+    this.registerOutputs({});
+  }
+
+  /** The client's proof against its server, measured once both are configured and again whenever either changes. */
+  private verifyPair({ server, client, target }: { server: HostConfig; client: HostConfig; target: string }, verify: VerifyConfig, key: { privateKey?: pulumi.Input<string> }) {
+    const measured = new MptcpVerification(
+      `${client.name}-verify`,
+      {
+        server: { name: server.name, connection: server.connection },
+        client: { name: client.name, connection: client.connection, paths: verificationPaths(server, client) },
+        ...key,
+        target,
+        seconds: verify.seconds,
+        runs: verify.runs,
+        ...(verify.failover ? { failover: verify.failover } : {}),
+        trigger: createHash("sha256").update(JSON.stringify([server, client])).digest("hex").slice(0, 16),
+      },
+      childOptions(this, { dependsOn: [...this.servers[server.name]!.resources, ...this.servers[client.name]!.resources] }),
+    );
+    this.hosts[client.name]!.verification = summary(server.name, measured);
+  }
+}

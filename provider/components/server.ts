@@ -1,0 +1,82 @@
+/**
+ * `MptcpServer`: every resource of one host (MPTCP settings and limits, interfaces, policy
+ * routes, sysctl tuning, endpoints), declared in the order they depend on each other.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
+import { projectRoot } from "../connection";
+import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
+import { childOptions, refuse } from "./options";
+
+/** Inputs of an MptcpServer: the host as a stack's YAML declares it (its name is the component's). */
+export type MptcpServerArgs = Omit<HostConfigInput, "name"> & {
+  /** The SSH private key for this host (a secret), when neither a key file nor an agent is used. */
+  privateKey?: pulumi.Input<string>;
+  /** Where relative key paths are resolved; defaults to the Pulumi project (where Pulumi.yaml is). */
+  projectRoot?: string;
+};
+
+/** What a host reports once configured: the same shape the YAML stack exports per host. */
+export interface MptcpServerOutputs {
+  role: HostConfig["role"];
+  address: string;
+  facts: pulumi.Output<unknown>;
+  limits: pulumi.Output<unknown>;
+  endpoints: pulumi.Output<string[]>;
+  tuning: pulumi.Output<Record<string, string>> | Record<string, string>;
+}
+
+/** One MPTCP host: refuses a bad configuration before any resource is registered. */
+export class MptcpServer extends pulumi.ComponentResource {
+  /** The validated configuration (defaults applied). */
+  readonly config: HostConfig;
+  /** Every child resource, for `dependsOn` (an MptcpGroup's verification waits for them). */
+  readonly resources: pulumi.CustomResource[];
+  /** What the host reports: facts, limits, endpoints as the kernel shows them, tuning. */
+  readonly outputs: MptcpServerOutputs;
+
+  /** Declares the host `name`; throws a RunError listing every `{property, reason}` of a bad configuration. */
+  constructor(name: string, args: MptcpServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mptcp-pulumi:index:MptcpServer", name, {}, opts);
+    const { privateKey, projectRoot: root, ...host } = args;
+    const checked = checkGroupConfig({ hosts: [{ ...host, name }] }, root ?? projectRoot());
+    if (!checked.config) refuse(`MptcpServer ${name}`, checked.failures.map((f) => ({ ...f, property: f.property.replace(/^hosts\[0\]\./, "") })));
+    this.config = checked.config.hosts[0]!;
+    const declared = declareHost(this, this.config, privateKey);
+    this.resources = declared.resources;
+    this.outputs = declared.outputs;
+    this.registerOutputs({ endpoints: this.outputs.endpoints });
+  }
+}
+
+/** Declares the host's resources as children of `parent`. */
+function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined) {
+  // Relative key paths stay relative in the state; the provider resolves them in the project.
+  const connection = host.connection;
+  const common = { connection, ...(privateKey ? { privateKey } : {}) };
+  const child = (suffix: string, extra: pulumi.CustomResourceOptions = {}) => childOptions(parent, extra);
+  const mptcp = new MptcpHost(
+    `${host.name}-mptcp`,
+    { ...common, enabled: true, limits: host.limits, ...(host.pathManager ? { pathManager: host.pathManager } : {}), ...(host.scheduler ? { scheduler: host.scheduler } : {}) },
+    child("mptcp"),
+  );
+  const interfaces = host.interfaces.map((iface) => new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }, child(iface.name)));
+  const tuning = Object.keys(host.sysctls).length ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls }, child("tuning")) : undefined;
+  const routes = host.policyRoutes.map(
+    (p) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child(`table-${p.table}`, { dependsOn: interfaces })),
+  );
+  const endpoints = host.endpoints.map((e) => {
+    const suffix = `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`;
+    const args = { ...common, address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) };
+    return new Endpoint(`${host.name}-${suffix}`, args, child(suffix, { dependsOn: [mptcp, ...interfaces, ...routes] }));
+  });
+  const outputs: MptcpServerOutputs = {
+    role: host.role,
+    address: connection.host,
+    facts: mptcp.facts,
+    limits: mptcp.limits,
+    endpoints: pulumi.all(endpoints.map((e) => pulumi.all([e.address, e.endpointId, e.flags]))).apply((rows) => rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`)),
+    tuning: tuning ? tuning.values : {},
+  };
+  return { resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };
+}
