@@ -6,31 +6,70 @@
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { connectionFileProblems, connectionSchema } from "../connection";
+import { connectionFileProblems, connectionSchema, hostedSchema } from "../connection";
 import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../resources/endpoint";
 import { hostSchema } from "../resources/host";
 import { addressList, interfaceFields } from "../resources/interface";
 import { policyRouteFields, policyRouteRules } from "../resources/policyRoute";
-import { sysctlValues } from "../resources/sysctl";
+import { sysctlSchema, sysctlValues } from "../resources/sysctl";
 import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../validation";
 
+const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)");
+
+/** The input properties of each resource kind a host declares: what `ignoreChanges` may name. */
+export const RESOURCE_PROPERTIES = {
+  mptcp: Object.keys(hostSchema.shape),
+  tuning: Object.keys(sysctlSchema.shape),
+  interface: [...Object.keys(hostedSchema), ...Object.keys(interfaceFields)],
+  endpoint: [...Object.keys(hostedSchema), ...Object.keys(endpointFields)],
+  policyRoute: [...Object.keys(hostedSchema), ...Object.keys(policyRouteFields)],
+};
+
+/** The top-level property a Pulumi property path starts with ("routes[0].dst" -> "routes"). */
+const topProperty = (path: string) => path.split(/[.[]/)[0]!;
+
+/** Pulumi resource options for one entry's resource; `ignoreChanges` may name only `properties`. */
+function entryOptions(properties: readonly string[]) {
+  return z.strictObject({
+    protect: z.boolean().optional(),
+    retainOnDelete: z.boolean().optional(),
+    ignoreChanges: z.array(z.string().refine((p) => properties.includes(topProperty(p)), `is not a property of this resource (${properties.join(", ")})`)).optional(),
+    aliases: z.array(z.string().min(1, "an alias is an earlier name of this resource")).optional(),
+  });
+}
+
+/** Options for every resource of a host; `aliases` are earlier names of the host (a rename keeps its resources). */
+const hostOptions = z.strictObject({
+  protect: z.boolean().optional(),
+  retainOnDelete: z.boolean().optional(),
+  // Applied to each of the host's resources that has the property.
+  ignoreChanges: z
+    .array(z.string().refine((p) => Object.values(RESOURCE_PROPERTIES).some((keys) => keys.includes(topProperty(p))), "is not a property of any of the host's resources"))
+    .optional(),
+  aliases: z.array(hostName).optional(),
+});
+
+/** Resource options as a host config writes them (`options:` on a host or an entry). */
+export type ResourceOptionsConfig = z.infer<ReturnType<typeof entryOptions>>;
+
 // Each part is the resource's own schema; a host config adds only what a host needs on top (an
-// endpoint names its interface and a flag, a host its limits).
+// endpoint names its interface and a flag, a host its limits, any entry its resource options).
 const endpointConfig = z.strictObject({
   ...endpointFields,
   dev: endpointFields.dev.unwrap(),
   flags: endpointFields.flags.refine((flags) => flags.length > 0, "give at least one flag: signal (announce) or subflow (open subflows)"),
+  options: entryOptions(RESOURCE_PROPERTIES.endpoint).optional(),
 });
 
-const policyRouteConfig = z.strictObject(policyRouteFields);
+const policyRouteConfig = z.strictObject({ ...policyRouteFields, options: entryOptions(RESOURCE_PROPERTIES.policyRoute).optional() });
 
 // Addresses stay in the order written, so a failure's path points at the user's own entry.
-const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList });
+const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList, options: entryOptions(RESOURCE_PROPERTIES.interface).optional() });
 
 /** A host's config; `withRules` adds the resources' own rules across their fields. */
 function hostConfig(withRules: boolean) {
   return z.strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
+    name: hostName,
     role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
     connection: connectionSchema,
     interfaces: z.array(interfaceConfig).min(1, "declare at least one interface"),
@@ -43,6 +82,7 @@ function hostConfig(withRules: boolean) {
       .default([]),
     policyRoutes: z.array(withRules ? policyRouteConfig.superRefine(policyRouteRules) : policyRouteConfig).default([]),
     sysctls: sysctlValues.default({}),
+    options: hostOptions.optional(),
   });
 }
 
@@ -144,6 +184,12 @@ export function crossChecks(config: GroupConfig, projectRoot: string): CheckFail
     });
   });
 
+  config.hosts.forEach((host, h) =>
+    host.options?.aliases?.forEach((alias, a) => {
+      if (names.has(alias)) fail(["hosts", h, "options", "aliases", a], `${alias} is the name of a host here: an alias is an earlier name of this host`);
+    }),
+  );
+
   // Pair checks: every client against every server of the group.
   const servers = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "server");
   const clients = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "client");
@@ -176,6 +222,13 @@ export function crossChecks(config: GroupConfig, projectRoot: string): CheckFail
     }
   }
   return failures;
+}
+
+/** The host without its resource options: what its resources are made of (options change no object on it). */
+export function withoutOptions(host: HostConfig): HostConfig {
+  const { options: _host, ...rest } = host;
+  const strip = <T extends { options?: unknown }>({ options: _entry, ...entry }: T) => entry;
+  return { ...rest, interfaces: host.interfaces.map(strip), endpoints: host.endpoints.map(strip), policyRoutes: host.policyRoutes.map(strip) } as HostConfig;
 }
 
 /** A client and the server it measures against: the server address in its first subnet. */

@@ -10,7 +10,7 @@ import { projectRoot } from "../connection";
 import { MptcpVerification } from "../index";
 import { verifyConfigSchema, type VerifyConfig } from "../resources/verification";
 import { propertyPath, type CheckFailure } from "../validation";
-import { checkGroupConfig, pairUp, type HostConfig, type HostConfigInput } from "./config";
+import { checkGroupConfig, pairUp, withoutOptions, type HostConfig, type HostConfigInput } from "./config";
 import { childOptions, refuse } from "./options";
 import { verificationPaths } from "./paths";
 import { MptcpServer, type MptcpServerOutputs } from "./server";
@@ -67,20 +67,22 @@ export class MptcpGroup extends pulumi.ComponentResource {
     const hosts = checkGroupConfig({ hosts: args.hosts }, root).config!.hosts;
     const verify = verifyConfigSchema.parse(args.verify);
     const key = args.privateKey ? { privateKey: args.privateKey } : {};
+    // protect is inherited from the component by Pulumi itself; retainOnDelete is not.
+    const retain = opts?.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {};
 
     this.servers = Object.fromEntries(
       args.hosts.map((host) => {
         const { name: hostName, ...rest } = host;
-        return [hostName, new MptcpServer(hostName, { ...rest, ...key, projectRoot: root }, { parent: this })];
+        return [hostName, new MptcpServer(hostName, { ...rest, ...key, projectRoot: root }, { parent: this, ...retain })];
       }),
     );
     this.hosts = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, { ...server.outputs }]));
-    if (verify) for (const pair of pairUp(hosts)) this.verifyPair(pair, verify, key);
+    if (verify) for (const pair of pairUp(hosts)) this.verifyPair(pair, verify, key, retain);
     this.registerOutputs({});
   }
 
   /** The client's proof against its server, measured once both are configured and again whenever either changes. */
-  private verifyPair({ server, client, target }: { server: HostConfig; client: HostConfig; target: string }, verify: VerifyConfig, key: { privateKey?: pulumi.Input<string> }) {
+  private verifyPair({ server, client, target }: { server: HostConfig; client: HostConfig; target: string }, verify: VerifyConfig, key: { privateKey?: pulumi.Input<string> }, defaults: pulumi.CustomResourceOptions) {
     const measured = new MptcpVerification(
       `${client.name}-verify`,
       {
@@ -91,9 +93,10 @@ export class MptcpGroup extends pulumi.ComponentResource {
         seconds: verify.seconds,
         runs: verify.runs,
         ...(verify.failover ? { failover: verify.failover } : {}),
-        trigger: createHash("sha256").update(JSON.stringify([server, client])).digest("hex").slice(0, 16),
+        // Options change no object on a host, so they do not call for a new measurement.
+        trigger: createHash("sha256").update(JSON.stringify([withoutOptions(server), withoutOptions(client)])).digest("hex").slice(0, 16),
       },
-      childOptions(this, { dependsOn: [...this.servers[server.name]!.resources, ...this.servers[client.name]!.resources] }),
+      childOptions(this, client, { suffix: "verify" }, defaults, { dependsOn: [...this.servers[server.name]!.resources, ...this.servers[client.name]!.resources] }),
     );
     this.hosts[client.name]!.verification = summary(server.name, measured);
   }

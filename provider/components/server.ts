@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
 import { projectRoot } from "../connection";
 import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
-import { childOptions, refuse } from "./options";
+import { childOptions, refuse, type Child } from "./options";
 
 /** Inputs of an MptcpServer: the host as a stack's YAML declares it (its name is the component's). */
 export type MptcpServerArgs = Omit<HostConfigInput, "name"> & {
@@ -36,13 +36,17 @@ export class MptcpServer extends pulumi.ComponentResource {
   readonly outputs: MptcpServerOutputs;
 
   /** Declares the host `name`; throws a RunError listing every `{property, reason}` of a bad configuration. */
-  constructor(name: string, args: MptcpServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mptcp-pulumi:index:MptcpServer", name, {}, opts);
+  constructor(name: string, args: MptcpServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const { privateKey, projectRoot: root, ...host } = args;
     const checked = checkGroupConfig({ hosts: [{ ...host, name }] }, root ?? projectRoot());
     if (!checked.config) refuse(`MptcpServer ${name}`, checked.failures.map((f) => ({ ...f, property: f.property.replace(/^hosts\[0\]\./, "") })));
-    this.config = checked.config.hosts[0]!;
-    const declared = declareHost(this, this.config, privateKey);
+    const config = checked.config.hosts[0]!;
+    // A renamed host keeps its component too: the earlier names are aliases.
+    const earlier = (config.options?.aliases ?? []).map((old) => ({ name: old }));
+    super("mptcp-pulumi:index:MptcpServer", name, {}, { ...opts, aliases: [...(opts.aliases ?? []), ...earlier] });
+    this.config = config;
+    // protect is inherited from the component by Pulumi itself; retainOnDelete is not.
+    const declared = declareHost(this, config, privateKey, opts.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {});
     this.resources = declared.resources;
     this.outputs = declared.outputs;
     this.registerOutputs({ endpoints: this.outputs.endpoints });
@@ -50,25 +54,25 @@ export class MptcpServer extends pulumi.ComponentResource {
 }
 
 /** Declares the host's resources as children of `parent`. */
-function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined) {
+function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined, defaults: pulumi.CustomResourceOptions) {
   // Relative key paths stay relative in the state; the provider resolves them in the project.
   const connection = host.connection;
   const common = { connection, ...(privateKey ? { privateKey } : {}) };
-  const child = (suffix: string, extra: pulumi.CustomResourceOptions = {}) => childOptions(parent, extra);
+  const child = (child: Child, extra: pulumi.CustomResourceOptions = {}) => childOptions(parent, host, child, defaults, extra);
   const mptcp = new MptcpHost(
     `${host.name}-mptcp`,
     { ...common, enabled: true, limits: host.limits, ...(host.pathManager ? { pathManager: host.pathManager } : {}), ...(host.scheduler ? { scheduler: host.scheduler } : {}) },
-    child("mptcp"),
+    child({ suffix: "mptcp", kind: "mptcp" }),
   );
-  const interfaces = host.interfaces.map((iface) => new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }, child(iface.name)));
-  const tuning = Object.keys(host.sysctls).length ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls }, child("tuning")) : undefined;
+  const interfaces = host.interfaces.map(({ options, ...iface }) => new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }, child({ suffix: iface.name, kind: "interface", own: options })));
+  const tuning = Object.keys(host.sysctls).length ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls }, child({ suffix: "tuning", kind: "tuning" })) : undefined;
   const routes = host.policyRoutes.map(
-    (p) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child(`table-${p.table}`, { dependsOn: interfaces })),
+    ({ options, ...p }) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child({ suffix: `table-${p.table}`, kind: "policyRoute", own: options }, { dependsOn: interfaces })),
   );
-  const endpoints = host.endpoints.map((e) => {
+  const endpoints = host.endpoints.map(({ options, ...e }) => {
     const suffix = `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`;
     const args = { ...common, address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) };
-    return new Endpoint(`${host.name}-${suffix}`, args, child(suffix, { dependsOn: [mptcp, ...interfaces, ...routes] }));
+    return new Endpoint(`${host.name}-${suffix}`, args, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [mptcp, ...interfaces, ...routes] }));
   });
   const outputs: MptcpServerOutputs = {
     role: host.role,
