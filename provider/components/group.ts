@@ -60,9 +60,9 @@ export class MptcpGroup extends pulumi.ComponentResource {
 
   /** Declares the group; throws a RunError listing every `{property, reason}` of a bad configuration. */
   constructor(name: string, args: MptcpGroupArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mptcp-pulumi:index:MptcpGroup", name, {}, opts);
     const failures = checkGroup(args);
     if (failures.length) refuse(`MptcpGroup ${name}`, failures);
+    super("mptcp-pulumi:index:MptcpGroup", name, {}, opts);
     const root = args.projectRoot ?? projectRoot();
     const hosts = checkGroupConfig({ hosts: args.hosts }, root).config!.hosts;
     const verify = verifyConfigSchema.parse(args.verify);
