@@ -98,7 +98,9 @@ describe("a stack made before the components", () => {
   });
 
   it("protect set in the YAML stops a destroy, and lifting it lets it through", () => {
-    editConfig((c) => ((c["mptcp-pulumi:hosts"] as Array<Record<string, unknown>>)[1]!["options"] = { protect: true });
+    editConfig((c) => {
+      (c["mptcp-pulumi:hosts"] as Array<Record<string, unknown>>)[1]!["options"] = { protect: true };
+    });
     project.ok("up", "--yes", "--skip-preview");
     expect(stateResources().filter((r) => r.protect).map((r) => r.urn.split("::").pop()).sort()).toEqual(
       ["server2-eno1", "server2-eno2", "server2-endpoint-192.168.0.2", "server2-mptcp", "server2-table-101", "server2-table-102", "server2-tuning"].sort(),
