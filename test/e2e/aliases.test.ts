@@ -35,9 +35,9 @@ function stateResources(): Array<{ urn: string; protect?: boolean }> {
   return (JSON.parse(project.ok("stack", "export")) as { deployment: { resources: Array<{ urn: string; protect?: boolean }> } }).deployment.resources;
 }
 
-/** Steps of a `preview --json`: op and type per resource name (the stack itself left out). */
+/** Steps of a `preview --json --show-sames`: op and type per resource name (the stack itself left out). */
 function steps(): Array<{ op: string; type: string; name: string }> {
-  const preview = JSON.parse(project.ok("preview", "--json")) as { steps?: Array<{ op: string; urn: string }> };
+  const preview = JSON.parse(project.ok("preview", "--json", "--show-sames")) as { steps?: Array<{ op: string; urn: string }> };
   return (preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => ({ op: s.op, type: urnType(s.urn), name: s.urn.split("::").pop()! }));
 }
 
