@@ -8,9 +8,11 @@ import { RESOURCE_PROPERTIES, type HostConfig, type ResourceOptionsConfig } from
 
 /** One child of a host: its name suffix, its kind, and the options of its own entry. */
 export interface Child {
+  /** The resource's name after the host's ("eno1", "table-101"). */
   suffix: string;
   /** Its kind, for which of the host's `ignoreChanges` apply; none for the verification. */
   kind?: keyof typeof RESOURCE_PROPERTIES;
+  /** The options written on the entry itself. */
   own?: ResourceOptionsConfig | undefined;
 }
 

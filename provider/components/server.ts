@@ -18,11 +18,17 @@ export type MptcpServerArgs = Omit<HostConfigInput, "name"> & {
 
 /** What a host reports once configured: the same shape the YAML stack exports per host. */
 export interface MptcpServerOutputs {
+  /** server (announces addresses) or client (opens subflows). */
   role: HostConfig["role"];
+  /** The address SSH reaches the host on. */
   address: string;
+  /** What the host offers: kernel, iproute2, MPTCP availability, path managers, schedulers. */
   facts: pulumi.Output<unknown>;
+  /** The path-manager limits in force. */
   limits: pulumi.Output<unknown>;
+  /** Each endpoint as the kernel shows it: "id: address flags". */
   endpoints: pulumi.Output<string[]>;
+  /** The sysctl values in force (empty when the host declares none). */
   tuning: pulumi.Output<Record<string, string>> | Record<string, string>;
 }
 
