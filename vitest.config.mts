@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/provider/**/*.test.ts", "test/stacks/**/*.test.ts", "test/scripts/**/*.test.ts", "test/bench/**/*.test.ts"],
+          include: ["test/provider/**/*.test.ts", "test/stacks/**/*.test.ts", "test/scripts/**/*.test.ts", "test/bench/**/*.test.ts", "test/package/**/*.test.ts"],
         },
       },
       {

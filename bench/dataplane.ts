@@ -12,8 +12,8 @@ import { toSshTarget, connectionSchema } from "../provider/connection";
 import { SshTransport } from "../provider/transport/ssh";
 import { measurePair, median, netnsInjector, parseIperfMbps, type FailoverResult, type PairResult } from "../provider/verify";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
-import { stackConfigSchema, pairUp } from "../stacks/config";
-import { verificationPaths } from "../stacks/verification";
+import { groupConfigSchema, pairUp, type HostConfig } from "../provider/components/config";
+import { verificationPaths } from "../provider/components/paths";
 import { keyPaths, labHosts, stackHosts } from "../test/lab/topology";
 
 /** The kernel settings that govern how fast a failed subflow is given up on. */
@@ -78,8 +78,6 @@ function lab(log: (s: string) => void, ...args: string[]): void {
   log(`lab ${args.join(" ")}`);
 }
 
-type HostConfig = ReturnType<typeof stackConfigSchema.parse>["hosts"][number];
-
 function transport(host: HostConfig): SshTransport {
   return new SshTransport(toSshTarget(connectionSchema.parse(host.connection), undefined, REPO_ROOT));
 }
@@ -101,7 +99,7 @@ async function runScenario(sc: Scenario, runs: number, seconds: number, log: (s:
   for (const h of raw) Object.assign(h.sysctls, sc.sysctls ?? {});
   if (sc.backup) for (const e of raw.find((h) => h.role === "client")!.endpoints) if (e.dev === sc.backup) e.flags.push("backup");
   const project = new TempProject("benchdp", { "mptcp-pulumi:hosts": raw });
-  const hosts = stackConfigSchema.parse({ hosts: raw }).hosts;
+  const hosts = groupConfigSchema.parse({ hosts: raw }).hosts;
   const [{ server, client, target }] = pairUp(hosts) as [ReturnType<typeof pairUp>[number]];
   const s = transport(server);
   const c = transport(client);

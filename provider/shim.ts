@@ -1,7 +1,7 @@
 /**
  * What Pulumi stores as each resource's `__provider`: a few lines of JavaScript that load the
- * compiled provider (dist/provider/runtime.js) at run time and hand the engine its provider for
- * one resource kind.
+ * compiled provider (runtime.js beside this file, in the installed package or a checkout's dist/)
+ * at run time and hand the engine its provider for one resource kind.
  *
  * Pulumi's dynamic-provider host evaluates that text as a module and calls its `handler()`.
  * Normally the SDK produces the text by serializing a closure, which costs ~0.8 s per program run
@@ -11,7 +11,7 @@
  */
 import type { ResourceKind } from "./runtime";
 
-/** Absolute path of the compiled runtime next to this file, the fallback location. */
+/** Absolute path of the compiled runtime beside this file: the package's own location. */
 const RUNTIME_MODULE = `${__dirname}/runtime.js`;
 
 /** The `__provider` module text for a resource kind. */
@@ -19,11 +19,17 @@ export function providerModule(kind: ResourceKind): string {
   return [
     "exports.handler = function () {",
     '  var fs = require("fs");',
-    "  // Prefer the build of the checkout the engine runs in (the provider starts in the",
-    "  // program's folder, dist/stacks, or the project root); else where the stack was built.",
-    `  var candidates = [process.cwd() + "/../provider/runtime.js", process.cwd() + "/dist/provider/runtime.js", ${JSON.stringify(RUNTIME_MODULE)}];`,
-    "  var path = candidates.filter(function (c) { return fs.existsSync(c); })[0];",
-    '  if (!path) throw new Error("mptcp-pulumi: compiled provider not found (looked at " + candidates.join(", ") + "); run `npm run build`");',
+    "  // The package that declared the resource, wherever it is installed (a user's node_modules,",
+    "  // a checkout's dist/): never looked up from the working directory, which is the user's.",
+    "  // If the package has since moved (a reinstall elsewhere), the one the project resolves now.",
+    `  var path = ${JSON.stringify(RUNTIME_MODULE)};`,
+    "  if (!fs.existsSync(path)) {",
+    "    try {",
+    '      path = require("path").join(require("path").dirname(require.resolve("mptcp-pulumi/package.json", { paths: [process.cwd()] })), "dist/provider/runtime.js");',
+    "    } catch (error) {",
+    `      throw new Error("mptcp-pulumi: the provider is neither at " + ${JSON.stringify(RUNTIME_MODULE)} + " nor installed in " + process.cwd() + " (install the package, or run \`npm run build\` in a checkout)");`,
+    "    }",
+    "  }",
     `  var provider = require(path).providers[${JSON.stringify(kind)}];`,
     `  if (!provider) throw new Error("mptcp-pulumi: the provider at " + path + " has no resource kind " + ${JSON.stringify(kind)});`,
     "  return provider;",

@@ -110,10 +110,9 @@ export function urnType(urn: string): string {
   return urnParts(urn).type.split("$").pop() ?? "";
 }
 
-/** Whether a URN is the stack or a provider: bookkeeping, nothing on a host. */
+/** Whether a URN is the stack, a provider or a component (MptcpGroup, MptcpServer): bookkeeping, nothing on a host. */
 function isBookkeeping(urn: string): boolean {
-  const type = urnType(urn);
-  return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
+  return !urnType(urn).startsWith("pulumi-nodejs:dynamic/");
 }
 
 function canonical(value: unknown): string {
@@ -182,9 +181,10 @@ export function driftPlan(preview: PreviewOutput): DriftPlan {
     resources.push({ name: urnName(urn), type: urnType(urn), op, properties, reason: reasonFor(op, properties, ops.includes("refresh")) });
   }
   const changeSummary = preview.changeSummary ?? {};
-  // changeSummary counts the stack as a resource too, as "same" unless it is being created.
-  const stackSame = (preview.steps ?? []).some((s) => urnType(s.urn) === "pulumi:pulumi:Stack" && s.op === "same");
-  const matching = Math.max(0, (changeSummary["same"] ?? 0) - (stackSame ? 1 : 0));
+  // changeSummary counts the stack and the components as resources too, as "same" unless they
+  // are being created (the preview lists them with --show-sames).
+  const bookkeepingSame = new Set((preview.steps ?? []).filter((s) => isBookkeeping(s.urn) && s.op === "same").map((s) => s.urn)).size;
+  const matching = Math.max(0, (changeSummary["same"] ?? 0) - bookkeepingSame);
   resources.sort((a, b) => a.name.localeCompare(b.name));
   const foreign = foreignEndpoints(preview);
   for (const f of foreign) {
@@ -251,7 +251,7 @@ function optionsOf(argv: string[]): Options {
 }
 
 function runPreview(options: Options): PreviewOutput {
-  const args = ["scripts/pulumi.sh", ...(options.cwd ? ["-C", options.cwd] : []), "preview", "--refresh", "--json", "--stack", options.stack, "--non-interactive"];
+  const args = ["scripts/pulumi.sh", ...(options.cwd ? ["-C", options.cwd] : []), "preview", "--refresh", "--json", "--show-sames", "--stack", options.stack, "--non-interactive"];
   if (options.configFile) args.push("--config-file", options.configFile);
   process.stderr.write(`drift: pulumi preview --refresh --stack ${options.stack} (reads every host, changes nothing)...\n`);
   // Preview JSON carries every resource's serialized provider: megabytes for a large stack.

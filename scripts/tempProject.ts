@@ -28,17 +28,24 @@ export class TempProject {
 
   /**
    * Creates the project and its stack. `config` is the stack's `config:` map; `links` are extra
-   * entries linked into the project (e.g. `.lab` for relative key paths).
+   * entries linked into the project (e.g. `.lab` for relative key paths). With `template` (a
+   * project folder, e.g. an example) the project is a copy of it instead of this repository's
+   * program.
    */
   constructor(
     readonly stack: string,
     config: Record<string, unknown>,
     links: Record<string, string> = {},
+    template?: string,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `mptcp-${stack}-`));
-    for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(REPO_ROOT, name), join(this.dir, name));
+    if (template) {
+      cpSync(template, this.dir, { recursive: true });
+    } else {
+      for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(REPO_ROOT, name), join(this.dir, name));
+      cpSync(join(REPO_ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+    }
     for (const [name, target] of Object.entries(links)) symlinkSync(target, join(this.dir, name));
-    cpSync(join(REPO_ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
     this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
     // YAML is a superset of JSON: no YAML writer needed.
     writeFileSync(this.configFile, JSON.stringify({ config }, null, 2));
@@ -59,11 +66,11 @@ export class TempProject {
     return r.stdout;
   }
 
-  /** Runs any command from the repository with this project's backend settings. */
-  run(command: string[], input?: string): Run {
+  /** Runs any command (from the repository, or from `cwd`) with this project's backend settings. */
+  run(command: string[], input?: string, cwd = REPO_ROOT): Run {
     const started = process.hrtime.bigint();
     // Preview JSON carries every resource's provider module: megabytes for a large stack.
-    const r = spawnSync(command[0]!, command.slice(1), { encoding: "utf8", timeout: 600_000, env: this.env, cwd: REPO_ROOT, input, maxBuffer: 1 << 28 });
+    const r = spawnSync(command[0]!, command.slice(1), { encoding: "utf8", timeout: 600_000, env: this.env, cwd, input, maxBuffer: 1 << 28 });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   }
 

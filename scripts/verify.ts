@@ -17,8 +17,8 @@ import { failoverOf, failoverSchema, verifyConfigSchema, type VerifyConfig } fro
 import { SshTransport } from "../provider/transport/ssh";
 import { formatTable, measurePair, type PairResult } from "../provider/verify";
 import { writeReport } from "../provider/verify/report";
-import { pairUp, stackConfigSchema, resolvePaths, type HostConfig } from "../stacks/config";
-import { verificationPaths } from "../stacks/verification";
+import { groupConfigSchema, pairUp, resolvePaths, type HostConfig } from "../provider/components/config";
+import { verificationPaths } from "../provider/components/paths";
 import { REPO_ROOT } from "./tempProject";
 
 interface Options {
@@ -111,7 +111,7 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
 
 async function main(): Promise<void> {
   const options = optionsOf(process.argv.slice(2));
-  const hosts = stackConfigSchema.parse({ hosts: configValue(options, "hosts") }).hosts;
+  const hosts = groupConfigSchema.parse({ hosts: configValue(options, "hosts") }).hosts;
   const found = pairUp(hosts);
   if (found.length === 0) throw new Error("verify: no server/client pair sharing a subnet in the stack's hosts");
   const stackVerify = verifyConfigSchema.safeParse(configValue(options, "verify"));

@@ -27,8 +27,9 @@ describe("pulumi on the lab stack", () => {
     const ops = previewOps(ok("preview", "--json"));
     expect(Object.values(ops).every((op) => op === "create")).toBe(true);
     expect(Object.keys(ops)).toEqual(expect.arrayContaining(["server1-mptcp", "server1-eno2", "server1-table-102", "server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2", "server2-tuning"]));
-    // 7 per server, and the pair's MptcpVerification
-    expect(Object.keys(ops)).toHaveLength(15);
+    // 7 per server, the pair's MptcpVerification, and the components: the group and a server per host
+    expect(Object.keys(ops)).toHaveLength(18);
+    expect(Object.keys(ops)).toEqual(expect.arrayContaining(["mptcp", "server1", "server2"]));
     expect(ops["server2-verify"]).toBe("create");
     expect(acceptedConnections("server1") + acceptedConnections("server2")).toBe(connections);
     expect(snapshot("server1")).toBe(before["server1"]);

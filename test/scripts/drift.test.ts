@@ -144,6 +144,18 @@ describe("driftPlan on steps the recordings do not have", () => {
     expect(driftPlan({ steps }).resources).toEqual([{ name: "e", type: "pulumi-nodejs:dynamic/mptcp:Endpoint", op: "replace", properties: ["address"], reason: "address" }]);
   });
 
+  it("counts neither the stack nor the components (MptcpGroup, MptcpServer) among the matching resources", () => {
+    const group = "mptcp-pulumi:index:MptcpGroup";
+    const steps: PreviewStep[] = [
+      { op: "same", urn: urn("stack", "pulumi:pulumi:Stack") },
+      { op: "same", urn: urn("mptcp", group) },
+      { op: "same", urn: urn("server1", `${group}$mptcp-pulumi:index:MptcpServer`) },
+      { op: "refresh", urn: urn("server1-mptcp", `${group}$mptcp-pulumi:index:MptcpServer$pulumi-nodejs:dynamic/mptcp:MptcpHost`) },
+      { op: "same", urn: urn("server1-mptcp", `${group}$mptcp-pulumi:index:MptcpServer$pulumi-nodejs:dynamic/mptcp:MptcpHost`) },
+    ];
+    expect(driftPlan({ steps, changeSummary: { same: 4 } })).toMatchObject({ drifted: false, resources: [], matching: 1 });
+  });
+
   it("counts an op it does not know as drift rather than hiding it", () => {
     expect(driftPlan({ steps: [{ op: "some-future-op", urn: urn("e") }] }).drifted).toBe(true);
   });

@@ -113,7 +113,7 @@ describe("the GitOps workflow", () => {
 
   it("pins the CLI to the npm SDK's version, which scripts/engine.sh and engine/go.mod use too", () => {
     const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), "utf8");
-    const sdk = (JSON.parse(read("package.json")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+    const sdk = (JSON.parse(read("package.json")) as { devDependencies: Record<string, string> }).devDependencies["@pulumi/pulumi"];
     expect(workflow.env?.["PULUMI_VERSION"]).toBe(sdk);
     expect(read("engine/go.mod")).toMatch(new RegExp(`github\\.com/pulumi/pulumi/pkg/v3 v${sdk!.replace(/\./g, "\\.")}\\b`));
     expect(read("scripts/engine.sh")).toContain("package.json");

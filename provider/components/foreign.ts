@@ -3,8 +3,8 @@
  * mptcpd's, by hand) where the stack keeps them: a server's foreign `signal` endpoint is one more
  * address its clients must accept, a client's foreign `subflow` one more subflow. Pure.
  */
-import type { CheckFailure } from "../provider/validation";
-import { pairChecks, type HostConfig, type StackConfig } from "./config";
+import type { CheckFailure } from "../validation";
+import { pairChecks, type HostConfig, type GroupConfig } from "./config";
 
 type Flag = HostConfig["endpoints"][number]["flags"][number];
 const FLAGS: ReadonlySet<string> = new Set(["signal", "subflow", "backup", "fullmesh", "laminar"]);
@@ -27,11 +27,11 @@ export function parseForeign(line: string): HostConfig["endpoints"][number] {
  * do not), each naming the foreign endpoints counted. Hosts whose policy is `remove` lose theirs
  * at `up`, so they are not counted.
  */
-export function foreignChecks(config: StackConfig, foreign: Readonly<Record<string, readonly string[]>>): CheckFailure[] {
+export function foreignChecks(config: GroupConfig, foreign: Readonly<Record<string, readonly string[]>>): CheckFailure[] {
   const counted = new Map(config.hosts.filter((h) => h.foreignEndpoints === "keep").map((h) => [h.name, foreign[h.name] ?? []]));
   if ([...counted.values()].every((list) => list.length === 0)) return [];
   const before = new Set(pairChecks(config).map((f) => `${f.property}: ${f.reason}`));
-  const withForeign: StackConfig = { hosts: config.hosts.map((h) => ({ ...h, endpoints: [...h.endpoints, ...(counted.get(h.name) ?? []).map(parseForeign)] })) };
+  const withForeign: GroupConfig = { hosts: config.hosts.map((h) => ({ ...h, endpoints: [...h.endpoints, ...(counted.get(h.name) ?? []).map(parseForeign)] })) };
   const named = [...counted].filter(([, list]) => list.length).map(([host, list]) => `${host}: ${list.join("; ")}`).join(", ");
   return pairChecks(withForeign)
     .filter((f) => !before.has(`${f.property}: ${f.reason}`))

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { checkStackConfig as checkWithRoot, pairUp, resolvePaths } from "../../stacks/config";
-import { addIpv6, type Spelling } from "../support/ipv6Stack";
+import { checkGroupConfig as checkWithRoot, pairUp, resolvePaths, withoutOptions } from "../../../provider/components/config";
+import { addIpv6, type Spelling } from "../../support/ipv6Stack";
 
 /** The checks, with relative key paths resolved against the repository (where Pulumi.lab.yaml is). */
 const checkStackConfig = (raw: unknown) => checkWithRoot(raw, process.cwd());
 
-const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
+const STACK_FILE = fileURLToPath(new URL("../../../Pulumi.lab.yaml", import.meta.url));
 
 /** Stand-ins for the lab's key and known_hosts, which exist only while the lab is up. */
 const KEY_FILES = mkdtempSync(join(tmpdir(), "mptcp-config-test-"));
@@ -392,5 +392,45 @@ describe("one check reports everything", () => {
       config.hosts[1].limits.addAddrAccepted = 0;
     });
     expect(properties).toEqual(["hosts[0].endpoints[0].flags", "hosts[1].limits.addAddrAccepted"]);
+  });
+});
+
+describe("resource options in the host config", () => {
+  it("accepts options on a host and on its entries, and drops them from what the resources are made of", () => {
+    const config = labConfig();
+    config.hosts[SERVER].options = { protect: true, aliases: ["old-server1"], ignoreChanges: ["values"] };
+    config.hosts[SERVER].interfaces[0].options = { retainOnDelete: true, ignoreChanges: ["mtu"] };
+    config.hosts[SERVER].endpoints[0].options = { aliases: ["server1-endpoint-old"] };
+    const checked = checkStackConfig(config);
+    expect(checked.failures).toEqual([]);
+    const host = checked.config!.hosts[SERVER]!;
+    expect(host.options).toEqual({ protect: true, aliases: ["old-server1"], ignoreChanges: ["values"] });
+    const plain = withoutOptions(host);
+    expect(JSON.stringify(plain)).not.toContain("options");
+    expect(JSON.stringify(plain)).toBe(JSON.stringify(checkStackConfig(labConfig()).config!.hosts[SERVER]));
+  });
+
+  it("names the field and the reason of a bad option", () => {
+    const failures = failuresAfter((c) => {
+      c.hosts[SERVER].options = { protect: "yes", aliases: ["Server 1"], ignoreChanges: ["colour"] };
+      c.hosts[SERVER].interfaces[1].options = { ignoreChanges: ["flags"], retain: true };
+      c.hosts[CLIENT].options = { aliases: ["server1"] };
+    });
+    expect(failures.map((f) => f.property)).toEqual(
+      expect.arrayContaining([
+        "hosts[0].options.protect",
+        "hosts[0].options.aliases[0]",
+        "hosts[0].options.ignoreChanges[0]",
+        "hosts[0].interfaces[1].options.ignoreChanges[0]",
+        "hosts[0].interfaces[1].options",
+      ]),
+    );
+    expect(failures.find((f) => f.property === "hosts[0].interfaces[1].options.ignoreChanges[0]")!.reason).toMatch(/not a property of this resource \(connection, privateKey, name, addresses, mtu/);
+    expect(failures.find((f) => f.property === "hosts[0].options.ignoreChanges[0]")!.reason).toBe("is not a property of any of the host's resources");
+    // An alias naming a current host would hand that host's resources over: refused with the rest fixed.
+    const alias = failuresAfter((c) => {
+      c.hosts[CLIENT].options = { aliases: ["server1"] };
+    });
+    expect(alias).toEqual([{ property: "hosts[1].options.aliases[0]", reason: "server1 is the name of a host here: an alias is an earlier name of this host" }]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { stackConfigSchema } from "../../stacks/config";
-import { foreignChecks, parseForeign } from "../../stacks/foreign";
+import { groupConfigSchema } from "../../../provider/components/config";
+import { foreignChecks, parseForeign } from "../../../provider/components/foreign";
 
 /** The lab's pair, as the schema gives it (limits 2/2, one signal on server1, one subflow on server2). */
 function config(server1Policy = "keep") {
@@ -16,7 +16,7 @@ function config(server1Policy = "keep") {
     endpoints: [endpoint],
     foreignEndpoints,
   });
-  return stackConfigSchema.parse({
+  return groupConfigSchema.parse({
     hosts: [host("server1", "server", 1, { address: "192.168.0.1", dev: "eno2", flags: ["signal"] }, server1Policy), host("server2", "client", 2, { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] }, "keep")],
   });
 }

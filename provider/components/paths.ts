@@ -3,8 +3,8 @@
  * server is a path, and its role comes from the endpoints: a path is a backup when the client's
  * endpoint on that link, or the server's endpoint in that subnet, has the `backup` flag.
  */
-import type { PathSpec } from "../provider/verify";
-import { canonicalCidr, inSubnet, splitCidr } from "../provider/validation";
+import type { PathSpec } from "../verify";
+import { canonicalCidr, inSubnet, splitCidr } from "../validation";
 import type { HostConfig } from "./config";
 
 /** The client's paths towards the server, in the client's interface order, with their roles. */

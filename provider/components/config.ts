@@ -1,35 +1,75 @@
 /**
- * The stack's configuration: its schema and the checks across hosts that no single resource
- * can make. Pure: everything here runs at preview, before any host is touched.
+ * A group of hosts' configuration (an MptcpGroup's hosts, the YAML stack's `mptcp-pulumi:hosts`):
+ * its schema and the checks across hosts that no single resource can make. Pure: everything here
+ * runs at preview, before any host is touched.
  */
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { connectionFileProblems, connectionSchema } from "../provider/connection";
-import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../provider/resources/endpoint";
-import { hostSchema } from "../provider/resources/host";
-import { addressList, interfaceFields } from "../provider/resources/interface";
-import { policyRouteFields, policyRouteRules } from "../provider/resources/policyRoute";
-import { sysctlValues } from "../provider/resources/sysctl";
-import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../provider/validation";
+import { connectionFileProblems, connectionSchema, hostedSchema } from "../connection";
+import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../resources/endpoint";
+import { hostSchema } from "../resources/host";
+import { addressList, interfaceFields } from "../resources/interface";
+import { policyRouteFields, policyRouteRules } from "../resources/policyRoute";
+import { sysctlSchema, sysctlValues } from "../resources/sysctl";
+import { canonicalCidr, inSubnet, issueReason, propertyPath, splitCidr, type CheckFailure } from "../validation";
 
-// Each part is the resource's own schema; the stack adds only what a stack needs on top (an
-// endpoint names its interface and a flag, a host its limits).
+const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)");
+
+/** The input properties of each resource kind a host declares: what `ignoreChanges` may name. */
+export const RESOURCE_PROPERTIES = {
+  mptcp: Object.keys(hostSchema.shape),
+  tuning: Object.keys(sysctlSchema.shape),
+  interface: [...Object.keys(hostedSchema), ...Object.keys(interfaceFields)],
+  endpoint: [...Object.keys(hostedSchema), ...Object.keys(endpointFields)],
+  policyRoute: [...Object.keys(hostedSchema), ...Object.keys(policyRouteFields)],
+};
+
+/** The top-level property a Pulumi property path starts with ("routes[0].dst" -> "routes"). */
+const topProperty = (path: string) => path.split(/[.[]/)[0]!;
+
+/** Pulumi resource options for one entry's resource; `ignoreChanges` may name only `properties`. */
+function entryOptions(properties: readonly string[]) {
+  return z.strictObject({
+    protect: z.boolean().optional(),
+    retainOnDelete: z.boolean().optional(),
+    ignoreChanges: z.array(z.string().refine((p) => properties.includes(topProperty(p)), `is not a property of this resource (${properties.join(", ")})`)).optional(),
+    aliases: z.array(z.string().min(1, "an alias is an earlier name of this resource")).optional(),
+  });
+}
+
+/** Options for every resource of a host; `aliases` are earlier names of the host (a rename keeps its resources). */
+const hostOptions = z.strictObject({
+  protect: z.boolean().optional(),
+  retainOnDelete: z.boolean().optional(),
+  // Applied to each of the host's resources that has the property.
+  ignoreChanges: z
+    .array(z.string().refine((p) => Object.values(RESOURCE_PROPERTIES).some((keys) => keys.includes(topProperty(p))), "is not a property of any of the host's resources"))
+    .optional(),
+  aliases: z.array(hostName).optional(),
+});
+
+/** Resource options as a host config writes them (`options:` on a host or an entry). */
+export type ResourceOptionsConfig = z.infer<ReturnType<typeof entryOptions>>;
+
+// Each part is the resource's own schema; a host config adds only what a host needs on top (an
+// endpoint names its interface and a flag, a host its limits, any entry its resource options).
 const endpointConfig = z.strictObject({
   ...endpointFields,
   dev: endpointFields.dev.unwrap(),
   flags: endpointFields.flags.refine((flags) => flags.length > 0, "give at least one flag: signal (announce) or subflow (open subflows)"),
+  options: entryOptions(RESOURCE_PROPERTIES.endpoint).optional(),
 });
 
-const policyRouteConfig = z.strictObject(policyRouteFields);
+const policyRouteConfig = z.strictObject({ ...policyRouteFields, options: entryOptions(RESOURCE_PROPERTIES.policyRoute).optional() });
 
 // Addresses stay in the order written, so a failure's path points at the user's own entry.
-const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList });
+const interfaceConfig = z.strictObject({ ...interfaceFields, addresses: addressList, options: entryOptions(RESOURCE_PROPERTIES.interface).optional() });
 
 /** A host's config; `withRules` adds the resources' own rules across their fields. */
 function hostConfig(withRules: boolean) {
   return z.strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-' (it names the host's resources)"),
+    name: hostName,
     role: z.enum(["server", "client"], { error: "role is server (announces addresses with signal) or client (opens subflows)" }),
     connection: connectionSchema,
     interfaces: z.array(interfaceConfig).min(1, "declare at least one interface"),
@@ -43,25 +83,31 @@ function hostConfig(withRules: boolean) {
     policyRoutes: z.array(withRules ? policyRouteConfig.superRefine(policyRouteRules) : policyRouteConfig).default([]),
     sysctls: sysctlValues.default({}),
     foreignEndpoints: hostSchema.shape.foreignEndpoints,
+    options: hostOptions.optional(),
   });
 }
 
-/** The whole stack configuration (`mptcp-pulumi:hosts` and friends). */
-export const stackConfigSchema = z.strictObject({
-  hosts: z.array(hostConfig(true)).min(1, "declare at least one host"),
+/** One host: its connection, interfaces, limits, endpoints, policy routes and sysctls. */
+export const hostConfigSchema = hostConfig(true);
+
+/** The hosts of a group (`mptcp-pulumi:hosts` in a YAML stack). */
+export const groupConfigSchema = z.strictObject({
+  hosts: z.array(hostConfigSchema).min(1, "declare at least one host"),
 });
 
 /** The same without the resources' cross-field rules: what the cross-host checks can still read. */
 const fieldsOnlySchema = z.strictObject({ hosts: z.array(hostConfig(false)).min(1) });
 
-/** Validated stack configuration. */
-export type StackConfig = z.infer<typeof stackConfigSchema>;
-/** One validated host of the stack. */
-export type HostConfig = StackConfig["hosts"][number];
+/** A validated group of hosts. */
+export type GroupConfig = z.infer<typeof groupConfigSchema>;
+/** One validated host. */
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+/** One host as written (defaults not yet applied). */
+export type HostConfigInput = z.input<typeof hostConfigSchema>;
 
 /** Every problem in the configuration, each naming its field; empty when it is sound. */
-export function checkStackConfig(raw: unknown, projectRoot: string): { config?: StackConfig; failures: CheckFailure[] } {
-  const parsed = stackConfigSchema.safeParse(raw);
+export function checkGroupConfig(raw: unknown, projectRoot: string): { config?: GroupConfig; failures: CheckFailure[] } {
+  const parsed = groupConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const failures = parsed.error.issues.map((i) => ({ property: propertyPath(i.path), reason: issueReason(i) }));
     // Only a resource's own cross-field rule failed: every field is sound, so the checks across
@@ -74,8 +120,8 @@ export function checkStackConfig(raw: unknown, projectRoot: string): { config?: 
   return failures.length ? { failures } : { config: parsed.data, failures };
 }
 
-/** Checks within a host and across the hosts of the stack. */
-export function crossChecks(config: StackConfig, projectRoot: string): CheckFailure[] {
+/** Checks within a host and across the hosts of the group. */
+export function crossChecks(config: GroupConfig, projectRoot: string): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
   const names = new Set<string>();
@@ -139,15 +185,21 @@ export function crossChecks(config: StackConfig, projectRoot: string): CheckFail
     });
   });
 
+  config.hosts.forEach((host, h) =>
+    host.options?.aliases?.forEach((alias, a) => {
+      if (names.has(alias)) fail(["hosts", h, "options", "aliases", a], `${alias} is the name of a host here: an alias is an earlier name of this host`);
+    }),
+  );
+
   failures.push(...pairChecks(config));
   return failures;
 }
 
 /** The checks between clients and servers: limits against the paths declared, subflow reachability. */
-export function pairChecks(config: StackConfig): CheckFailure[] {
+export function pairChecks(config: GroupConfig): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const fail = (path: (string | number)[], reason: string) => failures.push({ property: propertyPath(path), reason });
-  // Pair checks: every client against every server of the stack.
+  // Pair checks: every client against every server of the group.
   const servers = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "server");
   const clients = config.hosts.map((host, h) => ({ host, h })).filter(({ host }) => host.role === "client");
   for (const { host: client, h } of clients) {
@@ -181,6 +233,13 @@ export function pairChecks(config: StackConfig): CheckFailure[] {
   return failures;
 }
 
+/** The host without its resource options: what its resources are made of (options change no object on it). */
+export function withoutOptions(host: HostConfig): HostConfig {
+  const { options: _host, ...rest } = host;
+  const strip = <T extends { options?: unknown }>({ options: _entry, ...entry }: T) => entry;
+  return { ...rest, interfaces: host.interfaces.map(strip), endpoints: host.endpoints.map(strip), policyRoutes: host.policyRoutes.map(strip) } as HostConfig;
+}
+
 /** A client and the server it measures against: the server address in its first subnet. */
 export interface Pair {
   server: HostConfig;
@@ -204,9 +263,6 @@ export function pairUp(hosts: readonly HostConfig[]): Pair[] {
   }
   return pairs;
 }
-
-/** `mptcp-pulumi:verify`: its schema lives with the MptcpVerification resource. */
-export { verifyConfigSchema } from "../provider/resources/verification";
 
 /** Makes relative key and known_hosts paths absolute against the project directory. */
 export function resolvePaths<T extends { privateKeyPath?: string | undefined; knownHostsPath?: string | undefined; sshConfigPath?: string | undefined }>(

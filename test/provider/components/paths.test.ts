@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { stackConfigSchema } from "../../stacks/config";
-import { verificationPaths } from "../../stacks/verification";
+import { groupConfigSchema } from "../../../provider/components/config";
+import { verificationPaths } from "../../../provider/components/paths";
 
 function pair(clientEno2Flags: string[], serverEno2Flags = ["signal"]) {
   const host = (n: number, role: string, flags: string[]) => ({
@@ -15,7 +15,7 @@ function pair(clientEno2Flags: string[], serverEno2Flags = ["signal"]) {
     limits: { subflows: 2, addAddrAccepted: 2 },
     endpoints: [{ address: `192.168.0.${n}`, dev: "eno2", flags }],
   });
-  const hosts = stackConfigSchema.parse({ hosts: [host(1, "server", serverEno2Flags), host(2, "client", clientEno2Flags)] }).hosts;
+  const hosts = groupConfigSchema.parse({ hosts: [host(1, "server", serverEno2Flags), host(2, "client", clientEno2Flags)] }).hosts;
   hosts[0]!.interfaces.pop(); // the server has no eno9: that client link is not a path
   return { server: hosts[0]!, client: hosts[1]! };
 }

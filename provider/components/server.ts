@@ -1,0 +1,116 @@
+/**
+ * `MptcpServer`: every resource of one host (MPTCP settings and limits, interfaces, policy
+ * routes, sysctl tuning, endpoints), declared in the order they depend on each other.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
+import { projectRoot } from "../connection";
+import { endpointKey } from "../resources/foreign";
+import type { InterfaceManager } from "../state/types";
+import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
+import { childOptions, refuse, type Child } from "./options";
+
+/** Inputs of an MptcpServer: the host as a stack's YAML declares it (its name is the component's). */
+export type MptcpServerArgs = Omit<HostConfigInput, "name"> & {
+  /** The SSH private key for this host (a secret), when neither a key file nor an agent is used. */
+  privateKey?: pulumi.Input<string>;
+  /** Where relative key paths are resolved; defaults to the Pulumi project (where Pulumi.yaml is). */
+  projectRoot?: string;
+};
+
+/** What a host reports once configured: the same shape the YAML stack exports per host. */
+export interface MptcpServerOutputs {
+  /** server (announces addresses) or client (opens subflows). */
+  role: HostConfig["role"];
+  /** The address SSH reaches the host on. */
+  address: string;
+  /** What the host offers: kernel, iproute2, MPTCP availability, path managers, schedulers. */
+  facts: pulumi.Output<unknown>;
+  /** The path-manager limits in force. */
+  limits: pulumi.Output<unknown>;
+  /** Each endpoint as the kernel shows it: "id: address flags". */
+  endpoints: pulumi.Output<string[]>;
+  /** The sysctl values in force (empty when the host declares none). */
+  tuning: pulumi.Output<Record<string, string>> | Record<string, string>;
+  /** Endpoints the host has beyond the stack's (NetworkManager's, mptcpd's, by hand), as last read. */
+  foreignEndpoints: pulumi.Output<string[] | undefined>;
+  /** Per interface, which manager keeps its addresses, rules and routes (what `preview` shows changes going through). */
+  managers: pulumi.Output<Record<string, string>>;
+}
+
+/** Who keeps an interface's addresses, rules and routes, as the outputs name it. */
+function keeperOf(m: InterfaceManager | undefined): string {
+  if (m?.kind === "NetworkManager") return m.connection ? `NetworkManager (connection ${m.connection.id})` : "NetworkManager (no active connection)";
+  if (m?.kind === "networkd") return m.netplan ? "netplan (systemd-networkd)" : "systemd-networkd";
+  if (m?.kind === "ifupdown") return "ifupdown (not written through: mptcp-pulumi.service)";
+  return "mptcp-pulumi.service (boot replay)";
+}
+
+/** One MPTCP host: refuses a bad configuration before any resource is registered. */
+export class MptcpServer extends pulumi.ComponentResource {
+  /** The validated configuration (defaults applied). */
+  readonly config: HostConfig;
+  /** Every child resource, for `dependsOn` (an MptcpGroup's verification waits for them). */
+  readonly resources: pulumi.CustomResource[];
+  /** What the host reports: facts, limits, endpoints as the kernel shows them, tuning. */
+  readonly outputs: MptcpServerOutputs;
+
+  /** Declares the host `name`; throws a RunError listing every `{property, reason}` of a bad configuration. */
+  constructor(name: string, args: MptcpServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    const { privateKey, projectRoot: root, ...host } = args;
+    const checked = checkGroupConfig({ hosts: [{ ...host, name }] }, root ?? projectRoot());
+    if (!checked.config) refuse(`MptcpServer ${name}`, checked.failures.map((f) => ({ ...f, property: f.property.replace(/^hosts\[0\]\./, "") })));
+    const config = checked.config.hosts[0]!;
+    // A renamed host keeps its component too: the earlier names are aliases.
+    const earlier = (config.options?.aliases ?? []).map((old) => ({ name: old }));
+    super("mptcp-pulumi:index:MptcpServer", name, {}, { ...opts, aliases: [...(opts.aliases ?? []), ...earlier] });
+    this.config = config;
+    // protect is inherited from the component by Pulumi itself; retainOnDelete is not.
+    const declared = declareHost(this, config, privateKey, opts.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {});
+    this.resources = declared.resources;
+    this.outputs = declared.outputs;
+    this.registerOutputs({ endpoints: this.outputs.endpoints });
+  }
+}
+
+/** Declares the host's resources as children of `parent`. */
+function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined, defaults: pulumi.CustomResourceOptions) {
+  // Relative key paths stay relative in the state; the provider resolves them in the project.
+  const connection = host.connection;
+  const common = { connection, ...(privateKey ? { privateKey } : {}) };
+  const child = (child: Child, extra: pulumi.CustomResourceOptions = {}) => childOptions(parent, host, child, defaults, extra);
+  const mptcp = new MptcpHost(
+    `${host.name}-mptcp`,
+    {
+      ...common,
+      enabled: true,
+      limits: host.limits,
+      ...(host.pathManager ? { pathManager: host.pathManager } : {}),
+      ...(host.scheduler ? { scheduler: host.scheduler } : {}),
+      foreignEndpoints: host.foreignEndpoints,
+      declaredEndpoints: host.endpoints.map(endpointKey),
+    },
+    child({ suffix: "mptcp", kind: "mptcp" }),
+  );
+  const interfaces = host.interfaces.map(({ options, ...iface }) => new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }, child({ suffix: iface.name, kind: "interface", own: options })));
+  const tuning = Object.keys(host.sysctls).length ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls }, child({ suffix: "tuning", kind: "tuning" })) : undefined;
+  const routes = host.policyRoutes.map(
+    ({ options, ...p }) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child({ suffix: `table-${p.table}`, kind: "policyRoute", own: options }, { dependsOn: interfaces })),
+  );
+  const endpoints = host.endpoints.map(({ options, ...e }) => {
+    const suffix = `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`;
+    const args = { ...common, address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) };
+    return new Endpoint(`${host.name}-${suffix}`, args, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [mptcp, ...interfaces, ...routes] }));
+  });
+  const outputs: MptcpServerOutputs = {
+    role: host.role,
+    address: connection.host,
+    facts: mptcp.facts,
+    limits: mptcp.limits,
+    endpoints: pulumi.all(endpoints.map((e) => pulumi.all([e.address, e.endpointId, e.flags]))).apply((rows) => rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`)),
+    tuning: tuning ? tuning.values : {},
+    foreignEndpoints: mptcp.foreign,
+    managers: mptcp.facts.apply((facts) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, keeperOf(facts?.managers?.interfaces[iface.name])]))),
+  };
+  return { resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };
+}
