@@ -12,6 +12,8 @@
 SD_FLAVORS=(networkd networkmanager plain)
 SD_RELEASES=(bookworm trixie)
 SD_CAPS=CAP_NET_ADMIN,CAP_NET_RAW
+# The cgroup folder that holds one subtree per server (sd_own_cgroup).
+SD_CGROUP=mptcp-pulumi-lab
 
 sd_dir() { printf '%s/%s' "$LAB" "$1"; }
 sd_root() { printf '%s/%s/root' "$LAB" "$1"; }
@@ -102,8 +104,7 @@ sd_customize() {
       chroot "$root" systemctl enable -q NetworkManager.service NetworkManager-wait-online.service
       ;;
     plain)
-      # One ExecStart: on this machine's cgroup v1, systemd in nspawn can lose a oneshot's emptied
-      # cgroup between ExecStart lines ("Failed at step CGROUP"), leaving a link down at boot.
+      # A boot script of the admin's, as on a server without a network manager.
       {
         printf '#!/bin/sh\n# mptcp-pulumi lab: the data links of a server without a network manager\nset -e\n'
         for ifc in $(active_links); do printf 'ip link set dev %s up\nip address replace %s dev %s\n' "$ifc" "$(data_addr "$n" "$ifc")" "$ifc"; done
@@ -129,11 +130,37 @@ sd_start() {
 
 sd_boot_count() { cat "$(sd_dir "$1")/boots" 2>/dev/null || echo 0; }
 
+# Gives this process (and so the server it boots) a cgroup subtree of its own. Without a host
+# systemd, `nspawn --keep-unit` roots every container at the caller's cgroup, so both servers'
+# systemd would create and remove the same /payload/system.slice/UNIT under each other: a unit
+# then fails at boot with "Failed to attach to cgroup ... No such file or directory".
+sd_own_cgroup() {
+  local name=$1 root
+  for root in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    [[ -w $root/cgroup.procs ]] || continue
+    mkdir -p "$root/$SD_CGROUP/$NETNS_PREFIX$name"
+    echo "$BASHPID" >"$root/$SD_CGROUP/$NETNS_PREFIX$name/cgroup.procs"
+  done
+}
+
+# Removes the servers' cgroup subtrees (empty once their systemd and nspawn have exited).
+sd_remove_cgroups() {
+  local root tree
+  for root in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    [[ -d $root/$SD_CGROUP ]] || continue
+    for tree in "$root/$SD_CGROUP/$NETNS_PREFIX"*; do
+      [[ -d $tree ]] && find "$tree" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    rmdir "$root/$SD_CGROUP" 2>/dev/null || true
+  done
+}
+
 # Internal: the supervisor loop (runs detached, one per server).
 cmd_supervise() {
   local name=$1 n dir rc boots
   n=$(srv_num "$name")
   dir=$(sd_dir "$name")
+  sd_own_cgroup "$name"
   while [[ ! -e $dir/stop ]]; do
     boots=$(($(sd_boot_count "$name") + 1))
     echo "$boots" >"$dir/boots"
@@ -316,6 +343,7 @@ cmd_down() {
     log "$name: removed"
     removed=1
   done
+  sd_remove_cgroups
   if [[ -e $LAB ]]; then
     rm -rf --one-file-system "$LAB"
     removed=1
