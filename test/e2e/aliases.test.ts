@@ -35,10 +35,21 @@ function stateResources(): Array<{ urn: string; protect?: boolean }> {
   return (JSON.parse(project.ok("stack", "export")) as { deployment: { resources: Array<{ urn: string; protect?: boolean }> } }).deployment.resources;
 }
 
-/** Steps of a `preview --json --show-sames`: op and type per resource name (the stack itself left out). */
-function steps(): Array<{ op: string; type: string; name: string }> {
-  const preview = JSON.parse(project.ok("preview", "--json", "--show-sames")) as { steps?: Array<{ op: string; urn: string }> };
-  return (preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => ({ op: s.op, type: urnType(s.urn), name: s.urn.split("::").pop()! }));
+type State = { inputs?: Record<string, unknown> };
+
+/** Input names whose values differ between a step's old and new state. */
+function changedInputs(oldState: State | undefined, newState: State | undefined): string[] {
+  const before = oldState?.inputs ?? {};
+  const after = newState?.inputs ?? {};
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
+/** Steps of a `preview --json --show-sames`: op, type and changed inputs per resource name (the stack itself left out). */
+function steps(): Array<{ op: string; type: string; name: string; changed: string[] }> {
+  const preview = JSON.parse(project.ok("preview", "--json", "--show-sames")) as { steps?: Array<{ op: string; urn: string; oldState?: State; newState?: State }> };
+  return (preview.steps ?? [])
+    .filter((s) => !s.urn.includes("pulumi:pulumi:Stack"))
+    .map((s) => ({ op: s.op, type: urnType(s.urn), name: s.urn.split("::").pop()!, changed: s.op === "update" ? changedInputs(s.oldState, s.newState) : [] }));
 }
 
 beforeAll(() => {
@@ -58,13 +69,20 @@ describe("a stack made before the components", () => {
     expect(configured["server1"]).not.toBe(before["server1"]);
   });
 
-  it("previews under MptcpGroup with every resource the same: only the components are new", () => {
+  it("previews under MptcpGroup with every resource kept: only the components are new, and what the upgrade records", () => {
     useProgram("dist/stacks/index.js");
     const all = steps();
     const resources = all.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic/mptcp:"));
     expect(resources).toHaveLength(15);
-    expect(resources.filter((s) => s.op !== "same")).toEqual([]);
-    expect(all.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.type} ${s.name}`).sort()).toEqual([
+    // Since the flat shape, each MptcpHost records the stack's endpoints (to tell foreign ones
+    // apart), and the verification's trigger leaves credentials and options out: one update each,
+    // which changes nothing on a host (the next test checks the servers).
+    expect(resources.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}: ${s.changed.join(",")}`).sort()).toEqual([
+      "update server1-mptcp: declaredEndpoints",
+      "update server2-mptcp: declaredEndpoints",
+      "update server2-verify: trigger",
+    ]);
+    expect(all.filter((s) => s.op !== "same" && !resources.includes(s)).map((s) => `${s.op} ${s.type} ${s.name}`).sort()).toEqual([
       "create mptcp-pulumi:index:MptcpGroup mptcp",
       "create mptcp-pulumi:index:MptcpServer server1",
       "create mptcp-pulumi:index:MptcpServer server2",
