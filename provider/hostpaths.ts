@@ -30,3 +30,10 @@ export const NETPLAN_FILE_PREFIX = "/etc/netplan/90-mptcp-pulumi-";
 export const NETWORKD_DROPIN_ROOT = "/etc/systemd/network";
 /** The name prefix of our networkd drop-ins, e.g. 90-mptcp-pulumi-table-102.conf. */
 export const NETWORKD_DROPIN_PREFIX = "90-mptcp-pulumi-";
+
+/** Where systemd looks for networkd.conf, highest priority first (the same order for its drop-ins). */
+export const NETWORKD_CONF_DIRS = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"] as const;
+/** The prefix of the .network files netplan generates for networkd. */
+export const NETPLAN_NETWORK_PREFIX = "/run/systemd/network/10-netplan-";
+/** mptcpd's configuration file (Debian, Ubuntu, Fedora). */
+export const MPTCPD_CONF = "/etc/mptcpd/mptcpd.conf";

@@ -8,20 +8,12 @@
  * networkd.conf with its drop-ins, `systemctl show` for the daemons, nmcli for NetworkManager,
  * /run/network/ifstate for ifupdown, mptcpd.conf and its command line.
  */
+import { MPTCPD_CONF, NETPLAN_NETWORK_PREFIX, NETWORKD_CONF_DIRS } from "../hostpaths";
 import { parseIpJson } from "./ipJson";
 import type { InterfaceManager, ManagerFacts, MptcpdFacts, NetworkdFacts } from "./types";
 
 /** The daemons whose state the probe asks systemd for, by unit name. */
 export const MANAGER_UNITS = { networkd: "systemd-networkd.service", networkManager: "NetworkManager.service", mptcpd: "mptcp.service" } as const;
-
-/** Where systemd looks for networkd.conf, highest priority first (the same order for its drop-ins). */
-export const NETWORKD_CONF_DIRS = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"] as const;
-
-/** The prefix of the .network files netplan generates for networkd. */
-export const NETPLAN_NETWORK_PREFIX = "/run/systemd/network/10-netplan-";
-
-/** mptcpd's configuration file (Debian, Ubuntu, Fedora). */
-export const MPTCPD_CONF = "/etc/mptcpd/mptcpd.conf";
 
 const UNITS = Object.values(MANAGER_UNITS).join(" ");
 const CONF_FILES = [
