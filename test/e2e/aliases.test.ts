@@ -9,7 +9,7 @@ import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { urnType } from "../../scripts/drift";
+import { changedProperties, parsePreview, urnName, urnType } from "../../scripts/drift";
 import { freshLab, ROOT } from "../lab/harness";
 import { snapshot, TempProject } from "./project";
 
@@ -35,21 +35,12 @@ function stateResources(): Array<{ urn: string; protect?: boolean }> {
   return (JSON.parse(project.ok("stack", "export")) as { deployment: { resources: Array<{ urn: string; protect?: boolean }> } }).deployment.resources;
 }
 
-type State = { inputs?: Record<string, unknown> };
-
-/** Input names whose values differ between a step's old and new state. */
-function changedInputs(oldState: State | undefined, newState: State | undefined): string[] {
-  const before = oldState?.inputs ?? {};
-  const after = newState?.inputs ?? {};
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
-}
-
-/** Steps of a `preview --json --show-sames`: op, type and changed inputs per resource name (the stack itself left out). */
+/** Steps of a `preview --json --show-sames`: op, type and changed properties per resource name (the stack itself left out). */
 function steps(): Array<{ op: string; type: string; name: string; changed: string[] }> {
-  const preview = JSON.parse(project.ok("preview", "--json", "--show-sames")) as { steps?: Array<{ op: string; urn: string; oldState?: State; newState?: State }> };
+  const preview = parsePreview(project.ok("preview", "--json", "--show-sames"));
   return (preview.steps ?? [])
     .filter((s) => !s.urn.includes("pulumi:pulumi:Stack"))
-    .map((s) => ({ op: s.op, type: urnType(s.urn), name: s.urn.split("::").pop()!, changed: s.op === "update" ? changedInputs(s.oldState, s.newState) : [] }));
+    .map((s) => ({ op: s.op, type: urnType(s.urn), name: urnName(s.urn), changed: s.op === "update" ? changedProperties(s) : [] }));
 }
 
 beforeAll(() => {
