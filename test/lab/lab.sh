@@ -722,7 +722,7 @@ cmd_status() {
     fi
     if netns_exists "$name"; then
       for ifc in mgmt0 $(active_links); do
-        addr=$(ip -n "$NETNS_PREFIX$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
+        addr=$(link_ipv4 "$name" "$ifc")
         if [[ -z $addr ]]; then
           addr=MISSING
           ok=0
@@ -736,6 +736,11 @@ cmd_status() {
     echo "lab is NOT fully up"
     return 1
   fi
+}
+
+# A server's IPv4 addresses on one link, comma-separated (empty when it has none), for `status`.
+link_ipv4() {
+  ip -n "$NETNS_PREFIX$1" -o -4 addr show dev "$2" 2>/dev/null | awk '{ print $4 }' | paste -sd, -
 }
 
 check_host_arg() {

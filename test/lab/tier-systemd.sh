@@ -377,7 +377,7 @@ cmd_status() {
     fi
     if netns_exists "$name"; then
       for ifc in mgmt0 $(active_links); do
-        addr=$(ip -n "$NETNS_PREFIX$name" -o -4 addr show dev "$ifc" 2>/dev/null | awk '{ print $4 }' | paste -sd, -)
+        addr=$(link_ipv4 "$name" "$ifc")
         line+=" $ifc=${addr:-none}"
       done
     fi
