@@ -6,9 +6,10 @@
  * endpoint and limits parts of the boot replay, so it holds no data of its own and does nothing
  * once they are gone.
  */
+import { takeHostLock } from "./hostLock";
 import { NM_HOOK_PATH, PARTS_DIR } from "./hostpaths";
 import type { FileOp } from "./operations";
-import { BOOT_ORDER, bootPartPath } from "./persist";
+import { BOOT_ORDER, bootPartPath, REPLAY_LOCK_WAIT_SECONDS } from "./persist";
 import { nmConnectionOf } from "./state/nm";
 import type { HostState } from "./state/types";
 
@@ -20,6 +21,8 @@ export const NM_HOOK = `#!/bin/sh
 # endpoints on it that are missing or wrong (see the endpoint parts in ${PARTS_DIR}).
 [ "$2" = up ] || exit 0
 dev=$1
+# The host lock: the boot replay and the provider add the same endpoints.
+${takeHostLock(REPLAY_LOCK_WAIT_SECONDS, `echo "mptcp-pulumi: $lock still held after ${REPLAY_LOCK_WAIT_SECONDS} s; going on" >&2`).join("\n")}
 for part in ${PARTS_DIR}/40-endpoint-*.batch; do
   [ -f "$part" ] || continue
   while read -r line; do

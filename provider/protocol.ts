@@ -6,6 +6,7 @@
  * once, by transport/quote.ts, or as here-document data.
  */
 import { posix } from "node:path";
+import { takeHostLock } from "./hostLock";
 import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
 import { render, type Family, type Operation, type Rendered } from "./operations";
 import { parseProbeSections, probeScript } from "./state/probe";
@@ -115,12 +116,6 @@ function prelude(sudo: boolean): string[] {
 }
 
 /**
- * Opens the host lock on fd 9 read-only: flock needs no write access, and a lock file another
- * login created stays usable (fs.protected_regular refuses O_CREAT on it in sticky /run/lock).
- */
-const OPEN_LOCK = `[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"`;
-
-/**
  * Compiles changes into one POSIX sh script that holds the host lock and reports progress.
  * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer);
  * `afterChanges` runs once they all succeeded, still under the lock (it reads the new state).
@@ -128,11 +123,7 @@ const OPEN_LOCK = `[ -e "$lock" ] || : > "$lock"; exec 9<"$lock"`;
 export function compileScript(changes: readonly (Operation | Rendered)[], afterLock?: string, afterChanges?: string, sudo = false): string {
   const out: string[] = [
     ...prelude(sudo),
-    "mkdir -p /run/lock || exit 1",
-    `lock="${LOCK_FILE_SHELL}"`,
-    OPEN_LOCK,
-    // flock(1) is util-linux, present on every distribution we support; without it we still run.
-    `if command -v flock >/dev/null 2>&1; then flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit ${EXIT.lockBusy}; }; fi`,
+    ...takeHostLock(LOCK_WAIT_SECONDS, `{ echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit ${EXIT.lockBusy}; }`),
     // A change set still waiting for its confirm may yet be rolled back: writing now could be
     // undone behind our back, so wait until it settles.
     `rb="${ROLLBACK_DIR_SHELL}"`,

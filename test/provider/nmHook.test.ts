@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { NM_HOOK_PATH, PARTS_DIR } from "../../provider/hostpaths";
 import { NM_HOOK } from "../../provider/nmHook";
 import { endpointDefinition, endpointSchema, planEndpoint } from "../../provider/resources/endpoint";
+import { runWhileLocked } from "../support/hostLock";
 import { CONNECTION, hostState } from "../support/fixtures";
 import { nmHostState } from "../support/nm";
 
@@ -53,6 +54,12 @@ describe("the NetworkManager dispatcher hook", () => {
 
   it("puts the stack's limits back after mptcpd reset them", () => {
     expect(runHook("up", "192.168.0.2 id 1 subflow dev eno2 \n", undefined, "mptcp limits set subflows 2 add_addr_accepted 2")).toEqual([expect.stringMatching(/^-force -batch .*\/10-limits\.batch$/)]);
+  });
+
+  it("waits for the host lock, as the boot replay and the provider add the same endpoints", () => {
+    const r = runWhileLocked(NM_HOOK, ["eno2", "up"], (hook, dir) => hook.replaceAll(PARTS_DIR, dir));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ms).toBeGreaterThanOrEqual(1000);
   });
 
   it("leaves a right endpoint alone (whatever its id), other devices' endpoints, and other events", () => {

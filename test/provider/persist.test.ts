@@ -19,6 +19,7 @@ import {
   UNIT_PATH,
 } from "../../provider/persist";
 import { PERSIST_DIR } from "../../provider/hostpaths";
+import { runWhileLocked } from "../support/hostLock";
 import { describe as describeOp, render, type Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
 import { applyFileChanges, hostState, writtenContent } from "../support/fixtures";
@@ -202,6 +203,20 @@ describe("APPLY_SCRIPT", () => {
       expect(result.stderr).toContain(`mptcp-pulumi: ${dir}/50-conflict.batch: Error:`);
       rmSync(join(dir, "50-conflict.batch"));
     });
+
+    it("counts an endpoint added by someone else after its first look (mptcpd at boot) as already there", () => {
+      // The second line meets the kernel's EEXIST ("duplicate one: -17"), as when mptcpd added the address meanwhile.
+      writeFileSync(join(dir, "50-twice.batch"), "mptcp endpoint add 10.9.0.8 dev lo subflow\nmptcp endpoint add 10.9.0.8 dev lo subflow\n");
+      const result = run();
+      expect(result.stdout.trim(), result.stderr).toBe("0 0");
+      rmSync(join(dir, "50-twice.batch"));
+    });
+  });
+
+  it("waits for the host lock, so it never adds an endpoint NetworkManager's hook or a provider session is adding", () => {
+    const r = runWhileLocked(APPLY_SCRIPT, [], (script, dir) => script.replace(`${PERSIST_DIR}/parts`, dir));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ms).toBeGreaterThanOrEqual(1000);
   });
 
   it("replays IPv6 parts under ip -6 and the others without a family", () => {
