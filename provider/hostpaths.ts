@@ -19,6 +19,10 @@ export const APPLY_SCRIPT_PATH = `${PERSIST_DIR}/apply.sh`;
 export const UNIT_PATH = "/etc/systemd/system/mptcp-pulumi.service";
 /** The symlink that enables the unit; the probe reports its target as the "file" content. */
 export const UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/mptcp-pulumi.service";
+/** The template unit that replays the parts when a network device appears (a NIC re-created after boot). */
+export const DEVICE_UNIT_PATH = "/etc/systemd/system/mptcp-pulumi-device@.service";
+/** The udev rule that asks systemd for that unit whenever a network device appears. */
+export const UDEV_RULE_PATH = "/etc/udev/rules.d/90-mptcp-pulumi.rules";
 /** Prefix of the sysctl.d files we own. */
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
 /** The NetworkManager dispatcher hook that re-adds a device's declared endpoints when NM brings it up. */

@@ -5,7 +5,7 @@
  * the parsers are pure and are tested on recorded output of iproute2 5.15 and 6.x, whose
  * formats differ (see test/fixtures).
  */
-import { APPLY_SCRIPT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, NM_HOOK_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UNIT_LINK, UNIT_PATH } from "../hostpaths";
+import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, NM_HOOK_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../hostpaths";
 import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
 import { parseIpJson } from "./ipJson";
@@ -54,7 +54,7 @@ section rule; ip -4 -j rule show
 section rule6; ip -6 -j rule show 2>/dev/null
 section route; ip -4 -j route show table all
 section route6; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf ${NM_HOOK_PATH}; do
+for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${DEVICE_UNIT_PATH} ${UDEV_RULE_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf ${NM_HOOK_PATH}; do
   [ -f "$f" ] && { section file "$f"; cat "$f"; }
 done
 l=${UNIT_LINK}

@@ -89,7 +89,7 @@ export function describeLifecycle(l: Lifecycle): void {
     });
 
     for (const event of l.events ?? []) {
-      it(`after ${event.name}, refresh finds ${event.lost?.length ? `exactly the measured losses (${event.lost.join(", ")})` : "every declared object in place, restored by the manager within seconds"}`, () => {
+      it(`after ${event.name}, refresh finds ${event.lost?.length ? `exactly the measured losses (${event.lost.join(", ")})` : "every declared object in place, restored within seconds by the manager or the provider's units"}`, () => {
         event.run();
         const expected = event.lost ?? [];
         // The manager restores what it keeps asynchronously: give it a few seconds.

@@ -16,7 +16,7 @@ afterAll(() => {
 
 // With the networkd flavor, the policy routes go into a netplan file of ours and networkd keeps
 // them: nothing is lost at a reboot or at any of networkd's own events, all on one `up`. Only
-// device-bound endpoints lose their device when the NICs are re-created (measured, see README).
+// device-bound endpoints lose their device when the NICs are re-created in a container (no udev).
 const onClient = (...command: string[]) => void sd.onHost("server2", ...command);
 describeLifecycle({
   name: "networkd flavor",
@@ -39,7 +39,8 @@ describeLifecycle({
     },
     {
       // networkd configures the new NICs again (addresses, rules, routes), but an endpoint bound
-      // to a device keeps the old interface index: refresh finds it, `up --refresh` replaces it.
+      // to a device keeps the old interface index. The provider's device unit would replay it, but
+      // containers run no udev (the VM tier proves it, vm.test.ts): refresh finds it, `up --refresh` replaces it.
       name: "the data NICs re-created (lab relink, as a driver reload)",
       run: () => void sd.lab("relink", "server2"),
       lost: ["server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2"],

@@ -79,7 +79,8 @@ systemd tier (--tier systemd): up also takes [--flavor networkd|networkmanager|p
   relink HOST deletes and re-creates the data links of HOST's pair (as a driver reload);
   down leaves only the cached images (.images/).
 vm tier (--tier vm): the same up options (flavor default plain, rate default 50 Mbit/s);
-  link HOST IFC up|down cuts a data link's carrier in the guest (QEMU set_link).
+  link HOST IFC up|down cuts a data link's carrier in the guest (QEMU set_link);
+  relink HOST re-creates HOST's data NICs (virtio_net unbound and bound again in the guest).
 
 State lives in <repo>/.lab (override with LAB_DIR).
 EOF
@@ -915,7 +916,7 @@ main() {
       cmd_link "$@"
       ;;
     relink)
-      [[ $tier == systemd ]] || die "relink HOST is the systemd tier's"
+      [[ $tier != netns ]] || die "relink HOST is the systemd and VM tiers'"
       cmd_relink "$@"
       ;;
     up) cmd_up "$@" ;;

@@ -266,6 +266,26 @@ cmd_reboot() {
   sd_report_boot "$name" "$after" "$start"
 }
 
+# The data NICs re-created, as after a driver reload: inside the guest each data NIC's virtio
+# device is unbound from virtio_net and bound again; the kernel makes a new interface (new
+# ifindex) and udev names it again from its MAC. Waits until every one is back.
+cmd_relink() {
+  local name=${1:-} ifc i
+  (($# == 1)) || usage
+  require_root
+  [[ $name =~ ^server[0-9]+$ ]] || usage
+  for ifc in $(active_links); do
+    # shellcheck disable=SC2016 # expanded in the guest
+    in_srv "$name" sh -ec 'd=$(basename "$(readlink -f "/sys/class/net/$1/device")"); echo "$d" >/sys/bus/virtio/drivers/virtio_net/unbind; echo "$d" >/sys/bus/virtio/drivers/virtio_net/bind' relink "$ifc"
+    for ((i = 0; i < 100; i++)); do
+      in_srv "$name" test -e "/sys/class/net/$ifc" && break
+      sleep 0.2
+    done
+    in_srv "$name" test -e "/sys/class/net/$ifc" || die "$name: $ifc did not come back after the driver rebind"
+  done
+  log "$name: data NICs re-created ($(active_links | tr '\n' ' '))"
+}
+
 # Cuts or restores a data link's carrier as the guest sees it (QEMU's set_link).
 cmd_link() {
   local name=${1:-} ifc=${2:-} state=${3:-} i

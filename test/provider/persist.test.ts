@@ -9,16 +9,18 @@ import {
   BOOT_ORDER,
   bootPartPath,
   bootPartText,
+  DEVICE_UNIT_FILE,
   partIsCurrent,
   persistPart,
   persistSysctls,
   sysctlFilePath,
   sysctlFileText,
+  UDEV_RULE,
   UNIT_FILE,
   UNIT_LINK,
   UNIT_PATH,
 } from "../../provider/persist";
-import { PERSIST_DIR } from "../../provider/hostpaths";
+import { DEVICE_UNIT_PATH, PERSIST_DIR, UDEV_RULE_PATH } from "../../provider/hostpaths";
 import { runWhileLocked } from "../support/hostLock";
 import { describe as describeOp, render, type Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
@@ -62,10 +64,12 @@ describe("bootPartText", () => {
 });
 
 describe("persistPart", () => {
-  it("installs the replay script, unit and enablement before the first part", () => {
+  it("installs the replay script, the boot and device units, the udev rule and enablement before the first part", () => {
     expect(summaries(persistPart(PART, LINES, hostState()))).toEqual([
       `write ${APPLY_SCRIPT_PATH}`,
       `write ${UNIT_PATH}`,
+      `write ${DEVICE_UNIT_PATH}`,
+      `write ${UDEV_RULE_PATH}`,
       "enable mptcp-pulumi.service at boot",
       `write ${PART} (boot replay)`,
     ]);
@@ -75,8 +79,12 @@ describe("persistPart", () => {
     const state = hostState();
     state.files[APPLY_SCRIPT_PATH] = APPLY_SCRIPT;
     state.files[UNIT_PATH] = UNIT_FILE;
+    state.files[DEVICE_UNIT_PATH] = DEVICE_UNIT_FILE;
+    state.files[UDEV_RULE_PATH] = UDEV_RULE;
     state.files[UNIT_LINK] = `${UNIT_PATH}\n`;
     expect(summaries(persistPart(PART, LINES, state))).toEqual([`write ${PART} (boot replay)`]);
+    delete state.files[UDEV_RULE_PATH];
+    expect(summaries(persistPart(PART, LINES, state))).toEqual([`write ${UDEV_RULE_PATH}`, "enable mptcp-pulumi.service at boot", `write ${PART} (boot replay)`]);
   });
 
   it("repairs a replay script, unit or enablement that went missing, even when the part is current", () => {
@@ -105,7 +113,8 @@ describe("persistPart", () => {
     // Decided on the host, under the lock, in case another stack added a part meanwhile.
     const removal = render(changes[1]!);
     expect(removal.kind === "exec" && removal.argv[2]).toMatch(/; if \[ -z "\$\(ls -A "\$4".*as_root rm -rf "\$3"/);
-    expect(removal.kind === "exec" && removal.argv.slice(-2)).toEqual([PERSIST_DIR, `${PERSIST_DIR}/parts`]);
+    expect(removal.kind === "exec" && removal.argv[2]).toContain('as_root rm -f "$2" "$1" "$5" "$6"');
+    expect(removal.kind === "exec" && removal.argv.slice(-4)).toEqual([PERSIST_DIR, `${PERSIST_DIR}/parts`, DEVICE_UNIT_PATH, UDEV_RULE_PATH]);
   });
 
   it("plans nothing to remove when there is neither part nor replay", () => {
@@ -211,6 +220,33 @@ describe("APPLY_SCRIPT", () => {
       expect(result.stdout.trim(), result.stderr).toBe("0 0");
       rmSync(join(dir, "50-twice.batch"));
     });
+  });
+
+  // The real script and ip in a namespace of its own, after `setup`; prints each run's status and the endpoints after it.
+  function runAfter(setup: string, part: string): { runs: string[]; stderr: string } {
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
+    writeFileSync(join(dir, "40-endpoint.batch"), part);
+    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
+    const r = spawnSync("unshare", ["-rn", "sh", "-c", `${setup}; for i in 1 2; do sh -c "$1"; echo "status $?"; ip mptcp endpoint show; echo "--"; done`, "sh", script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    return { runs: r.stdout.split("--\n").slice(0, 2), stderr: r.stderr };
+  }
+
+  it("replaces an endpoint a re-created NIC left on a dead ifindex, and one mptcpd added without our flags; a second run changes nothing", () => {
+    const nic = "ip link add d0 type veth peer name d1";
+    const setup = `${nic}; ip mptcp endpoint add 10.9.1.1 dev d0 subflow; ip mptcp endpoint add 10.9.1.3 id 3 dev d0 subflow backup; ip link del d0; ${nic}; ip mptcp endpoint add 10.9.1.2 id 9 dev d0`;
+    const { runs, stderr } = runAfter(setup, "mptcp endpoint add 10.9.1.1 dev d0 subflow\nmptcp endpoint add 10.9.1.2 dev d0 signal\nmptcp endpoint add 10.9.1.3 id 7 dev d0 backup subflow\n");
+    const words = (run: string) => run.split("\n").filter((l) => l.startsWith("10.9.")).map((l) => l.replace(/ id \d+/, "").trim()).sort();
+    expect(runs[0]!.split("\n")[0], stderr).toBe("status 0");
+    expect(words(runs[0]!)).toEqual(["10.9.1.1 subflow dev d0", "10.9.1.2 signal dev d0", "10.9.1.3 subflow backup dev d0"]);
+    expect(runs[0]).toContain("10.9.1.3 id 7 ");
+    expect(runs[1]).toBe(runs[0]);
+  });
+
+  it("fails, naming the part and ip's reason, when a device a part names does not exist", () => {
+    const { runs, stderr } = runAfter("true", "mptcp endpoint add 10.9.1.1 dev nosuch subflow\n");
+    expect(runs[0]!.split("\n")[0]).toBe("status 1");
+    expect(stderr).toMatch(/mptcp-pulumi: .*40-endpoint\.batch: Error: argument "nosuch" is wrong: device does not exist/);
   });
 
   it("waits for the host lock, so it never adds an endpoint NetworkManager's hook or a provider session is adding", () => {

@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { APPLY_SCRIPT_PATH, PARTS_DIR, PERSIST_DIR, UNIT_LINK, UNIT_PATH } from "../../../provider/hostpaths";
+import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, PARTS_DIR, PERSIST_DIR, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../../../provider/hostpaths";
 import { render } from "../../../provider/operations";
 import { hostState } from "../../support/fixtures";
 import { expectOperation } from "./support";
@@ -12,7 +12,7 @@ const argv = (action: "enable" | "disable" | "removeIfUnused") => {
 describe("boot unit operations", () => {
   it("enables the unit with the paths as arguments, never cuts the session, and is undone by disabling it", () => {
     expectOperation({ type: "bootUnit", action: "enable" }, hostState(), {
-      render: { kind: "exec", escalates: "inside", argv: ["sh", "-c", argv("enable")[2]!, "mptcp-pulumi-enable", UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR] },
+      render: { kind: "exec", escalates: "inside", argv: ["sh", "-c", argv("enable")[2]!, "mptcp-pulumi-enable", UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR, DEVICE_UNIT_PATH, UDEV_RULE_PATH] },
       mayCut: false,
       inverse: [{ kind: "exec", escalates: "inside", argv: argv("disable") }],
     });

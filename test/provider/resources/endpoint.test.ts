@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { APPLY_SCRIPT_PATH, UNIT_PATH } from "../../../provider/persist";
+import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, UDEV_RULE_PATH, UNIT_PATH } from "../../../provider/hostpaths";
 import {
   addArgs,
   endpointDefinition,
@@ -110,7 +110,7 @@ describe("planEndpoint: adoption", () => {
   it("adopts an identical endpoint with only the boot-replay changes", () => {
     const changes = planEndpoint(endpoint({ ...SUBFLOW, id: 1 }), hostState("6.1"));
     expect(ipLines(changes)).toEqual([]);
-    expect(changes.map((c) => (c.type === "file" ? c.path : `${c.type} ${"action" in c ? c.action : ""}`))).toEqual([APPLY_SCRIPT_PATH, UNIT_PATH, "bootUnit enable", PART]);
+    expect(changes.map((c) => (c.type === "file" ? c.path : `${c.type} ${"action" in c ? c.action : ""}`))).toEqual([APPLY_SCRIPT_PATH, UNIT_PATH, DEVICE_UNIT_PATH, UDEV_RULE_PATH, "bootUnit enable", PART]);
   });
 
   it("writes the endpoint's add line as its boot part", () => {
