@@ -5,6 +5,7 @@
  * run udev, which the systemd tier's containers do not: a NIC re-created by a driver rebind
  * wakes the provider's device unit, which puts back what the new NIC lost.
  */
+import { spawnSync } from "node:child_process";
 import { afterAll, expect } from "vitest";
 import { tierHarness } from "../lab/harness";
 import { describeLifecycle } from "./lifecycle";
@@ -27,9 +28,20 @@ for (const k of KERNELS) {
     harness: vm,
     up: ["--release", k.release, "--flavor", k.flavor],
     lostAtReboot: [],
-    // networkd configures the new NIC's addresses and routes, nobody the plain one's; the
-    // endpoint stays on the dead ifindex either way. The device unit replays: nothing is lost.
-    events: [{ name: "the data NICs re-created (virtio_net unbound and bound again in the guest)", run: () => void vm.lab("relink", "server2") }],
+    events: [
+      {
+        // A real carrier loss on the peer (QEMU's set_link), not an admin down: the kernel keeps the routes.
+        name: "eno2 carrier lost and back on the peer (QEMU set_link)",
+        run: () => {
+          vm.lab("link", "server1", "eno2", "down");
+          spawnSync("sleep", ["3"]);
+          vm.lab("link", "server1", "eno2", "up");
+        },
+      },
+      // networkd configures the new NIC's addresses and routes, nobody the plain one's; the
+      // endpoint stays on the dead ifindex either way. The device unit replays: nothing is lost.
+      { name: "the data NICs re-created (virtio_net unbound and bound again in the guest)", run: () => void vm.lab("relink", "server2") },
+    ],
     labChecks: () => {
       for (const s of ["server1", "server2"]) {
         expect(vm.onHost(s, "uname", "-r").trim()).toMatch(k.kernel);
