@@ -62,10 +62,12 @@ export class MptcpHost extends MptcpResource {
   declare readonly enabled: pulumi.Output<boolean>;
   /** MPTCP endpoints on the host that the stack does not declare (NetworkManager's, mptcpd's, by hand). */
   declare readonly foreign: pulumi.Output<string[]>;
+  /** The same endpoints as records (address, port, id, dev, flags). */
+  declare readonly foreignSeen: pulumi.Output<HostOutputs["foreignSeen"]>;
 
   /** Declares the MPTCP settings of one host. */
   constructor(name: string, args: MptcpHostArgs, opts?: pulumi.CustomResourceOptions) {
-    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled", "foreign"], opts);
+    super("MptcpHost", name, args, ["facts", "previous", "persisted", "limits", "enabled", "foreign", "foreignSeen"], opts);
   }
 }
 

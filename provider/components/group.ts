@@ -88,7 +88,7 @@ export class MptcpGroup extends pulumi.ComponentResource {
    * beyond the stack's (NetworkManager's, mptcpd's) where the stack keeps them.
    */
   private checkForeign(config: GroupConfig) {
-    const reported = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, server.outputs.foreignEndpoints]));
+    const reported = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, server.outputs.foreignSeen]));
     pulumi.all(reported).apply((foreign) => {
       const failures = foreignChecks(config, Object.fromEntries(Object.entries(foreign).map(([hostName, list]) => [hostName, list ?? []])));
       if (failures.length) {

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
 import { projectRoot } from "../connection";
 import { endpointKey } from "../resources/foreign";
+import type { HostOutputs } from "../resources/host";
 import type { InterfaceManager } from "../state/types";
 import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
 import { childOptions, refuse, type Child } from "./options";
@@ -34,6 +35,8 @@ export interface MptcpServerOutputs {
   tuning: pulumi.Output<Record<string, string>> | Record<string, string>;
   /** Endpoints the host has beyond the stack's (NetworkManager's, mptcpd's, by hand), as last read. */
   foreignEndpoints: pulumi.Output<string[] | undefined>;
+  /** The same endpoints as records, which the group's checks count (undefined until a host was read with this version). */
+  foreignSeen: pulumi.Output<HostOutputs["foreignSeen"] | undefined>;
   /** Per interface, which manager keeps its addresses, rules and routes (what `preview` shows changes going through). */
   managers: pulumi.Output<Record<string, string>>;
 }
@@ -110,6 +113,7 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
     endpoints: pulumi.all(endpoints.map((e) => pulumi.all([e.address, e.endpointId, e.flags]))).apply((rows) => rows.map(([address, id, flags]) => `${id}: ${address} ${flags.join(" ")}`)),
     tuning: tuning ? tuning.values : {},
     foreignEndpoints: mptcp.foreign,
+    foreignSeen: mptcp.foreignSeen,
     managers: mptcp.facts.apply((facts) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, keeperOf(facts?.managers?.interfaces[iface.name])]))),
   };
   return { resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };

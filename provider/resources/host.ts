@@ -39,11 +39,19 @@ export type HostOutputs = HostInputs & {
   persisted: boolean;
   /** Endpoints the stack does not declare, as the host lists them (NetworkManager's, mptcpd's, by hand). */
   foreign: string[];
+  /** The same endpoints as records: what the pair checks count. */
+  foreignSeen: ActualEndpoint[];
   /** Foreign endpoints `remove` deleted, as they were: delete puts them back. */
   removedForeign?: ActualEndpoint[];
 };
 
 const SYSCTL_FILE = "host";
+
+/** The foreign endpoints for users to read and for the checks to count. */
+function foreignReport(actual: HostState, declared: readonly string[]): Pick<HostOutputs, "foreign" | "foreignSeen"> {
+  const seen = foreignOn(actual, declared);
+  return { foreign: seen.map(describeEndpoint), foreignSeen: seen };
+}
 const LIMITS_PART = bootPartPath(BOOT_ORDER.limits, "limits");
 
 /** The sysctls that express the host inputs on this kernel (path_manager is 6.15+, pm_type older). */
@@ -133,7 +141,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
         limits: previous?.previous.limits ?? before.limits,
       },
       persisted: hostPersisted(desired, after),
-      foreign: foreignOn(after, desired.declaredEndpoints).map(describeEndpoint),
+      ...foreignReport(after, desired.declaredEndpoints),
       removedForeign: removedForeign(desired, before, after, previous?.removedForeign),
     };
   },
@@ -146,7 +154,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
       facts: actual.facts,
       // With `remove`, a foreign endpoint that came back (mptcpd re-adds on address events) is drift.
       persisted: hostPersisted(current, actual) && foreignSettled(policy, actual),
-      foreign: foreignOn(actual, policy.declaredEndpoints).map(describeEndpoint),
+      ...foreignReport(actual, policy.declaredEndpoints),
     };
   },
   remove(current, actual) {

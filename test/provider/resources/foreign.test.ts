@@ -17,6 +17,10 @@ describe("foreign endpoints on an MPTCP host", () => {
     expect(endpointLines(planHost(desired, hostState(), undefined))).toEqual([]);
     const seen = hostDefinition.observe({ ...hostDefinition.outputs(desired, hostState(), hostState(), undefined) }, hostState())!;
     expect(seen.foreign).toEqual(["10.0.0.2 id 7 backup signal dev eno1", "192.168.0.2 port 5201 id 8 signal dev eno2"]);
+    expect(seen.foreignSeen.map((e) => [e.address, e.port, e.id, e.dev, e.flags])).toEqual([
+      ["10.0.0.2", undefined, 7, "eno1", ["backup", "signal"]],
+      ["192.168.0.2", 5201, 8, "eno2", ["signal"]],
+    ]);
   });
 
   it("are deleted by id with remove, and their return is drift", () => {
@@ -26,7 +30,7 @@ describe("foreign endpoints on an MPTCP host", () => {
     expect(hostDefinition.observe(outs, hostState())!.persisted).toBe(false);
     const clean = hostState();
     clean.endpoints = clean.endpoints.filter((e) => e.id === 1);
-    expect(hostDefinition.observe(outs, clean)).toMatchObject({ persisted: true, foreign: [] });
+    expect(hostDefinition.observe(outs, clean)).toMatchObject({ persisted: true, foreign: [], foreignSeen: [] });
   });
 
   it("removed by remove come back at delete, with their ids when free", () => {
