@@ -25,7 +25,7 @@ export const DEVICE_UNIT_PATH = "/etc/systemd/system/mptcp-pulumi-device@.servic
 export const UDEV_RULE_PATH = "/etc/udev/rules.d/90-mptcp-pulumi.rules";
 /** Prefix of the sysctl.d files we own. */
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
-/** The NetworkManager dispatcher hook that re-adds a device's declared endpoints when NM brings it up. */
+/** The NetworkManager dispatcher hook that runs the boot replay when NM brings a device up. */
 export const NM_HOOK_PATH = "/etc/NetworkManager/dispatcher.d/90-mptcp-pulumi";
 
 /** Our netplan files (one per policy table and interface), e.g. 90-mptcp-pulumi-table-102-eno2.yaml. */

@@ -296,7 +296,7 @@ export function armScript(token: string, seconds: number, undo: readonly Operati
     `setsid sh -c ${shellCommand([
       // Claim the token by renaming it: a confirm that comes later finds it gone, and one that
       // came first removed it, so exactly one of the two wins.
-      `sleep ${seconds}; exec 9<${LOCK_FILE_SHELL}; flock -w 120 9; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
+      `sleep ${seconds}; ${takeHostLock(LOCK_WAIT_SECONDS, ":").join("; ")}; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
     ])} sh ${base}" 9>&- </dev/null >/dev/null 2>&1 &`,
     `echo $! > ${base}.pid"`,
   ].join("\n");

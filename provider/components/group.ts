@@ -88,9 +88,13 @@ export class MptcpGroup extends pulumi.ComponentResource {
    * beyond the stack's (NetworkManager's, mptcpd's) where the stack keeps them.
    */
   private checkForeign(config: GroupConfig) {
-    const reported = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, server.outputs.foreignSeen]));
+    const reported = Object.fromEntries(Object.entries(this.servers).map(([hostName, server]) => [hostName, pulumi.all([server.outputs.foreignSeen, server.outputs.foreignEndpoints])]));
     pulumi.all(reported).apply((foreign) => {
-      const failures = foreignChecks(config, Object.fromEntries(Object.entries(foreign).map(([hostName, list]) => [hostName, list ?? []])));
+      for (const [hostName, [seen, listed]] of Object.entries(foreign)) {
+        // A state written before foreignSeen existed lists them for people only.
+        if (seen === undefined && listed?.length) pulumi.log.warn(`${hostName}: its foreign MPTCP endpoints were read by an older mptcp-pulumi; run with --refresh so the limits checks count them`);
+      }
+      const failures = foreignChecks(config, Object.fromEntries(Object.entries(foreign).map(([hostName, [seen]]) => [hostName, seen ?? []])));
       if (failures.length) {
         throw new pulumi.RunError(`the hosts' foreign MPTCP endpoints break the stack's limits:\n${failures.map((f) => `  mptcp-pulumi:${f.property}: ${f.reason}`).join("\n")}`);
       }

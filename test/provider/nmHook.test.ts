@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { APPLY_SCRIPT_PATH, NM_HOOK_PATH, PARTS_DIR } from "../../provider/hostpaths";
+import { APPLY_SCRIPT_PATH, NM_HOOK_PATH } from "../../provider/hostpaths";
 import { NM_HOOK } from "../../provider/nmHook";
 import { endpointDefinition, endpointSchema, planEndpoint } from "../../provider/resources/endpoint";
 import { CONNECTION, hostState } from "../support/fixtures";
@@ -31,12 +31,10 @@ describe("the NetworkManager dispatcher hook", () => {
   });
 
   // The hook run by sh with a stand-in replay script that logs its runs.
-  function runHook(device: string, event: string, part = "mptcp endpoint add 192.168.0.2 dev eno2 subflow"): number {
+  function runHook(device: string, event: string, installed = true): number {
     const dir = mkdtempSync(join(tmpdir(), "nm-hook-"));
-    mkdirSync(join(dir, "parts"));
-    writeFileSync(join(dir, "parts", "40-endpoint-192.168.0.2.batch"), `${part}\n`);
-    writeFileSync(join(dir, "apply.sh"), `echo ran >> "${dir}/log"\n`);
-    const hook = NM_HOOK.replaceAll(PARTS_DIR, join(dir, "parts")).replaceAll(APPLY_SCRIPT_PATH, join(dir, "apply.sh"));
+    if (installed) writeFileSync(join(dir, "apply.sh"), `echo ran >> "${dir}/log"\n`);
+    const hook = NM_HOOK.replaceAll(APPLY_SCRIPT_PATH, join(dir, "apply.sh"));
     const r = spawnSync("sh", ["-c", hook, "hook", device, event], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     const runs = existsSync(join(dir, "log")) ? readFileSync(join(dir, "log"), "utf8").trim().split("\n").length : 0;
@@ -44,13 +42,14 @@ describe("the NetworkManager dispatcher hook", () => {
     return runs;
   }
 
-  it("runs the replay (which repairs endpoints and limits) when NM brings up a device a part names", () => {
+  it("runs the replay (endpoints, limits) when NM brings any device up: mptcpd resets the limits on every new address", () => {
     expect(runHook("eno2", "up")).toBe(1);
+    expect(runHook("wlan0", "up")).toBe(1);
   });
 
-  it("leaves other devices, devices whose name only starts alike, and other events alone", () => {
-    expect(runHook("eno1", "up")).toBe(0);
-    expect(runHook("eno2", "up", "mptcp endpoint add 192.168.0.2 dev eno20 subflow")).toBe(0);
+  it("does nothing on other events, or once the replay is gone", () => {
     expect(runHook("eno2", "down")).toBe(0);
+    expect(runHook("eno2", "pre-up")).toBe(0);
+    expect(runHook("eno2", "up", false)).toBe(0);
   });
 });

@@ -213,13 +213,6 @@ describe("APPLY_SCRIPT", () => {
       rmSync(join(dir, "50-conflict.batch"));
     });
 
-    it("counts an endpoint added by someone else after its first look (mptcpd at boot) as already there", () => {
-      // The second line meets the kernel's EEXIST ("duplicate one: -17"), as when mptcpd added the address meanwhile.
-      writeFileSync(join(dir, "50-twice.batch"), "mptcp endpoint add 10.9.0.8 dev lo subflow\nmptcp endpoint add 10.9.0.8 dev lo subflow\n");
-      const result = run();
-      expect(result.stdout.trim(), result.stderr).toBe("0 0");
-      rmSync(join(dir, "50-twice.batch"));
-    });
   });
 
   // The real script and ip in a namespace of its own, after `setup`; prints each run's status and the endpoints after it.
@@ -243,6 +236,28 @@ describe("APPLY_SCRIPT", () => {
     expect(runs[1]).toBe(runs[0]);
   });
 
+  it("counts an endpoint added by someone else after its look (mptcpd at boot) as already there", () => {
+    // A stand-in ip that lists no endpoints: the script adds the same endpoint twice, and the
+    // kernel refuses the second with EEXIST ("duplicate one: -17"), as when mptcpd won the race.
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
+    const realIp = spawnSync("sh", ["-c", "command -v ip"], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(join(dir, "ip"), `#!/bin/sh\n[ "$*" = "mptcp endpoint show" ] && exit 0\nexec ${realIp} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "40-endpoint.batch"), "mptcp endpoint add 10.9.0.8 dev lo subflow\n");
+    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
+    const r = spawnSync("unshare", ["-rn", "sh", "-c", `PATH="$2:$PATH"; sh -c "$1" && sh -c "$1"; echo "status $?"; "$3" mptcp endpoint show`, "sh", script, dir, realIp], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout, r.stderr).toContain("status 0");
+    expect(r.stdout).toContain("10.9.0.8 id");
+  });
+
+  it("keeps two endpoints at one address that differ in port, and changes nothing on a second run", () => {
+    const { runs, stderr } = runAfter("ip link add d0 type veth peer name d1", "mptcp endpoint add 10.9.1.4 dev d0 signal\nmptcp endpoint add 10.9.1.4 port 1000 dev d0 signal\n");
+    expect(runs[0]!.split("\n")[0], stderr).toBe("status 0");
+    expect(runs[0]).toMatch(/10\.9\.1\.4 id \d+ signal dev d0/);
+    expect(runs[0]).toMatch(/10\.9\.1\.4 port 1000 id \d+ signal dev d0/);
+    expect(runs[1]).toBe(runs[0]);
+  });
+
   it("fails, naming the part and ip's reason, when a device a part names does not exist", () => {
     const { runs, stderr } = runAfter("true", "mptcp endpoint add 10.9.1.1 dev nosuch subflow\n");
     expect(runs[0]!.split("\n")[0]).toBe("status 1");
@@ -250,13 +265,39 @@ describe("APPLY_SCRIPT", () => {
   });
 
   it("waits for the host lock, so it never adds an endpoint NetworkManager's hook or a provider session is adding", () => {
-    const r = runWhileLocked(APPLY_SCRIPT, [], (script, dir) => script.replace(`${PERSIST_DIR}/parts`, dir));
+    const r = runWhileLocked(APPLY_SCRIPT, (script, dir) => script.replace(`${PERSIST_DIR}/parts`, dir));
     expect(r.status, r.stderr).toBe(0);
     expect(r.ms).toBeGreaterThanOrEqual(1000);
   });
 
   it("replays IPv6 parts under ip -6 and the others without a family", () => {
     expect(APPLY_SCRIPT).toContain('case "$part" in *.v6.batch) family=-6 ;; *) family= ;; esac');
+  });
+});
+
+describe("the device unit and the udev rule", () => {
+  it("asks for the device unit by the name udev gives, and reads it unescaped nowhere (br-lan stays br-lan)", () => {
+    expect(UDEV_RULE).toContain('ENV{SYSTEMD_WANTS}+="mptcp-pulumi-device@$name.service"');
+    expect(DEVICE_UNIT_PATH.endsWith("/mptcp-pulumi-device@.service")).toBe(true);
+    expect(DEVICE_UNIT_FILE).not.toContain("%I");
+    expect(DEVICE_UNIT_FILE).toContain(`ExecCondition=/bin/grep -rqswF -e "dev %i" ${PERSIST_DIR}/parts`);
+  });
+
+  it("runs after the boot unit, and again at each appearance (not RemainAfterExit)", () => {
+    expect(DEVICE_UNIT_FILE).toContain("After=mptcp-pulumi.service\n");
+    expect(DEVICE_UNIT_FILE).not.toContain("RemainAfterExit");
+  });
+
+  it("skips a device no part names; a dot in a name is a dot (eno1x100 is not eno1.100)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
+    writeFileSync(join(dir, "40-endpoint.batch"), "mptcp endpoint add 10.0.0.2 dev eno1.100 subflow\n");
+    const condition = (dev: string) => {
+      const line = DEVICE_UNIT_FILE.split("\n").find((l) => l.startsWith("ExecCondition="))!.slice("ExecCondition=".length);
+      return spawnSync("sh", ["-c", line.replaceAll("%i", dev).replace(`${PERSIST_DIR}/parts`, dir)]).status;
+    };
+    // eno1 matches too (a word ends at the dot): one replay too many, which changes nothing.
+    expect([condition("eno1.100"), condition("eno1x100"), condition("eno2"), condition("eno")]).toEqual([0, 1, 1, 1]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -8,12 +8,12 @@ import { join } from "node:path";
  * while another process holds that namespace's host lock for 1.5 s; returns its exit status and
  * how long it took, in ms. `prepare` edits the script once the folder is known.
  */
-export function runWhileLocked(script: string, args: string[] = [], prepare: (s: string, dir: string) => string = (s) => s): { status: number; ms: number; stderr: string } {
+export function runWhileLocked(script: string, prepare: (s: string, dir: string) => string = (s) => s): { status: number; ms: number; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-lock-"));
   const text = prepare(script, dir).split("/run/lock").join(dir);
   const r = spawnSync(
     "unshare",
-    ["-rn", "sh", "-c", `l="$1/mptcp-pulumi-$(stat -L -c %i /proc/self/ns/net).lock"; : > "$l"; flock "$l" sleep 1.5 & sleep 0.3; s=$(date +%s%N); shift; sh -c "$0" hook "$@"; echo $?; echo $(( ($(date +%s%N) - s) / 1000000 ))`, text, dir, ...args],
+    ["-rn", "sh", "-c", `l="$1/mptcp-pulumi-$(stat -L -c %i /proc/self/ns/net).lock"; : > "$l"; flock "$l" sleep 1.5 & sleep 0.3; s=$(date +%s%N); sh -c "$0"; echo $?; echo $(( ($(date +%s%N) - s) / 1000000 ))`, text, dir],
     { encoding: "utf8" },
   );
   rmSync(dir, { recursive: true, force: true });
