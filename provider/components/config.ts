@@ -26,7 +26,7 @@ export const RESOURCE_PROPERTIES = {
 };
 
 /** The top-level property a Pulumi property path starts with ("routes[0].dst" -> "routes"). */
-const topProperty = (path: string) => path.split(/[.[]/)[0]!;
+export const topProperty = (path: string) => path.split(/[.[]/)[0]!;
 
 /** Pulumi resource options for one entry's resource; `ignoreChanges` may name only `properties`. */
 function entryOptions(properties: readonly string[]) {

@@ -12,7 +12,7 @@ import { verifyConfigSchema, type VerifyConfig } from "../resources/verification
 import { propertyPath, type CheckFailure } from "../validation";
 import { checkGroupConfig, pairUp, withoutOptions, type GroupConfig, type HostConfig, type HostConfigInput } from "./config";
 import { foreignChecks } from "./foreign";
-import { childOptions, refuse } from "./options";
+import { childOptions, refuse, retainOf, type Retain } from "./options";
 import { verificationPaths } from "./paths";
 import { MptcpServer, type MptcpServerOutputs } from "./server";
 
@@ -28,14 +28,20 @@ export interface MptcpGroupArgs {
   projectRoot?: string;
 }
 
-/** Every problem in a group's arguments as `{property, reason}`; empty when they are sound. Pure: touches no host. */
-export function checkGroup(args: Pick<MptcpGroupArgs, "hosts" | "verify" | "projectRoot">): CheckFailure[] {
-  const failures = [...checkGroupConfig({ hosts: args.hosts }, args.projectRoot ?? projectRoot()).failures];
+/** A group's arguments checked once: every failure, and the parsed hosts and verification when sound. */
+function checkedGroup(args: Pick<MptcpGroupArgs, "hosts" | "verify">, root: string) {
+  const hosts = checkGroupConfig({ hosts: args.hosts }, root);
   const verify = verifyConfigSchema.safeParse(args.verify);
+  const failures = [...hosts.failures];
   if (!verify.success) {
     for (const issue of verify.error.issues) failures.push({ property: `verify${issue.path.length ? `.${propertyPath(issue.path)}` : ""}`, reason: issue.message });
   }
-  return failures;
+  return { failures, hosts: hosts.config?.hosts ?? [], verify: verify.data };
+}
+
+/** Every problem in a group's arguments as `{property, reason}`; empty when they are sound. Pure: touches no host. */
+export function checkGroup(args: Pick<MptcpGroupArgs, "hosts" | "verify" | "projectRoot">): CheckFailure[] {
+  return checkedGroup(args, args.projectRoot ?? projectRoot()).failures;
 }
 
 /** The verification a client's outputs carry, rounded for reading. */
@@ -61,15 +67,12 @@ export class MptcpGroup extends pulumi.ComponentResource {
 
   /** Declares the group; throws a RunError listing every `{property, reason}` of a bad configuration. */
   constructor(name: string, args: MptcpGroupArgs, opts?: pulumi.ComponentResourceOptions) {
-    const failures = checkGroup(args);
+    const root = args.projectRoot ?? projectRoot();
+    const { failures, hosts, verify } = checkedGroup(args, root);
     if (failures.length) refuse(`MptcpGroup ${name}`, failures);
     super("mptcp-pulumi:index:MptcpGroup", name, {}, opts);
-    const root = args.projectRoot ?? projectRoot();
-    const hosts = checkGroupConfig({ hosts: args.hosts }, root).config!.hosts;
-    const verify = verifyConfigSchema.parse(args.verify);
     const key = args.privateKey ? { privateKey: args.privateKey } : {};
-    // protect is inherited from the component by Pulumi itself; retainOnDelete is not.
-    const retain = opts?.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {};
+    const retain = retainOf(opts);
 
     this.servers = Object.fromEntries(
       args.hosts.map((host) => {
@@ -102,7 +105,7 @@ export class MptcpGroup extends pulumi.ComponentResource {
   }
 
   /** The client's proof against its server, measured once both are configured and again whenever either changes. */
-  private verifyPair({ server, client, target }: { server: HostConfig; client: HostConfig; target: string }, verify: VerifyConfig, key: { privateKey?: pulumi.Input<string> }, defaults: pulumi.CustomResourceOptions) {
+  private verifyPair({ server, client, target }: { server: HostConfig; client: HostConfig; target: string }, verify: VerifyConfig, key: { privateKey?: pulumi.Input<string> }, defaults: Retain) {
     const measured = new MptcpVerification(
       `${client.name}-verify`,
       {

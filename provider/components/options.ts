@@ -4,7 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CheckFailure } from "../validation";
-import { RESOURCE_PROPERTIES, type HostConfig, type ResourceOptionsConfig } from "./config";
+import { RESOURCE_PROPERTIES, topProperty, type HostConfig, type ResourceOptionsConfig } from "./config";
+
+/** The component option its children must be given: Pulumi passes `protect` down by itself, not `retainOnDelete`. */
+export type Retain = Pick<pulumi.CustomResourceOptions, "retainOnDelete">;
+
+/** A component's `retainOnDelete`, for its children. */
+export function retainOf(opts: pulumi.ComponentResourceOptions | undefined): Retain {
+  return opts?.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {};
+}
 
 /** One child of a host: its name suffix, its kind, and the options of its own entry. */
 export interface Child {
@@ -22,12 +30,11 @@ export interface Child {
  * URN it had before: at the top of the stack (stacks made before the components, 0.1), and
  * under each earlier name of its host, so neither change touches a host.
  */
-export function childOptions(parent: pulumi.Resource, host: HostConfig, child: Child, defaults: pulumi.CustomResourceOptions = {}, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+export function childOptions(parent: pulumi.Resource, host: HostConfig, child: Child, defaults: Retain = {}, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
   const options = host.options ?? {};
-  const top = (path: string) => path.split(/[.[]/)[0]!;
-  const ignoreChanges = [...(options.ignoreChanges ?? []).filter((p) => child.kind !== undefined && RESOURCE_PROPERTIES[child.kind].includes(top(p))), ...(child.own?.ignoreChanges ?? [])];
+  const ignoreChanges = [...(options.ignoreChanges ?? []).filter((p) => child.kind !== undefined && RESOURCE_PROPERTIES[child.kind].includes(topProperty(p))), ...(child.own?.ignoreChanges ?? [])];
   const earlier = [...(options.aliases ?? []).map((old) => `${old}-${child.suffix}`), ...(child.own?.aliases ?? [])];
-  const protect = child.own?.protect ?? options.protect ?? defaults.protect;
+  const protect = child.own?.protect ?? options.protect;
   const retainOnDelete = child.own?.retainOnDelete ?? options.retainOnDelete ?? defaults.retainOnDelete;
   return {
     ...extra,

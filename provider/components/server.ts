@@ -9,7 +9,7 @@ import { endpointKey } from "../resources/foreign";
 import type { HostOutputs } from "../resources/host";
 import type { InterfaceManager } from "../state/types";
 import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
-import { childOptions, refuse, type Child } from "./options";
+import { childOptions, refuse, retainOf, type Child, type Retain } from "./options";
 
 /** Inputs of an MptcpServer: the host as a stack's YAML declares it (its name is the component's). */
 export type MptcpServerArgs = Omit<HostConfigInput, "name"> & {
@@ -68,8 +68,7 @@ export class MptcpServer extends pulumi.ComponentResource {
     const earlier = (config.options?.aliases ?? []).map((old) => ({ name: old }));
     super("mptcp-pulumi:index:MptcpServer", name, {}, { ...opts, aliases: [...(opts.aliases ?? []), ...earlier] });
     this.config = config;
-    // protect is inherited from the component by Pulumi itself; retainOnDelete is not.
-    const declared = declareHost(this, config, privateKey, opts.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {});
+    const declared = declareHost(this, config, privateKey, retainOf(opts));
     this.resources = declared.resources;
     this.outputs = declared.outputs;
     this.registerOutputs({ endpoints: this.outputs.endpoints });
@@ -77,7 +76,7 @@ export class MptcpServer extends pulumi.ComponentResource {
 }
 
 /** Declares the host's resources as children of `parent`. */
-function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined, defaults: pulumi.CustomResourceOptions) {
+function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.Input<string> | undefined, defaults: Retain) {
   // Relative key paths stay relative in the state; the provider resolves them in the project.
   const connection = host.connection;
   const common = { connection, ...(privateKey ? { privateKey } : {}) };
