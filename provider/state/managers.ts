@@ -33,13 +33,6 @@ for f in ${CONF_FILES}; do [ -f "$f" ] && { section "networkd-conf $f"; cat "$f"
 if command -v netplan >/dev/null 2>&1; then
   section netplan; for f in /etc/netplan/*.yaml /run/netplan/*.yaml /lib/netplan/*.yaml; do [ -f "$f" ] && echo "$f"; done
 fi
-if [ -n "$sd" ] && systemctl -q is-active ${MANAGER_UNITS.networkManager} 2>/dev/null && command -v nmcli >/dev/null 2>&1; then
-  section nm-devices; nmcli -t -f DEVICE,STATE,CON-UUID device status 2>/dev/null
-  section nm-files; nmcli -t -f UUID,FILENAME connection show 2>/dev/null
-  for u in $(nmcli -g CON-UUID device status 2>/dev/null); do
-    section "nm-connection $u"; nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show "$u" 2>/dev/null
-  done
-fi
 [ -f /run/network/ifstate ] && { section ifupdown; cat /run/network/ifstate; }
 [ -f ${MPTCPD_CONF} ] && { section mptcpd-conf; cat ${MPTCPD_CONF}; }
 if [ -d /etc/mptcpd ]; then section mptcpd-plugins; for f in /usr/lib/*/mptcpd/*.so /usr/lib/mptcpd/*.so /usr/lib64/mptcpd/*.so; do [ -f "$f" ] && echo "$f"; done; fi

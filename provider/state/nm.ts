@@ -4,6 +4,7 @@
  * in the same round trip as the rest of the probe, parsed purely here.
  */
 
+import { MANAGER_UNITS } from "./managers";
 import type { HostState } from "./types";
 
 /** The connection settings the provider reads and writes, as nmcli names them. */
@@ -21,13 +22,21 @@ export interface NmConnection {
 }
 
 /**
- * The probe's NM part: nothing when NM is not running. Only devices NM configures count
- * ("connected"; "connected (externally)" is NM mirroring what someone else set, such as lo).
- * `nmcli -g` prints one value per line in the order asked, escaping `:` and `\`.
+ * The probe's NetworkManager part, after the managers' part (which sets `sd` where systemd is
+ * PID 1); nothing when NM does not run. One device list serves both readers: the manager facts
+ * (`nm-devices`, `nm-files`, `nm-connection UUID` for every device with a connection, parsed in
+ * managers.ts) and the settings we write through (`nm DEV UUID`), read only for devices NM
+ * configures ("connected"; "connected (externally)" is NM mirroring what someone else set, such
+ * as lo). `nmcli -g` prints one value per line in the order asked, escaping `:` and `\`.
  */
-export const NM_PROBE = `if command -v nmcli >/dev/null 2>&1 && [ "$(nmcli -g RUNNING general 2>/dev/null)" = running ]; then
-  nmcli -g DEVICE,STATE,CON-UUID device 2>/dev/null | while IFS=: read -r dev state uuid; do
-    [ "$state" = connected ] && [ -n "$uuid" ] || continue
+export const NM_PROBE = `if [ -n "$sd" ] && systemctl -q is-active ${MANAGER_UNITS.networkManager} 2>/dev/null && command -v nmcli >/dev/null 2>&1; then
+  devices=$(nmcli -t -f DEVICE,STATE,CON-UUID device status 2>/dev/null)
+  section nm-devices; printf '%s\\n' "$devices"
+  section nm-files; nmcli -t -f UUID,FILENAME connection show 2>/dev/null
+  printf '%s\\n' "$devices" | while IFS=: read -r dev state uuid; do
+    [ -n "$uuid" ] || continue
+    section "nm-connection $uuid"; nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show "$uuid" 2>/dev/null
+    [ "$state" = connected ] || continue
     section nm "$dev" "$uuid"; nmcli -g connection.id,${NM_KEYS.join(",")} connection show uuid "$uuid" 2>/dev/null
   done
 fi
