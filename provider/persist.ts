@@ -19,7 +19,7 @@ export { APPLY_SCRIPT_PATH, UNIT_LINK, UNIT_PATH } from "./hostpaths";
 export const BOOT_ORDER = { limits: 10, interface: 20, route: 30, endpoint: 40 } as const;
 
 /** How long the replay waits for a provider session to finish. */
-export const REPLAY_LOCK_WAIT_SECONDS = 60;
+const REPLAY_LOCK_WAIT_SECONDS = 60;
 
 /**
  * The replay script, run at boot, when a network device appears and when NetworkManager brings one

@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { takeHostLock } from "./hostLock";
-import { LOCK_FILE_SHELL, ROLLBACK_DIR_SHELL } from "./hostpaths";
+import { ROLLBACK_DIR_SHELL } from "./hostpaths";
 import { render, type Family, type Operation, type Rendered } from "./operations";
 import { parseProbeSections, probeScript } from "./state/probe";
 import type { HostState } from "./state/types";

@@ -21,6 +21,15 @@ export interface Run {
 }
 
 /** A temporary project holding one stack. */
+/** One client's result as `npm run verify -- --json` prints it (the fields tests read). */
+export interface VerifyResult {
+  ok: boolean;
+  joins: Record<string, number>;
+  linkBytes: Record<string, number>;
+  problems: string[];
+  paths: Array<{ dev: string; share: number }>;
+}
+
 export class TempProject {
   readonly dir: string;
   readonly configFile: string;
@@ -64,6 +73,17 @@ export class TempProject {
     const r = this.pulumi(...args);
     if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-8000)}\n${r.stderr.slice(-8000)}`);
     return r.stdout;
+  }
+
+  /** Runs `npm run verify` for this stack (with `extra` options); returns its parsed JSON and exit status. */
+  verify(seconds = 2, ...extra: string[]): { status: number; results: VerifyResult[]; stderr: string } {
+    const r = this.run(["node", join(REPO_ROOT, "dist/scripts/verify.js"), "--stack", this.stack, "--config-file", this.configFile, "--seconds", String(seconds), "--json", ...extra]);
+    return { status: r.status, results: r.stdout.trim() ? JSON.parse(r.stdout) : [], stderr: r.stderr };
+  }
+
+  /** Runs `npm run drift` for this stack (with `extra` options, e.g. `--json`). */
+  drift(...extra: string[]): Run {
+    return this.run(["node", join(REPO_ROOT, "dist/scripts/drift.js"), "--stack", this.stack, "--config-file", this.configFile, "--cwd", this.dir, ...extra]);
   }
 
   /** Runs any command (from the repository, or from `cwd`) with this project's backend settings. */

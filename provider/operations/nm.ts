@@ -3,7 +3,7 @@
  * its profile to the device live (`nmcli device reapply`, which keeps the device up and its
  * addresses in place), so NM itself owns what we declared and puts it back after its own events.
  */
-import { nmConnectionOf, type NmKey } from "../state/nm";
+import { NM_ROUTE_KEYS, nmConnectionOf, type NmKey } from "../state/nm";
 import type { Noted, OperationFamily } from "./types";
 
 /** Sets settings of the connection active on `device` (by uuid) and reapplies it. */
@@ -20,7 +20,6 @@ export function nmSettableValue(key: NmKey, printed: string): string {
   return hex ? String(parseInt(hex[1]!, 16)) : printed.replace(/[()]/g, "").trim();
 }
 
-const mayCutKeys: readonly NmKey[] = ["ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules"];
 
 /** NM operations run one fixed script; routes and rules may cut the session, MPTCP flags do not. */
 export const nmFamily: OperationFamily<NmOp> = {
@@ -28,7 +27,7 @@ export const nmFamily: OperationFamily<NmOp> = {
     const pairs = Object.entries(op.set).flatMap(([key, value]) => [key, value ?? ""]);
     return { kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", op.uuid, op.device, ...pairs] };
   },
-  mayCut: (op) => Object.keys(op.set).some((key) => mayCutKeys.includes(key as NmKey)),
+  mayCut: (op) => Object.keys(op.set).some((key) => NM_ROUTE_KEYS.includes(key as NmKey)),
   describe(op) {
     const words = Object.entries(op.set).map(([key, value]) => `${key} ${JSON.stringify(value)}`);
     const modify = words.length ? `nmcli connection modify ${op.connectionId} ${words.join(" ")}; ` : "";

@@ -9,7 +9,7 @@ import type { ActualEndpoint, HostState } from "../state/types";
 import { canonicalAddress } from "../validation";
 
 /** What the provider does with endpoints the stack does not declare. */
-export const foreignPolicy = z.enum(["keep", "remove"], { error: "foreignEndpoints is keep (report them) or remove (delete them at every up)" });
+const foreignPolicy = z.enum(["keep", "remove"], { error: "foreignEndpoints is keep (report them) or remove (delete them at every up)" });
 
 /** The host resource's fields about foreign endpoints (the stack composes `foreignEndpoints`). */
 export const foreignFields = {

@@ -7,8 +7,9 @@ import { isIP } from "node:net";
 import type { Connection } from "../connection";
 import type { NmOp } from "../operations";
 import { PlanError } from "../resource";
-import { nmConnectionOf, type NmConnection, type NmKey } from "../state/nm";
+import { NM_ROUTE_KEYS, nmConnectionOf, type NmConnection, type NmKey } from "../state/nm";
 import type { HostState } from "../state/types";
+import { routeInterface, type RouteItem, type RuleItem } from "./writeThrough";
 import { canonicalAddress, canonicalCidr, inSubnet, splitCidr } from "../validation";
 
 /** The connection that holds a table, and what its settings were before we first wrote them. */
@@ -20,10 +21,10 @@ export interface NmHome {
   previous: Partial<Record<NmKey, string>>;
 }
 
-type Rule = { from: string; priority?: number | undefined; family?: 6 | undefined };
-type Route = { dst: string; dev?: string | undefined; via?: string | undefined; scope?: string | undefined; metric?: number | undefined; src?: string | undefined; family?: 6 | undefined };
+type Rule = RuleItem;
+type Route = RouteItem;
 /** The parts of a policy route this module reads. */
-export interface NmTable {
+interface NmTable {
   connection: Connection;
   table: number;
   rules: Rule[];
@@ -39,19 +40,12 @@ function ruleDevice(rule: Rule, actual: HostState): string | undefined {
   return (exact ?? actual.links.find((l) => l.addresses.some((c) => inSubnet(splitCidr(c)!.address, canonicalCidr(rule.from)))))?.name;
 }
 
-/** The device a route leaves by: its `dev`, else the link whose subnet holds its gateway. */
-function routeDevice(route: Route, actual: HostState): string | undefined {
-  if (route.dev !== undefined) return route.dev;
-  const via = route.via;
-  return via === undefined ? undefined : actual.links.find((l) => l.addresses.some((c) => splitCidr(c)?.family === isIP(via) && inSubnet(via, canonicalCidr(c))))?.name;
-}
-
 /**
  * The NM connection that holds the table, or undefined when NM manages none of its interfaces.
  * A table whose items sit on several interfaces, some NM's, cannot be written through whole.
  */
 export function nmConnectionForTable(p: NmTable, actual: HostState): NmConnection | undefined {
-  const devices = new Set([...p.routes.map((r) => routeDevice(r, actual)), ...p.rules.map((r) => ruleDevice(r, actual))].filter((d): d is string => d !== undefined));
+  const devices = new Set([...p.routes.map((r) => routeInterface(r, actual)), ...p.rules.map((r) => ruleDevice(r, actual))].filter((d): d is string => d !== undefined));
   const managed = [...devices].map((d) => nmConnectionOf(actual, d)).filter((c): c is NmConnection => c !== undefined);
   if (managed.length === 0) return undefined;
   const uuids = new Set(managed.map((c) => c.uuid));
@@ -86,7 +80,7 @@ function nmRule(r: Rule, p: NmTable, i: number): string {
 }
 
 /** Splits an nmcli list value ("a, b") into its entries. */
-export function nmEntries(value: string): string[] {
+function nmEntries(value: string): string[] {
   return value.split(",").map((e) => e.trim()).filter((e) => e !== "" && e !== "--");
 }
 
@@ -116,7 +110,7 @@ function inTable(key: NmKey, entry: string, table: number): boolean {
 }
 
 /** The table's entries per connection key, as NM writes them. Throws PlanError on what NM cannot hold. */
-export function nmTableEntries(p: NmTable): Map<NmKey, string[]> {
+function nmTableEntries(p: NmTable): Map<NmKey, string[]> {
   const out = new Map<NmKey, string[]>();
   const add = (key: NmKey, entry: string) => out.set(key, [...(out.get(key) ?? []), entry]);
   p.rules.forEach((r, i) => add(keysOf(r.family ?? 4).rules, nmRule(r, p, i)));
@@ -124,16 +118,14 @@ export function nmTableEntries(p: NmTable): Map<NmKey, string[]> {
   return out;
 }
 
-/** Every key a table's entries could be in, either family. */
-const ALL_KEYS: readonly NmKey[] = ["ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules"];
 
 /**
  * The connection's values with the table's entries replaced by `entries` (other tables' and the
  * user's own entries kept, in their order); only keys whose value changes are returned.
  */
-export function nmValuesWith(conn: NmConnection, table: number, entries: ReadonlyMap<NmKey, readonly string[]>): Partial<Record<NmKey, string>> {
+function nmValuesWith(conn: NmConnection, table: number, entries: ReadonlyMap<NmKey, readonly string[]>): Partial<Record<NmKey, string>> {
   const set: Partial<Record<NmKey, string>> = {};
-  for (const key of ALL_KEYS) {
+  for (const key of NM_ROUTE_KEYS) {
     const have = nmEntries(conn.settings[key]);
     const want = [...have.filter((e) => !inTable(key, e, table)), ...(entries.get(key) ?? [])];
     const same = have.length === want.length && have.every((e, i) => nmEntryKey(key, e) === nmEntryKey(key, want[i]!));
@@ -154,12 +146,12 @@ export function nmWriteTable(conn: NmConnection, p: NmTable): NmOp {
 
 /** The table's entries the connection had before we wrote it (the user's own, if any), per key. */
 function previousEntries(home: NmHome, table: number): Map<NmKey, string[]> {
-  return new Map(ALL_KEYS.map((key) => [key, nmEntries(home.previous[key] ?? "").filter((e) => inTable(key, e, table))]));
+  return new Map(NM_ROUTE_KEYS.map((key) => [key, nmEntries(home.previous[key] ?? "").filter((e) => inTable(key, e, table))]));
 }
 
 /** What the connection looked like before create: for recording in the outputs. */
 export function nmHomeOf(conn: NmConnection): NmHome {
-  return { device: conn.device, uuid: conn.uuid, connectionId: conn.id, previous: Object.fromEntries(ALL_KEYS.map((k) => [k, conn.settings[k]])) };
+  return { device: conn.device, uuid: conn.uuid, connectionId: conn.id, previous: Object.fromEntries(NM_ROUTE_KEYS.map((k) => [k, conn.settings[k]])) };
 }
 
 /** The operation that takes the table out of the connection and puts back what it held before create. */

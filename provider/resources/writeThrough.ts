@@ -60,7 +60,7 @@ export function routeInterface(route: RouteItem, actual: HostState): string | un
 }
 
 /** The interface a rule belongs with: the one holding its source, else the only one the table's routes use. */
-export function ruleInterface(rule: RuleItem, routes: readonly RouteItem[], actual: HostState): string | undefined {
+function ruleInterface(rule: RuleItem, routes: readonly RouteItem[], actual: HostState): string | undefined {
   const own = rule.from !== "all" ? interfaceHolding(rule.from, actual) : undefined;
   if (own !== undefined) return own;
   const used = new Set(routes.map((r) => routeInterface(r, actual)));
@@ -68,13 +68,13 @@ export function ruleInterface(rule: RuleItem, routes: readonly RouteItem[], actu
 }
 
 /** The manager whose configuration keeps rules and routes on `iface`, if networkd manages it. */
-export function configManagerOf(iface: string | undefined, managers: ManagerFacts): ConfigManager | undefined {
+function configManagerOf(iface: string | undefined, managers: ManagerFacts): ConfigManager | undefined {
   const m = iface !== undefined ? managers.interfaces[iface] : undefined;
   return m?.kind === "networkd" ? (m.netplan ? "netplan" : "networkd") : undefined;
 }
 
 /** Our file for one table on one interface, in the manager's folder. */
-export function configPath(manager: ConfigManager, table: number, iface: string, managers: ManagerFacts): string {
+function configPath(manager: ConfigManager, table: number, iface: string, managers: ManagerFacts): string {
   if (manager === "netplan") return `${NETPLAN_FILE_PREFIX}table-${table}-${iface}.yaml`;
   const m = managers.interfaces[iface];
   const networkFile = m?.kind === "networkd" ? posix.basename(m.networkFile) : `${iface}.network`;

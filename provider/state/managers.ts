@@ -53,7 +53,7 @@ export function parseUnits(text: string): Map<string, { active: boolean; mainPid
 }
 
 /** `KEY=value` lines (an env file: networkd's state files, systemctl show); quotes around a value are dropped. */
-export function parseKeyValues(text: string): Record<string, string> {
+function parseKeyValues(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const at = line.indexOf("=");
@@ -138,7 +138,7 @@ export function splitTerse(line: string): string[] {
 }
 
 /** Parses `nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show UUID`. */
-export function parseNmConnection(text: string): { id: string; uuid: string; mptcpFlags: string } {
+function parseNmConnection(text: string): { id: string; uuid: string; mptcpFlags: string } {
   const props: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const [key, ...rest] = splitTerse(line);

@@ -8,7 +8,10 @@ import { MANAGER_UNITS } from "./managers";
 import type { HostState } from "./types";
 
 /** The connection settings the provider reads and writes, as nmcli names them. */
-export const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
+const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
+
+/** The settings that hold routes and rules, either family: changing them may cut the session. */
+export const NM_ROUTE_KEYS: readonly NmKey[] = ["ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules"];
 
 /** One of the settings in NM_KEYS. */
 export type NmKey = (typeof NM_KEYS)[number];
@@ -43,7 +46,7 @@ fi
 `;
 
 /** Undoes `nmcli -g` escaping (`\\:` for `:`, `\\\\` for `\\`). */
-export function unescapeNmcli(value: string): string {
+function unescapeNmcli(value: string): string {
   return value.replace(/\\(.)/g, "$1");
 }
 

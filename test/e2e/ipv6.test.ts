@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftPlan } from "../../scripts/drift";
-import { freshLab, onHost, ROOT, tryOnHost } from "../lab/harness";
+import { freshLab, onHost, tryOnHost } from "../lab/harness";
 import { addIpv6 } from "../support/ipv6Stack";
 import { labHosts, labVerify, snapshot, TempProject } from "./project";
 
@@ -29,7 +29,7 @@ function longSpellingFile(): string {
 }
 
 function drift(): { status: number; plan: DriftPlan } {
-  const r = project.run(["node", join(ROOT, "dist/scripts/drift.js"), "--stack", STACK, "--config-file", project.configFile, "--cwd", project.dir, "--json"]);
+  const r = project.drift("--json");
   return { status: r.status, plan: JSON.parse(r.stdout || "{}") as DriftPlan };
 }
 

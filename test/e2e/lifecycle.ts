@@ -5,9 +5,8 @@
  * image's state. Test files call `describeLifecycle` once per flavor or kernel.
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, TempProject } from "../../scripts/tempProject";
+import { TempProject } from "../../scripts/tempProject";
 import type { TierHarness } from "../lab/harness";
 import { keyPaths, labHosts, stackHosts } from "../lab/topology";
 import { snapshot } from "./project";
@@ -34,7 +33,7 @@ export interface Lifecycle {
 }
 
 /** Something that happens to a configured server, and what refresh may then find changed. */
-export interface LabEvent {
+interface LabEvent {
   name: string;
   run(): void;
   /** Resources refresh finds changed once the event settled, as measured; [] when the manager keeps or restores everything. */
@@ -105,9 +104,8 @@ export function describeLifecycle(l: Lifecycle): void {
 
     if (l.events?.length) {
       it("after the events, MPTCP still carries traffic on both paths", () => {
-        const r = project.run(["node", join(REPO_ROOT, "dist/scripts/verify.js"), "--stack", project.stack, "--config-file", project.configFile, "--seconds", "2", "--json"]);
-        expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-        const results = JSON.parse(r.stdout) as Array<{ ok: boolean; paths: Array<{ dev: string; share: number }> }>;
+        const { status, results, stderr } = project.verify(2);
+        expect(status, stderr).toBe(0);
         expect(results.map((x) => x.ok)).toEqual([true]);
         expect(results[0]!.paths.map((p) => p.dev).sort()).toEqual(["eno1", "eno2"]);
         for (const path of results[0]!.paths) expect(path.share).toBeGreaterThan(0.05);

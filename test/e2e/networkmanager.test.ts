@@ -12,20 +12,13 @@ import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempProject } from "../../scripts/tempProject";
 import { tierHarness } from "../lab/harness";
-import { keyPaths, labHosts, stackHosts, TOPOLOGY } from "../lab/topology";
+import { keyPaths, labHosts, stackHosts } from "../lab/topology";
 import { snapshot } from "./project";
 
 const sd = tierHarness("systemd");
 const SERVERS = ["server1", "server2"] as const;
 const SLOW = 300_000;
-const ns = (server: string) => `${TOPOLOGY.tiers.systemd.netnsPrefix}${server}`;
 const NM_SETTINGS = "connection.mptcp-flags,ipv4.addresses,ipv4.routes,ipv4.routing-rules";
-
-function sh(...command: string[]): string {
-  const r = spawnSync(command[0]!, command.slice(1), { encoding: "utf8", timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`${command.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /**
  * The server's kernel state as the stack sees it (endpoints sorted, ids left out: mptcpd and the
@@ -65,7 +58,6 @@ describe("the lab stack on NetworkManager servers with mptcpd", () => {
     writeFileSync(project.configFile, JSON.stringify({ config: { "mptcp-pulumi:hosts": hosts().map((h) => ({ ...h, foreignEndpoints: policy })), "mptcp-pulumi:verify": { seconds: 2 } } }, null, 2));
   const outputs = () => JSON.parse(project.ok("stack", "output", "--json")) as { hosts: Record<string, { foreignEndpoints: string[]; managers: Record<string, string>; verification?: { ok: boolean; paths: Array<{ dev: string; sharePercent: number }> } }> };
   const clean = () => project.pulumi("preview", "--refresh", "--expect-no-changes").status === 0;
-  const drift = () => project.run(["node", "dist/scripts/drift.js", "--stack", project.stack, "--config-file", project.configFile, "--cwd", project.dir]);
 
   beforeAll(() => {
     sd.lab("up", "--flavor", "networkmanager", "--mptcpd");
@@ -103,9 +95,9 @@ describe("the lab stack on NetworkManager servers with mptcpd", () => {
     [
       "eno2 carrier down and up",
       () => {
-        sh("ip", "-n", ns("server1"), "link", "set", "dev", "eno2", "down");
+        sd.onHost("server1", "ip", "link", "set", "dev", "eno2", "down");
         spawnSync("sleep", ["3"]);
-        sh("ip", "-n", ns("server1"), "link", "set", "dev", "eno2", "up");
+        sd.onHost("server1", "ip", "link", "set", "dev", "eno2", "up");
       },
     ],
   ];
@@ -118,7 +110,7 @@ describe("the lab stack on NetworkManager servers with mptcpd", () => {
   const settles = (cause: () => void) => {
     cause();
     const took = within(30, () => SERVERS.every((s) => sd.onHost(s, "ip", "route", "show", "table", "102").includes("192.168.0.0/24 dev eno2")) && clean());
-    expect(took, `still drifted 30 s after the event: ${drift().stdout}`).toBeLessThan(30);
+    expect(took, `still drifted 30 s after the event: ${project.drift().stdout}`).toBeLessThan(30);
   };
 
   it.each(events)("after %s, NM puts everything back within seconds: preview --refresh --expect-no-changes passes", (_event, cause) => settles(cause), SLOW);
@@ -131,7 +123,7 @@ describe("the lab stack on NetworkManager servers with mptcpd", () => {
     expect(clean()).toBe(true);
     sd.onHost("server2", "nmcli", "connection", "up", "eno1");
     expect(within(10, () => sd.onHost("server2", "ip", "mptcp", "endpoint", "show").includes("10.0.0.2"))).toBeLessThan(10);
-    const drift = project.run(["node", "dist/scripts/drift.js", "--stack", project.stack, "--config-file", project.configFile, "--cwd", project.dir, "--json"]);
+    const drift = project.drift("--json");
     expect(drift.status, drift.stderr).toBe(1);
     const plan = JSON.parse(drift.stdout) as { resources: Array<{ name: string; reason: string }> };
     expect(plan.resources).toEqual([expect.objectContaining({ name: "server2-mptcp", reason: expect.stringMatching(/^foreign endpoints to remove: 10\.0\.0\.2 id \d+ dev eno1$/) })]);
@@ -153,9 +145,9 @@ describe("the lab stack on NetworkManager servers with mptcpd", () => {
   it.each(laterEvents)("after %s, NM and its dispatcher hook put everything back within seconds: preview --refresh --expect-no-changes passes", (_event, cause) => settles(cause), SLOW);
 
   it("MptcpVerification still shows both paths after every event", () => {
-    const r = project.run(["node", "dist/scripts/verify.js", "--stack", project.stack, "--config-file", project.configFile, "--seconds", "2", "--json"]);
+    const r = project.verify(2);
     expect(r.status, r.stderr).toBe(0);
-    const [result] = JSON.parse(r.stdout) as Array<{ ok: boolean; paths: Array<{ dev: string; share: number }> }>;
+    const [result] = r.results;
     expect(result!.ok).toBe(true);
     expect(result!.paths.map((p) => p.dev).sort()).toEqual(["eno1", "eno2"]);
   }, SLOW);

@@ -20,12 +20,6 @@ export class TempProject extends BaseProject {
     // resolve them in the project, although the engine starts it in dist/stacks.
     super(stack, { "mptcp-pulumi:hosts": labHosts(edit), ...(verify ? { "mptcp-pulumi:verify": verify } : labVerify()) }, { ".lab": LAB_DIR });
   }
-
-  /** Runs `npm run verify` for this stack (with `extra` options); returns its parsed JSON and exit status. */
-  verify(seconds = 2, ...extra: string[]): { status: number; results: Array<{ ok: boolean; joins: Record<string, number>; linkBytes: Record<string, number>; problems: string[] }>; stderr: string } {
-    const r = this.run(["node", join(ROOT, "dist/scripts/verify.js"), "--stack", this.stack, "--config-file", this.configFile, "--seconds", String(seconds), "--json", ...extra]);
-    return { status: r.status, results: r.stdout.trim() ? JSON.parse(r.stdout) : [], stderr: r.stderr };
-  }
 }
 
 /** One host of Pulumi.lab.yaml, as plain data for tests to edit. */
