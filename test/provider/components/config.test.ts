@@ -1,31 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { checkGroupConfig as checkWithRoot, pairUp, resolvePaths, withoutOptions } from "../../../provider/components/config";
 import { addIpv6, type Spelling } from "../../support/ipv6Stack";
+import { labStackHosts } from "../../support/labStack";
 
 /** The checks, with relative key paths resolved against the repository (where Pulumi.lab.yaml is). */
 const checkStackConfig = (raw: unknown) => checkWithRoot(raw, process.cwd());
 
-const STACK_FILE = fileURLToPath(new URL("../../../Pulumi.lab.yaml", import.meta.url));
-
-/** Stand-ins for the lab's key and known_hosts, which exist only while the lab is up. */
-const KEY_FILES = mkdtempSync(join(tmpdir(), "mptcp-config-test-"));
-writeFileSync(join(KEY_FILES, "id_ed25519"), "not a real key\n");
-writeFileSync(join(KEY_FILES, "known_hosts"), "");
-
 /** A fresh copy of `mptcp-pulumi:hosts` from Pulumi.lab.yaml, wrapped as the stack program does. */
 function labConfig(): { hosts: any[] } {
-  const doc = load(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, unknown> };
-  const hosts = structuredClone(doc.config["mptcp-pulumi:hosts"]) as any[];
-  for (const host of hosts) {
-    host.connection.privateKeyPath = join(KEY_FILES, "id_ed25519");
-    host.connection.knownHostsPath = join(KEY_FILES, "known_hosts");
-  }
-  return { hosts };
+  return { hosts: labStackHosts() };
 }
 
 /** The lab config after `mutate`, with its check failures' property paths. */

@@ -3,14 +3,10 @@
  * resource gets), and that a bad configuration is refused before anything is registered.
  * (Mocks never run the provider: the real CRUD is in test/e2e.)
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import { load } from "js-yaml";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MptcpGroup, MptcpServer } from "../../../provider/package";
+import { labStackHosts } from "../../support/labStack";
 
 const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
 
@@ -30,17 +26,8 @@ beforeEach(async () => {
   );
 });
 
-const keys = mkdtempSync(join(tmpdir(), "mptcp-group-test-"));
-writeFileSync(join(keys, "id_ed25519"), "not a real key\n");
-writeFileSync(join(keys, "known_hosts"), "");
-
 /** The lab stack's hosts, with key files that exist. */
-function labHosts(): any[] {
-  const doc = load(readFileSync(fileURLToPath(new URL("../../../Pulumi.lab.yaml", import.meta.url)), "utf8")) as { config: Record<string, any> };
-  const hosts = structuredClone(doc.config["mptcp-pulumi:hosts"]) as any[];
-  for (const host of hosts) Object.assign(host.connection, { privateKeyPath: join(keys, "id_ed25519"), knownHostsPath: join(keys, "known_hosts") });
-  return hosts;
-}
+const labHosts = labStackHosts;
 
 /** Lets the mock monitor receive every registration. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
