@@ -180,7 +180,10 @@ describe("a create that fails half-way", () => {
         rules: [{ from: "10.0.0.2", priority: 1600 }],
       })
     ).inputs;
-    const error = await providers.PolicyRoute.create(inputs).catch((e: unknown) => e as Error);
+    const error = await providers.PolicyRoute.create(inputs).then(
+      () => new Error("create succeeded"),
+      (e: unknown) => e as Error,
+    );
     expect(error.message).toMatch(/failed: ip route replace 192\.168\.0\.0\/24 dev eno2 src 192\.168\.0\.99 table 160\. Applied: ip route replace 10\.0\.0\.0\/24 dev eno1 scope link table 160\. Not attempted: ip rule add priority 1600 from 10\.0\.0\.2 table 160/);
     expect(error.message).toContain("those changes were undone");
     expect(onHost("server2", "ip", "-j", "route", "show", "table", "all")).toBe(before);

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { Connection } from "../../provider/connection";
 import { ProviderContext } from "../../provider/context";
 import { dynamicProviderFor } from "../../provider/resource";
 import { endpointDefinition } from "../../provider/resources/endpoint";
 
 const KEY_A = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const KEY_B = "-----BEGIN OPENSSH PRIVATE KEY-----\nBBBB\n-----END OPENSSH PRIVATE KEY-----\n";
-const connection = { host: "192.0.2.1", port: 22, user: "root", hostKeyPolicy: "strict", connectTimeoutSeconds: 10, confirmTimeoutSeconds: 120, privateKeyPath: "/keys/a" };
+const connection: Connection = { host: "192.0.2.1", port: 22, user: "root", hostKeyPolicy: "strict", connectTimeoutSeconds: 10, confirmTimeoutSeconds: 120, privateKeyPath: "/keys/a" };
 const olds = { connection, privateKey: KEY_A, address: "192.168.0.1", dev: "eno2", flags: ["signal"], endpointId: 1, persisted: true };
 const news = { connection, privateKey: KEY_A, address: "192.168.0.1", dev: "eno2", flags: ["signal"] };
 

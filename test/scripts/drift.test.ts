@@ -66,7 +66,7 @@ describe("driftPlan on clean previews", () => {
   });
 
   it("says 'resource' for one", () => {
-    expect(formatPlan({ drifted: false, resources: [], changeSummary: { same: 2 }, matching: 1 })).toBe("no drift: 1 resource matches");
+    expect(formatPlan({ drifted: false, resources: [], changeSummary: { same: 2 }, matching: 1, foreign: [] })).toBe("no drift: 1 resource matches");
   });
 });
 

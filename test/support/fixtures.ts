@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { connectionSchema, type Connection } from "../../provider/connection";
 import { render, type Operation } from "../../provider/operations";
 import { UNIT_LINK, UNIT_PATH } from "../../provider/hostpaths";
 import { PlanError } from "../../provider/resource";
@@ -33,6 +34,8 @@ export function hostState(version: "6.1" | "5.15" = "6.1"): HostState {
 
 /** The connection input every resource test uses (the lab's client, server2). */
 export const CONNECTION = { host: "172.31.2.2" } as const;
+/** The same connection, parsed (defaults applied), where a planner takes a Connection. */
+export const PARSED_CONNECTION: Connection = connectionSchema.parse(CONNECTION);
 
 /**
  * Plays the file operations of a plan onto `state.files`, as the host would after a successful

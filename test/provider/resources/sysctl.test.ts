@@ -10,7 +10,7 @@ import {
   type SysctlOutputs,
 } from "../../../provider/resources/sysctl";
 import type { Operation } from "../../../provider/operations";
-import { applyFileChanges, checkFailures, CONNECTION, hostState, planErrorOf, writtenPaths } from "../../support/fixtures";
+import { applyFileChanges, checkFailures, CONNECTION, hostState, PARSED_CONNECTION, planErrorOf, writtenPaths } from "../../support/fixtures";
 
 const tuning = (input: Record<string, unknown>): SysctlInputs => sysctlSchema.parse({ connection: CONNECTION, name: "tuning", ...input });
 const outputsOf = (inputs: SysctlInputs, previous: Record<string, string>): SysctlOutputs => ({ ...inputs, previous, persisted: true });
@@ -73,39 +73,39 @@ describe("sysctlSchema", () => {
 
 describe("planSysctls", () => {
   it("changes nothing when the host has the value with tabs and the input has spaces", () => {
-    const changes = planSysctls("h", "t", { "net.ipv4.tcp_rmem": "4096 131072 33554432" }, {}, hostState("6.1"), "tuning", false);
+    const changes = planSysctls(PARSED_CONNECTION, "t", { "net.ipv4.tcp_rmem": "4096 131072 33554432" }, {}, hostState("6.1"), "tuning", false);
     expect(changes).toEqual([]);
   });
 
   it("sets a value that differs and says what it was", () => {
-    const changes = planSysctls("h", "t", { "net.ipv4.tcp_wmem": "4096 131072 33554432" }, {}, hostState("6.1"), "tuning", false);
+    const changes = planSysctls(PARSED_CONNECTION, "t", { "net.ipv4.tcp_wmem": "4096 131072 33554432" }, {}, hostState("6.1"), "tuning", false);
     expect(changes).toEqual([
       { type: "sysctl", key: "net.ipv4.tcp_wmem", value: "4096 131072 33554432", note: "(was 4096 16384 4194304)" },
     ]);
   });
 
   it("refuses a key the host does not have, naming it", () => {
-    const message = planErrorOf(() => planSysctls("h", "t", { "net.mptcp.scheduler": "default" }, {}, hostState("5.15"), "tuning", true));
+    const message = planErrorOf(() => planSysctls(PARSED_CONNECTION, "t", { "net.mptcp.scheduler": "default" }, {}, hostState("5.15"), "tuning", true));
     expect(message).toContain("sysctl net.mptcp.scheduler does not exist on the host (kernel 5.15.0-91-generic)");
   });
 
   it("restores a key that was managed before but is no longer declared", () => {
     const state = hostState("6.1");
     state.sysctls["vm.swappiness"] = "10";
-    const changes = planSysctls("h", "t", { "net.ipv4.tcp_rmem": "4096 131072 33554432" }, { "vm.swappiness": "60" }, state, "tuning", false);
+    const changes = planSysctls(PARSED_CONNECTION, "t", { "net.ipv4.tcp_rmem": "4096 131072 33554432" }, { "vm.swappiness": "60" }, state, "tuning", false);
     expect(sysctlChanges(changes)).toEqual(["vm.swappiness=60"]);
   });
 
   it("writes the sysctl.d file when persisting", () => {
     const values = { "net.ipv4.tcp_rmem": "4096 131072 33554432" };
-    const changes = planSysctls("h", "t", values, {}, hostState("6.1"), "tuning", true);
+    const changes = planSysctls(PARSED_CONNECTION, "t", values, {}, hostState("6.1"), "tuning", true);
     expect(changes).toEqual([{ type: "file", action: "write", path: FILE, content: sysctlFileText(values) }]);
   });
 
   it("removes the sysctl.d file when persistence is turned off", () => {
     const state = hostState("6.1");
     state.files[FILE] = "old\n";
-    expect(planSysctls("h", "t", { "vm.swappiness": state.sysctls["vm.swappiness"]! }, {}, state, "tuning", false)).toEqual([
+    expect(planSysctls(PARSED_CONNECTION, "t", { "vm.swappiness": state.sysctls["vm.swappiness"]! }, {}, state, "tuning", false)).toEqual([
       { type: "file", action: "remove", path: FILE },
     ]);
   });
