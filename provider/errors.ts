@@ -3,8 +3,10 @@
  * provider was doing, the command that ran (argv), its exit code and output, and the cause.
  * `reason` says which of the failures it is; the message is written for users from the fields.
  */
-import { describe, render, type Operation } from "./operations";
-import { ipCommand, type Progress } from "./protocol";
+import { describe, type Operation } from "./operations";
+import type { Progress } from "./protocol";
+
+export { argvOf } from "./operations";
 
 /** How a host is named in every message: "user@host:port", plus " via JUMP" behind a jump host. */
 export function hostSpelling(t: { user: string; host: string; port: number; proxyJump?: string | undefined }): string {
@@ -15,9 +17,11 @@ export function hostSpelling(t: { user: string; host: string; port: number; prox
  * - `command`: a remote command (or ssh itself) failed;
  * - `partial`: a change set stopped at a failed step: `progress` says what was applied;
  * - `rollbackPending`: the connection was lost after arming: the host undoes the change set itself;
- * - `rolledBack`: the host was reached again only after its timer had undone the change set.
+ * - `rolledBack`: the host was reached again only after its timer had undone the change set;
+ * - `hostChanged`: under the lock, the parts of the state the change set was planned on (`changed`)
+ *   were no longer as read: nothing was applied.
  */
-export type HostFailure = "command" | "partial" | "rollbackPending" | "rolledBack";
+export type HostFailure = "command" | "partial" | "rollbackPending" | "rolledBack" | "hostChanged";
 
 /** What a HostError carries. */
 export interface HostErrorFields {
@@ -35,6 +39,8 @@ export interface HostErrorFields {
   progress?: Progress;
   /** For `rollbackPending`: whether the timer was known to be armed when the connection broke. */
   armed?: boolean;
+  /** For `hostChanged`: the parts of the state that changed ("pending": an unconfirmed change set was rolled back first). */
+  changed?: readonly string[];
   cause?: unknown;
 }
 
@@ -61,6 +67,13 @@ function messageOf(f: HostErrorFields, seconds: number): string {
         `on ${f.host}: ${f.operation}: the connection was lost ${armed ? "after the change set was applied, so it was not confirmed" : "while applying"}; ` +
         `${armed ? "the host rolls it back" : "whatever was applied, the host rolls back"} by itself within ${seconds}s (commit-confirmed), ` +
         `so it should become reachable again. Cause: ${causeText(f.cause)}`
+      );
+    }
+    case "hostChanged": {
+      const parts = f.changed?.length ? f.changed.join(", ") : "its state";
+      return (
+        `on ${f.host}: ${f.operation}: the host changed since it was read (${parts}), so nothing was applied: ` +
+        "another operation, a boot replay or a daemon acted in between. Run again"
       );
     }
     case "rolledBack":
@@ -98,12 +111,4 @@ export class HostError extends Error {
     this.progress = fields.progress && Object.freeze({ ...fields.progress, applied: [...fields.progress.applied], notAttempted: [...fields.progress.notAttempted] });
     Object.freeze(this);
   }
-}
-
-/** The argv of an operation as it runs on the host, for errors. */
-export function argvOf(op: Operation): string[] {
-  const r = render(op);
-  if (r.kind === "ip") return ipCommand(r);
-  if (r.kind === "exec") return r.argv;
-  return [r.kind === "writeFile" ? "write" : "rm", r.path];
 }

@@ -1,19 +1,26 @@
 /**
- * Every path the provider uses on a host, in one place. The run-time ones are shell words to be
- * expanded there, per network namespace: the scope of everything we manage (lab servers share /run).
+ * Every path the provider uses on a host, in one place. The programs that run there get them as
+ * their environment or as arguments (provider/protocol.ts, provider/host/).
  */
 
-/** The host lock (flock): in /run/lock, outside every folder the provider may delete. */
-export const LOCK_FILE_SHELL = `/run/lock/mptcp-pulumi-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0).lock`;
+/**
+ * The provider's run-time files: the host lock, the armed commit-confirmed timers, the
+ * verification's pid files, per network namespace (the scope of what we manage; the lab's servers
+ * share /run). Root's alone: in /run, which no other user can write, unlike /tmp or /run/lock
+ * (provider/host/lib.sh describes the layout). tmpfs: a real reboot disarms the timers, as it should.
+ */
+export const RUN_DIR = "/run/mptcp-pulumi";
 
-/** The folder of armed commit-confirmed timers (tmpfs: a real reboot disarms them, as it should). */
-export const ROLLBACK_DIR_SHELL = `/run/mptcp-pulumi/$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0)`;
+/** How long a second operation waits for the host lock before giving up. */
+export const LOCK_WAIT_SECONDS = 120;
+/** How long the boot replay waits for a provider session to finish before it replays anyway. */
+export const REPLAY_LOCK_WAIT_SECONDS = 60;
 
 /** Directory on the host that holds the boot replay (apply.sh and one part per resource). */
 export const PERSIST_DIR = "/etc/mptcp-pulumi";
-/** The folder of boot parts, one `ip -batch` file per resource and address family. */
+/** The folder of boot parts: one file of records per resource. */
 export const PARTS_DIR = `${PERSIST_DIR}/parts`;
-/** The replay script the unit runs. */
+/** The replay program the units and hooks run. */
 export const APPLY_SCRIPT_PATH = `${PERSIST_DIR}/apply.sh`;
 /** The systemd unit that replays the parts at boot. */
 export const UNIT_PATH = "/etc/systemd/system/mptcp-pulumi.service";
@@ -35,9 +42,47 @@ export const NETWORKD_DROPIN_ROOT = "/etc/systemd/network";
 /** The name prefix of our networkd drop-ins, e.g. 90-mptcp-pulumi-table-102.conf. */
 export const NETWORKD_DROPIN_PREFIX = "90-mptcp-pulumi-";
 
+/** Every file of ours the probe reads back, as paths and shell globs. */
+export const OUR_FILE_GLOBS: readonly string[] = [
+  `${SYSCTL_FILE_PREFIX}*.conf`,
+  APPLY_SCRIPT_PATH,
+  `${PARTS_DIR}/*`,
+  UNIT_PATH,
+  DEVICE_UNIT_PATH,
+  UDEV_RULE_PATH,
+  `${NETPLAN_FILE_PREFIX}*.yaml`,
+  `${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf`,
+  NM_HOOK_PATH,
+];
+/** Our symbolic links the probe reads back (their targets). */
+export const OUR_LINKS: readonly string[] = [UNIT_LINK];
+
 /** Where systemd looks for networkd.conf, highest priority first (the same order for its drop-ins). */
 export const NETWORKD_CONF_DIRS = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"] as const;
+/** networkd.conf and its drop-ins, in every folder, as globs. */
+export const NETWORKD_CONF_GLOBS: readonly string[] = [...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf`), ...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf.d/*.conf`)];
 /** The prefix of the .network files netplan generates for networkd. */
 export const NETPLAN_NETWORK_PREFIX = "/run/systemd/network/10-netplan-";
+/** netplan's YAML files, in every folder it reads. */
+export const NETPLAN_FILE_GLOBS: readonly string[] = ["/etc/netplan/*.yaml", "/run/netplan/*.yaml", "/lib/netplan/*.yaml"];
+/** ifupdown's record of the interfaces it brought up (`eno1=eno1` lines). */
+export const IFUPDOWN_STATE = "/run/network/ifstate";
 /** mptcpd's configuration file (Debian, Ubuntu, Fedora). */
 export const MPTCPD_CONF = "/etc/mptcpd/mptcpd.conf";
+/** mptcpd's plugins, in the folders distributions install them. */
+export const MPTCPD_PLUGIN_GLOBS: readonly string[] = ["/usr/lib/*/mptcpd/*.so", "/usr/lib/mptcpd/*.so", "/usr/lib64/mptcpd/*.so"];
+/**
+ * The routing-table names iproute2 reads, in its order: /etc first, then the distribution's own
+ * (iproute2 >= 6.5 moved the defaults to /usr/share/iproute2; older ones used /usr/lib/iproute2).
+ */
+export const RT_TABLES_GLOBS: readonly string[] = [
+  "/etc/iproute2/rt_tables",
+  "/etc/iproute2/rt_tables.d/*.conf",
+  "/usr/share/iproute2/rt_tables",
+  "/usr/share/iproute2/rt_tables.d/*.conf",
+  "/usr/lib/iproute2/rt_tables",
+  "/usr/lib/iproute2/rt_tables.d/*.conf",
+];
+
+/** The daemons whose state the probe asks systemd for, by unit name. */
+export const MANAGER_UNITS = { networkd: "systemd-networkd.service", networkManager: "NetworkManager.service", mptcpd: "mptcp.service" } as const;

@@ -1,40 +1,73 @@
 /**
- * The remote protocol, in one place: how a change set, its lock, its commit-confirmed timer and
- * the read of the host's new state become one POSIX sh script, and how a run of that script
- * (its markers on stdout and its exit code) becomes a typed outcome. Every marker and exit code
- * the provider uses on a host is defined here and nowhere else. Values reach the script quoted
- * once, by transport/quote.ts, or as here-document data.
+ * The remote protocol, in one place: the words and exit codes the programs on a host use to talk
+ * back (set as their environment, the library in provider/host/ prints them), how a change set,
+ * its preconditions and its commit-confirmed timer become one program, and how a run of that
+ * program (its marker lines on stdout and its exit code) becomes a typed outcome.
  */
-import { posix } from "node:path";
-import { takeHostLock } from "./hostLock";
-import { ROLLBACK_DIR_SHELL } from "./hostpaths";
-import { render, type Family, type Operation, type Rendered } from "./operations";
-import { parseProbeSections, probeScript } from "./state/probe";
+import {
+  LOCK_WAIT_SECONDS,
+  MANAGER_UNITS,
+  MPTCPD_CONF,
+  MPTCPD_PLUGIN_GLOBS,
+  NETPLAN_FILE_GLOBS,
+  NETWORKD_CONF_GLOBS,
+  IFUPDOWN_STATE,
+  OUR_FILE_GLOBS,
+  OUR_LINKS,
+  RT_TABLES_GLOBS,
+  RUN_DIR,
+} from "./hostpaths";
+import { program, type HostFile } from "./host";
+import { ipCommand, render, type Family, type Operation, type Rendered } from "./operations";
+import { NM_KEYS } from "./state/nm";
+import { parseProbeSections, probeSysctls, type StatePart } from "./state/probe";
 import type { HostState } from "./state/types";
-import { asRoot, AS_ROOT_FUNCTION, privilegePrelude } from "./privilege";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 
-export { LOCK_FILE_SHELL } from "./hostpaths";
+export { LOCK_WAIT_SECONDS } from "./hostpaths";
 
-/** How long a second operation waits for the host lock before giving up. */
-export const LOCK_WAIT_SECONDS = 120;
-
-const APPLIED = "@@mptcp-pulumi-applied@@";
-const FAILED = "@@mptcp-pulumi-failed@@";
-/** Printed once the rollback timer is armed: from then on an unconfirmed change set is undone. */
-const ARMED = "@@mptcp-pulumi-armed@@";
-/** Starts every section of the host's state; the probe names its sections with `section NAME`. */
-const SECTION = "@@mptcp-pulumi@@";
-/** Printed by the confirm script: the timer was still armed, and now is not. */
-const CONFIRMED = "confirmed";
-/** Printed by the confirm script: too late, the timer had fired and the host rolled back. */
-const EXPIRED = "expired";
+/** Starts every line the programs print for the provider; the next word says what it is. */
+export const MARK = "@@mptcp-pulumi@@";
 
 /**
- * Exit codes of an apply script. A step's own code is never passed through: ip exits 255 like
- * ssh itself, which would hide that the script ran.
+ * Exit codes of a change-set program. A step's own code is never passed through: ip exits 255
+ * like ssh itself, which would hide that the program ran.
  */
-const EXIT = { stepFailed: 3, armFailed: 4, lockBusy: 75, awaitingRollback: 76 } as const;
+const EXIT = { stepFailed: 3, armFailed: 4, lockUnusable: 5, lockBusy: 75, awaitingRollback: 76, hostChanged: 77 } as const;
+
+/** What every program on a host starts with: the protocol's words, the host's paths, sudo or not. */
+export function hostEnvironment(sudo: boolean): Record<string, string | number> {
+  return {
+    MPTCP_PULUMI_MARK: MARK,
+    MPTCP_PULUMI_EXIT_STEP_FAILED: EXIT.stepFailed,
+    MPTCP_PULUMI_EXIT_LOCK_UNUSABLE: EXIT.lockUnusable,
+    MPTCP_PULUMI_EXIT_LOCK_BUSY: EXIT.lockBusy,
+    MPTCP_PULUMI_EXIT_AWAITING_ROLLBACK: EXIT.awaitingRollback,
+    MPTCP_PULUMI_EXIT_HOST_CHANGED: EXIT.hostChanged,
+    MPTCP_PULUMI_LOCK_WAIT: LOCK_WAIT_SECONDS,
+    MPTCP_PULUMI_RUN: RUN_DIR,
+    MPTCP_PULUMI_SUDO: sudo ? 1 : 0,
+    MPTCP_PULUMI_FILES: OUR_FILE_GLOBS.join(" "),
+    MPTCP_PULUMI_LINKS: OUR_LINKS.join(" "),
+    MPTCP_PULUMI_NM_KEYS: NM_KEYS.join(","),
+    MPTCP_PULUMI_UNITS: Object.values(MANAGER_UNITS).join(" "),
+    MPTCP_PULUMI_MPTCPD_UNIT: MANAGER_UNITS.mptcpd,
+    MPTCP_PULUMI_NETWORKD_CONF: NETWORKD_CONF_GLOBS.join(" "),
+    MPTCP_PULUMI_NETPLAN_FILES: NETPLAN_FILE_GLOBS.join(" "),
+    MPTCP_PULUMI_IFSTATE: IFUPDOWN_STATE,
+    MPTCP_PULUMI_MPTCPD_CONF: MPTCPD_CONF,
+    MPTCP_PULUMI_MPTCPD_PLUGINS: MPTCPD_PLUGIN_GLOBS.join(" "),
+    MPTCP_PULUMI_RT_TABLES: RT_TABLES_GLOBS.join(" "),
+  };
+}
+
+/** A program run in a provider session: C locale, the sbin folders (a non-root login's PATH lacks them). */
+function sessionProgram(sudo: boolean, files: readonly HostFile[], main: readonly string[]): string {
+  return program(hostEnvironment(sudo), files, ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', ...main]);
+}
+
+/** The library a change set needs: the lock and timer, the operations' functions, the probe. */
+const CHANGE_FILES: readonly HostFile[] = ["lib", "session", "ops", "probe"];
 
 /** A contiguous group of operations that runs as one shell step. */
 interface Step {
@@ -58,30 +91,30 @@ function ipGroup(rendered: readonly Rendered[], from: number): { lines: IpLine[]
   return { lines, family };
 }
 
-/** One rendered operation (not an ip line) as shell text; privileged commands run as root. */
-export function shellText(r: Exclude<Rendered, IpLine>): string {
-  switch (r.kind) {
-    case "exec":
-      return shellCommand(r.escalates === "inside" ? r.argv : asRoot(r.argv));
-    case "writeFile": {
-      const marker = heredocMarker(r.content.split("\n"));
-      const tmp = `${r.path}.mptcp-pulumi-tmp`;
-      const body = r.content.endsWith("\n") ? r.content : `${r.content}\n`;
-      return (
-        `${shellCommand(asRoot(["mkdir", "-p", posix.dirname(r.path)]))} && ` +
-        `${shellCommand(asRoot(["tee", tmp]))} >/dev/null <<'${marker}'\n${body}${marker}\n` +
-        (r.mode ? `${shellCommand(asRoot(["chmod", r.mode, tmp]))} && ` : "") +
-        `${shellCommand(asRoot(["mv", "-f", tmp, r.path]))}`
-      );
-    }
-    case "removeFile":
-      return shellCommand(asRoot(["rm", "-f", r.path]));
-  }
+/**
+ * Text on stdin of a command: a quoted here-document whose marker the text cannot end early.
+ * `then` continues the command's line (`|| exit 4`): after the body it would be a new command.
+ */
+function withStdin(command: string, text: string, then = ""): string {
+  const body = text.endsWith("\n") ? text : `${text}\n`;
+  const marker = heredocMarker(body.split("\n"));
+  return `${command} <<'${marker}'${then}\n${body}${marker}`;
 }
 
-/** One ip line as a standalone command. */
-export function ipCommand(r: IpLine): string[] {
-  return ["ip", ...(r.family === 6 ? ["-6"] : []), ...r.args];
+/** One rendered operation (not a batched ip line) as shell text; privileged commands run as root. */
+export function shellText(r: Rendered): string {
+  switch (r.kind) {
+    case "ip":
+      return shellCommand(["as_root", ...ipCommand(r)]);
+    case "exec":
+      return shellCommand(["as_root", ...r.argv]);
+    case "call":
+      return r.stdin === undefined ? shellCommand([r.fn, ...r.args]) : withStdin(shellCommand([r.fn, ...r.args]), r.stdin);
+    case "writeFile":
+      return withStdin(shellCommand(["write_file", r.path, r.mode]), r.content);
+    case "removeFile":
+      return shellCommand(["as_root", "rm", "-f", r.path]);
+  }
 }
 
 /** What an item runs as on the host. */
@@ -97,9 +130,8 @@ function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
     const r = all[i]!;
     if (r.kind === "ip") {
       const { lines, family } = ipGroup(all, i);
-      const text = lines.map((l) => ipBatchLine(l.args));
-      const marker = heredocMarker(text);
-      steps.push({ first: i, count: lines.length, text: `${shellCommand(asRoot(ipCommand({ kind: "ip", family, args: ["-batch", "-"] })))} <<'${marker}'\n${text.join("\n")}\n${marker}` });
+      const batch = shellCommand(["as_root", ...ipCommand({ kind: "ip", family, args: ["-batch", "-"] })]);
+      steps.push({ first: i, count: lines.length, text: withStdin(batch, lines.map((l) => ipBatchLine(l.args)).join("\n")) });
       i += lines.length;
       continue;
     }
@@ -109,39 +141,6 @@ function stepsOf(items: readonly (Operation | Rendered)[]): Step[] {
   return steps;
 }
 
-/** The prelude of every script: C locale, `section NAME` to start a section of state, and `as_root`. */
-function prelude(sudo: boolean): string[] {
-  // A non-root login's PATH often lacks the sbin folders (sysctl lives there on Debian).
-  return ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', `section() { echo "${SECTION} $*"; }`, ...privilegePrelude(sudo)];
-}
-
-/**
- * Compiles changes into one POSIX sh script that holds the host lock and reports progress.
- * `afterLock` runs once the lock is held, before the first change (it arms the rollback timer);
- * `afterChanges` runs once they all succeeded, still under the lock (it reads the new state).
- */
-export function compileScript(changes: readonly (Operation | Rendered)[], afterLock?: string, afterChanges?: string, sudo = false): string {
-  const out: string[] = [
-    ...prelude(sudo),
-    ...takeHostLock(LOCK_WAIT_SECONDS, `{ echo "another mptcp-pulumi operation holds $lock on this host" >&2; exit ${EXIT.lockBusy}; }`),
-    // A change set still waiting for its confirm may yet be rolled back: writing now could be
-    // undone behind our back, so wait until it settles.
-    `rb="${ROLLBACK_DIR_SHELL}"`,
-    `for p in "$rb"/*.pending; do [ -e "$p" ] && { echo "a change set applied earlier is awaiting its confirm or its rollback ($p); retry once it settles" >&2; exit ${EXIT.awaitingRollback}; }; done`,
-  ];
-  if (afterLock) out.push(`{\n${afterLock}\n} >&2 || { echo "could not arm the rollback timer" >&2; exit ${EXIT.armFailed}; }`, `echo "${ARMED}"`);
-  for (const step of stepsOf(changes)) {
-    const last = step.first + step.count - 1;
-    // Step output goes to stderr: stdout carries only our markers, one per line.
-    out.push(`{\n${step.text}\n} >&2`);
-    out.push(`rc=$?; if [ "$rc" -ne 0 ]; then echo "${FAILED} ${step.first} ${last} $rc"; exit ${EXIT.stepFailed}; fi`);
-    out.push(`echo "${APPLIED} ${step.first} ${last}"`);
-  }
-  if (afterChanges) out.push(afterChanges);
-  out.push("exit 0");
-  return `${out.join("\n")}\n`;
-}
-
 /** Commit-confirmed: the token naming the timer, how long it waits, and what it would run. */
 export interface Arming {
   token: string;
@@ -149,30 +148,66 @@ export interface Arming {
   undo: readonly Operation[];
 }
 
+/** What a change set was planned on: the checksum of each part of the host's state it depends on. */
+export type Preconditions = Partial<Record<StatePart, string>>;
+
+/** Options of a change-set program. */
+export interface ChangeOptions {
+  /** Arm the commit-confirmed timer first. */
+  arming?: Arming | undefined;
+  /** Refuse to apply when these parts of the state changed since they were read. */
+  expect?: Preconditions | undefined;
+  /** Sysctl keys beyond the probe's subtrees to read back with the new state. */
+  extraSysctls?: readonly string[] | undefined;
+  /** Privileged commands through `sudo -n` (a non-root login). */
+  sudo?: boolean | undefined;
+}
+
 /**
- * The one round trip of a change set: lock, optional timer, the operations, then the new state.
- * With `sudo`, privileged commands go through `sudo -n` (a non-root login).
+ * The one round trip of a change set: the lock, its preconditions, the optional timer, the
+ * operations (each step's progress reported), then the host's new state, under the lock.
  */
-export function applyScript(ops: readonly Operation[], extraSysctls: readonly string[], arming?: Arming, sudo = false): string {
-  return compileScript(ops, arming ? armScript(arming.token, arming.seconds, arming.undo) : undefined, probeScript(extraSysctls), sudo);
+export function applyScript(changes: readonly (Operation | Rendered)[], options: ChangeOptions = {}): string {
+  const expect = Object.entries(options.expect ?? {}).map(([part, sum]) => `${part}=${sum}`);
+  const main = [`begin_change ${shellCommand([String(LOCK_WAIT_SECONDS), ...expect])} || exit $?`];
+  if (options.arming) {
+    const { token, seconds, undo } = options.arming;
+    main.push(withStdin(shellCommand(["arm", checkToken(token), String(seconds)]), rollbackProgram(undo, options.sudo ?? false), ` || exit ${EXIT.armFailed}`));
+  }
+  for (const step of stepsOf(changes)) {
+    // Step output goes to stderr: stdout carries only the marker lines and the state.
+    main.push(`{\n${step.text}\n} >&2`, `step_done ${step.first} ${step.first + step.count - 1} $?`);
+  }
+  main.push(`probe ${shellCommand(probeSysctls(options.extraSysctls ?? []))}`, "exit 0");
+  return sessionProgram(options.sudo ?? false, CHANGE_FILES, main);
 }
 
 /** The read-only round trip: the host's state, no lock (reading needs no privilege). */
 export function readScript(extraSysctls: readonly string[]): string {
-  return `${[...prelude(false), probeScript(extraSysctls), "exit 0"].join("\n")}\n`;
+  return sessionProgram(false, ["lib", "probe"], [`probe ${shellCommand(probeSysctls(extraSysctls))}`, "exit 0"]);
+}
+
+/**
+ * The rollback program the timer runs: the library, the undo of the change set as the function
+ * `undo` (each line best effort: one failure must not stop the rest), and its main.
+ */
+export function rollbackProgram(undo: readonly Operation[], sudo: boolean): string {
+  const lines = undo.map((op) => `{ ${shellText(render(op))}\n} || true`);
+  return program(hostEnvironment(sudo), ["lib", "session", "ops"], ["undo() {", ":", ...lines, "}", 'rollback_main "$0" "$@"']);
 }
 
 /** Splits output into its state sections (text before the first section is ignored). */
 export function splitSections(output: string): Map<string, string> {
   const sections = new Map<string, string>();
+  const head = `${MARK} section `;
   let name: string | undefined;
   let lines: string[] = [];
   for (const line of output.split("\n")) {
-    if (line.startsWith(`${SECTION} `)) {
+    if (line.startsWith(head)) {
       if (name !== undefined) sections.set(name, lines.join("\n"));
-      name = line.slice(SECTION.length + 1);
+      name = line.slice(head.length);
       lines = [];
-    } else if (name !== undefined) {
+    } else if (name !== undefined && !line.startsWith(`${MARK} `)) {
       lines.push(line);
     }
   }
@@ -180,7 +215,7 @@ export function splitSections(output: string): Map<string, string> {
   return sections;
 }
 
-/** The host's state from the output of a read or apply script. */
+/** The host's state from the output of a read or change-set program. */
 export function parseProbe(output: string): HostState {
   return parseProbeSections(splitSections(output));
 }
@@ -193,7 +228,7 @@ export interface ScriptRun {
   exitCode: number | null;
 }
 
-/** What a run of an apply script did, by operation. */
+/** What a run of a change-set program did, by operation. */
 export interface Progress<T = Operation> {
   applied: T[];
   failed?: T;
@@ -201,47 +236,51 @@ export interface Progress<T = Operation> {
 }
 
 /**
- * The typed outcome of an apply run:
+ * The typed outcome of a change-set run:
  * - `applied`: every operation ran; `state` is the host's state right after, under the lock;
  * - `failed`: a step failed; what was applied, what failed and what was not attempted;
+ * - `hostChanged`: the parts of the state named in `parts` changed since the plan read them (or
+ *   an unconfirmed change set was rolled back first): nothing was attempted, plan again;
  * - `lockBusy`: another operation held the host lock; nothing was attempted;
  * - `rollbackPending`: an earlier change set awaits its confirm or rollback; nothing was attempted;
  * - `armFailed`: the timer could not be armed; nothing was attempted;
- * - `connectionLost`: ssh itself failed; the script may have run (the timer undoes it if armed);
- * - `error`: anything else (the transport's error says what).
+ * - `connectionLost`: ssh itself failed; the program may have run (the timer undoes it if armed);
+ * - `error`: anything else, the lock folder refused among it (the transport's error says what).
  * `armed` says whether the commit-confirmed timer was armed before the run ended.
  */
 export type ApplyOutcome =
   | { kind: "applied"; armed: boolean; applied: Operation[]; state: HostState }
   | ({ kind: "failed"; armed: boolean } & Progress)
+  | { kind: "hostChanged"; armed: false; parts: string[]; notAttempted: Operation[] }
   | { kind: "lockBusy" | "rollbackPending" | "armFailed" | "connectionLost" | "error"; armed: boolean; notAttempted: Operation[] };
+
+/** The marker lines of a run, as words after the marker. */
+function markerLines(stdout: string): string[][] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith(`${MARK} `))
+    .map((line) => line.slice(MARK.length + 1).trim().split(/\s+/));
+}
 
 /** Reads a run of `applyScript(ops, ...)`. */
 export function parseApplyRun(ops: readonly Operation[], run: ScriptRun): ApplyOutcome {
-  const armed = run.stdout.split("\n").some((line) => line.trim() === ARMED);
+  const lines = markerLines(run.stdout);
+  const armed = lines.some((w) => w[0] === "armed");
   if (run.exitCode === 0) return { kind: "applied", armed, applied: [...ops], state: parseProbe(run.stdout) };
-  if (run.stdout.includes(FAILED)) return { kind: "failed", armed, ...readOutcome(ops, run.stdout, run.stderr) };
-  const kind =
-    run.exitCode === EXIT.lockBusy
-      ? "lockBusy"
-      : run.exitCode === EXIT.awaitingRollback
-        ? "rollbackPending"
-        : run.exitCode === EXIT.armFailed
-          ? "armFailed"
-          : run.exitCode === 255 || run.exitCode === null
-            ? "connectionLost"
-            : "error";
+  if (lines.some((w) => w[0] === "failed")) return { kind: "failed", armed, ...readOutcome(ops, run.stdout, run.stderr) };
+  if (run.exitCode === EXIT.hostChanged) return { kind: "hostChanged", armed: false, parts: lines.filter((w) => w[0] === "changed").flatMap((w) => w.slice(1)), notAttempted: [...ops] };
+  const kinds: Record<number, "lockBusy" | "rollbackPending" | "armFailed"> = { [EXIT.lockBusy]: "lockBusy", [EXIT.awaitingRollback]: "rollbackPending", [EXIT.armFailed]: "armFailed" };
+  const kind = (run.exitCode !== null ? kinds[run.exitCode] : undefined) ?? (run.exitCode === 255 || run.exitCode === null ? "connectionLost" : "error");
   return { kind, armed, notAttempted: [...ops] };
 }
 
-/** Reads the markers of a (possibly failed) script run. */
+/** Reads the markers of a (possibly failed) program run. */
 export function readOutcome<T extends Operation | Rendered>(changes: readonly T[], stdout: string, stderr: string): Progress<T> {
   const applied = new Set<number>();
   let failedRange: [number, number] | undefined;
-  for (const line of stdout.split("\n")) {
-    const words = line.trim().split(/\s+/);
-    if (words[0] === APPLIED) for (let i = Number(words[1]); i <= Number(words[2]); i++) applied.add(i);
-    if (words[0] === FAILED) failedRange = [Number(words[1]), Number(words[2])];
+  for (const words of markerLines(stdout)) {
+    if (words[0] === "applied") for (let i = Number(words[1]); i <= Number(words[2]); i++) applied.add(i);
+    if (words[0] === "failed") failedRange = [Number(words[1]), Number(words[2])];
   }
   let failedIndex: number | undefined;
   if (failedRange) {
@@ -264,57 +303,18 @@ export function readOutcome<T extends Operation | Rendered>(changes: readonly T[
   return result;
 }
 
-/** One undo operation as a best-effort shell line (a failed line must not stop the rest). */
-function undoLine(op: Operation): string {
-  const r = render(op);
-  if (r.kind === "ip") return `${shellCommand(asRoot(ipCommand(r)))} || true`;
-  // A file is restored with printf: a here-document inside the rollback script would need a
-  // marker of its own; one quoted word does not.
-  if (r.kind === "writeFile") return `printf '%s' ${shellCommand([r.content])} | ${shellCommand(asRoot(["tee", r.path]))} >/dev/null${r.mode ? ` && ${shellCommand(asRoot(["chmod", r.mode, r.path]))}` : ""} || true`;
-  return `{ ${shellText(r)}; } || true`;
-}
-
-/** Tokens name timer files; they are generated, but check anyway before they reach a shell. */
+/** Tokens name timer files; they are generated, but check anyway before they reach a host. */
 function checkToken(token: string): string {
   if (!/^[a-z0-9-]+$/.test(token)) throw new Error(`invalid rollback token ${JSON.stringify(token)}`);
   return token;
 }
 
-/** Script text that arms the timer: writes the rollback, starts a detached sleeper. */
-export function armScript(token: string, seconds: number, undo: readonly Operation[]): string {
-  const base = `"$rb/${checkToken(token)}`;
-  // The timer runs as the login user (it inherits MPTCP_PULUMI_SUDO); each undo line escalates.
-  const rollback = ["#!/bin/sh", "# mptcp-pulumi rollback: runs when the provider could not confirm the change set", AS_ROOT_FUNCTION, ...undo.map(undoLine), ""].join("\n");
-  return [
-    `rb="${ROLLBACK_DIR_SHELL}"`,
-    // The folder belongs to the login user, who writes the timer's files and later confirms.
-    `${shellCommand(asRoot(["mkdir", "-p"]))} "$rb" && ${shellCommand(asRoot(["chown"]))} "$(id -u)" "$rb" && chmod 700 "$rb"`,
-    `printf '%s' ${shellCommand([rollback])} > ${base}.rollback"`,
-    `: > ${base}.pending"`,
-    // Detached from this session, so a cut SSH connection cannot take the timer with it.
-    // It must not inherit the lock (fd 9), or the host would stay locked until it fires.
-    `setsid sh -c ${shellCommand([
-      // Claim the token by renaming it: a confirm that comes later finds it gone, and one that
-      // came first removed it, so exactly one of the two wins.
-      `sleep ${seconds}; ${takeHostLock(LOCK_WAIT_SECONDS, ":").join("; ")}; b="$1"; if mv "$b.pending" "$b.firing" 2>/dev/null; then { sh "$b.rollback"; echo "rolled back at $(date)"; } > "$b.log" 2>&1; fi; rm -f "$b.firing" "$b.rollback" "$b.pid"`,
-    ])} sh ${base}" 9>&- </dev/null >/dev/null 2>&1 &`,
-    `echo $! > ${base}.pid"`,
-  ].join("\n");
-}
-
-/** Script text that disarms the timer once the provider reached the host again. */
-export function confirmScript(token: string): string {
-  const b = `"$rb/${checkToken(token)}`;
-  // rm succeeding is the claim; the timer's mv cannot then fire the rollback.
-  return [
-    `rb="${ROLLBACK_DIR_SHELL}"`,
-    `if rm ${b}.pending" 2>/dev/null; then [ -f ${b}.pid" ] && kill "$(cat ${b}.pid")" 2>/dev/null; rm -f ${b}.rollback" ${b}.pid"; echo ${CONFIRMED}; else echo ${EXPIRED}; fi`,
-    "exit 0",
-    "",
-  ].join("\n");
+/** The program that disarms the timer once the provider reached the host again. */
+export function confirmScript(token: string, sudo = false): string {
+  return sessionProgram(sudo, ["lib", "session"], [shellCommand(["confirm", checkToken(token)]), "exit 0"]);
 }
 
 /** Whether the confirm found the timer still armed (true) or already fired (false). */
 export function parseConfirm(stdout: string): boolean {
-  return stdout.trim() === CONFIRMED;
+  return markerLines(stdout).some((w) => w[0] === "confirmed");
 }

@@ -106,14 +106,44 @@ function valueAt(root: unknown, property: string): unknown {
   return value;
 }
 
-/** Undoes the changes of a failed create; returns a sentence for the error message. */
-async function undoCreate(session: HostSession, applied: readonly Operation[], before: HostState): Promise<string> {
+/** Undoes applied changes (of a change set that failed half-way); returns a sentence for the error message. */
+async function undoApplied(session: HostSession, applied: readonly Operation[], before: HostState): Promise<string> {
   const undo = inverseAll(applied, before);
   if (undo.length === 0) return "";
-  return session.apply(undo, "undo a failed create").then(
-    () => ` Because the resource was being created, those changes were undone (${undo.map(describe).join("; ")}).`,
+  // No preconditions: the host is, by design, no longer as `before` was read.
+  return session.apply(undo, "undo a change set that failed").then(
+    () => ` Those changes were undone, so the host is as it was before (${undo.map(describe).join("; ")}).`,
     (undoError: unknown) => ` Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
   );
+}
+
+/** How many times a change set is planned again when the host changed between the read and the lock. */
+const REPLANS = 2;
+
+/**
+ * Plans from the host's state and applies the change set, inside the caller's queue. When the
+ * host changed since it was read (checked under the lock), nothing was applied: read and plan
+ * again, twice at most. A change set that fails half-way is undone, so each host ends all or
+ * nothing, and the error says so.
+ */
+async function planAndApply(session: HostSession, keys: readonly string[], plan: (actual: HostState) => Operation[], what: string): Promise<{ before: HostState; changes: Operation[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const before = await session.state(keys);
+    const changes = plan(before);
+    try {
+      await session.apply(changes, `${what}: ${changes.length} change(s)`, before);
+      return { before, changes };
+    } catch (error) {
+      if (error instanceof HostError && error.reason === "hostChanged" && attempt < REPLANS) {
+        session.invalidate();
+        continue;
+      }
+      if (error instanceof HostError && error.progress && error.progress.applied.length > 0) {
+        throw new Error(`${error.message}${await undoApplied(session, error.progress.applied, before)}`, { cause: error });
+      }
+      throw error;
+    }
+  }
 }
 
 /** The given input keys of raw inputs or stored outputs (outputs carry extras strict schemas refuse). */
@@ -168,26 +198,14 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     const session = context.sessionFor(desired.connection, desired.privateKey);
     const keys = [...keysOf(desired), ...(previous ? keysOf(previous) : [])];
     return session.exclusive(async () => {
-      const before = await session.state(keys);
-      const changes = def.plan(desired, before, previous);
-      const what = `${def.kind} ${def.identity(desired)}: ${changes.length} change(s)`;
-      try {
-        await session.apply(changes, what, before);
-      } catch (error) {
-        // A failed create leaves no resource in the state; undo what it applied so the host
-        // matches the state. A failed update keeps its old state, and refresh shows the rest.
-        if (!previous && error instanceof HostError && error.progress && error.progress.applied.length > 0) {
-          throw new Error(`${error.message}${await undoCreate(session, error.progress.applied, before)}`, { cause: error });
-        }
-        throw error;
-      }
+      const { before, changes } = await planAndApply(session, keys, (actual) => def.plan(desired, actual, previous), `${def.kind} ${def.identity(desired)}`);
       const after = changes.length > 0 ? await session.state(keys) : before;
       const outs = def.outputs(desired, after, before, previous);
       const seen = def.observe(outs, after);
       const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
       if (mismatched.length > 0) {
-        // A create leaves nothing in the state: take its changes back so the host matches.
-        const undone = previous ? "" : await undoCreate(session, changes, before);
+        // The state keeps what it had (nothing for a create): take the changes back so the host matches.
+        const undone = await undoApplied(session, changes, before);
         throw new PlanError(
           desired.connection,
           `${def.kind} ${def.identity(desired)}`,
@@ -285,10 +303,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       // A rotated key leaves the state's credentials stale: log in as the program does now.
       const login = context.loginFor(loginOf(current));
       const session = context.sessionFor(login.connection, login.privateKey);
-      await session.exclusive(async () => {
-        const actual = await session.state(keysOf(current));
-        await session.apply(def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`, actual);
-      });
+      await session.exclusive(() => planAndApply(session, keysOf(current), (actual) => def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`));
     },
   };
 }

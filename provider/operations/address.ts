@@ -14,6 +14,7 @@ export function addressOp(action: AddressOp["action"], cidr: string, dev: string
 export const addressFamily: OperationFamily<AddressOp> = {
   render: (op) => ({ kind: "ip", family: op.family, args: ["address", op.action, op.cidr, "dev", op.dev] }),
   mayCut: () => true,
+  dependsOn: () => ["addrs"],
   inverse(op): AddressOp[] {
     if (op.action === "replace") return [];
     return [{ ...op, action: op.action === "add" ? "del" : "add", note: "(undo)" }];

@@ -1,6 +1,5 @@
 /** The boot-replay unit: enabling it, disabling it, and removing the replay once no part is left. */
 import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, PARTS_DIR, PERSIST_DIR, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../hostpaths";
-import { AS_ROOT_FUNCTION } from "../privilege";
 import type { FileOp } from "./file";
 import type { Noted, OperationFamily } from "./types";
 
@@ -10,19 +9,14 @@ import type { Noted, OperationFamily } from "./types";
  */
 export type BootUnitOp = Noted & { type: "bootUnit"; action: "enable" | "disable" | "removeIfUnused" };
 
-// udev reloads its rules by itself too; a host without udevd (a container) has nothing to reload.
-const RELOAD = "{ [ ! -d /run/systemd/system ] || as_root systemctl daemon-reload; } && { as_root udevadm control --reload 2>/dev/null || true; }";
-// Each privileged step goes through as_root, so sudo never has to allow a shell.
-const SCRIPTS: Record<BootUnitOp["action"], string> = {
-  enable: `${AS_ROOT_FUNCTION}; as_root mkdir -p "\${2%/*}" && as_root ln -sf "$1" "$2" && ${RELOAD}`,
-  disable: `${AS_ROOT_FUNCTION}; as_root rm -f "$2" && ${RELOAD}`,
-  removeIfUnused: `${AS_ROOT_FUNCTION}; if [ -z "$(ls -A "$4" 2>/dev/null)" ]; then as_root rm -f "$2" "$1" "$5" "$6" && as_root rm -rf "$3" && ${RELOAD}; fi`,
-};
+/** The host function's word for each action. */
+const ACTIONS: Record<BootUnitOp["action"], string> = { enable: "enable", disable: "disable", removeIfUnused: "remove-if-unused" };
 
-/** Boot-unit operations run a fixed script with the paths as arguments; none cuts the session. */
+/** Boot-unit operations call the host's boot_unit with the paths as arguments; none cuts the session. */
 export const bootUnitFamily: OperationFamily<BootUnitOp, BootUnitOp | FileOp> = {
-  render: (op) => ({ kind: "exec", escalates: "inside", argv: ["sh", "-c", SCRIPTS[op.action], `mptcp-pulumi-${op.action}`, UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR, DEVICE_UNIT_PATH, UDEV_RULE_PATH] }),
+  render: (op) => ({ kind: "call", fn: "boot_unit", args: [ACTIONS[op.action], UNIT_PATH, UNIT_LINK, PERSIST_DIR, PARTS_DIR, DEVICE_UNIT_PATH, UDEV_RULE_PATH] }),
   mayCut: () => false,
+  dependsOn: () => ["files"],
   describe: (op) =>
     op.action === "removeIfUnused" ? `remove mptcp-pulumi.service, its device unit and udev rule, and ${PERSIST_DIR} (no parts left)` : `${op.action} mptcp-pulumi.service at boot`,
   inverse(op, before): Array<BootUnitOp | FileOp> {

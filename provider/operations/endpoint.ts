@@ -35,18 +35,6 @@ export function endpointAddArgs(e: EndpointSpec): string[] {
   return args;
 }
 
-/**
- * An awk program over `ip mptcp endpoint show`: the lines of the endpoints at address `a` and port
- * `p` ("" for none), or with `what=id` their ids. An address may hold one endpoint per port.
- */
-export const ENDPOINTS_AT_AWK = `'{ port = ""; id = ""; for (i = 2; i < NF; i++) { if ($i == "port") port = $(i + 1); if ($i == "id") id = $(i + 1) } if ($1 == a && port == p) print (what == "id" ? id : $0) }'`;
-
-// The kernel may have chosen the id: find it by address and port on the host. Values arrive as
-// positional arguments ($1, $2), never in the script text.
-const DELETE_BY_ADDRESS =
-  `ip mptcp endpoint show | awk -v a="$1" -v p="$2" -v what=id ${ENDPOINTS_AT_AWK} | ` +
-  `while read -r id; do [ -n "$id" ] && ip mptcp endpoint delete id "$id"; done`;
-
 /** The add that recreates an endpoint the host had, with its id. */
 function restoreEndpoint(old: ActualEndpoint): EndpointOp {
   const flags = old.flags.filter((f: EndpointFlag) => f !== "implicit");
@@ -66,10 +54,12 @@ export const endpointFamily: OperationFamily<EndpointOp> = {
         return { kind: "ip", args: ["mptcp", "endpoint", "change", "id", String(op.id), ...words] };
       }
       case "deleteByAddress":
-        return { kind: "exec", argv: ["sh", "-c", DELETE_BY_ADDRESS, "delete-endpoint", op.address, op.port === undefined ? "" : String(op.port)] };
+        // The kernel may have chosen the id: the host finds it by address and port.
+        return { kind: "call", fn: "endpoint_delete_at", args: [op.address, op.port === undefined ? "" : String(op.port)] };
     }
   },
   mayCut: () => false,
+  dependsOn: () => ["mptcp"],
   describe: (op) => (op.action === "deleteByAddress" ? `remove endpoint ${op.address}${op.port !== undefined ? ` port ${op.port}` : ""}` : undefined),
   inverse(op, before): EndpointOp[] {
     switch (op.action) {

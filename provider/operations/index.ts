@@ -3,6 +3,7 @@
  * says in one place how its operations render, whether they may cut the management session,
  * and what undoes them; nothing else reads their rendered words back.
  */
+import type { StatePart } from "../state/probe";
 import type { HostState } from "../state/types";
 import { addressFamily, type AddressOp } from "./address";
 import { bootUnitFamily, type BootUnitOp } from "./bootUnit";
@@ -73,10 +74,36 @@ export function inverseAll(ops: readonly Operation[], before: HostState): Operat
   return [...ops].reverse().flatMap((op) => inverseOf(op, before));
 }
 
+/** One ip line as a standalone command. */
+export function ipCommand(r: Extract<Rendered, { kind: "ip" }>): string[] {
+  return ["ip", ...(r.family === 6 ? ["-6"] : []), ...r.args];
+}
+
+/** The command an operation runs on the host, as argv (a host function by its name; a file by what is done to it). */
+export function argvOf(op: Operation): string[] {
+  const r = render(op);
+  switch (r.kind) {
+    case "ip":
+      return ipCommand(r);
+    case "exec":
+      return r.argv;
+    case "call":
+      return [r.fn, ...r.args];
+    case "writeFile":
+      return ["write_file", r.path, r.mode];
+    case "removeFile":
+      return ["rm", "-f", r.path];
+  }
+}
+
 /** What users read about an operation: the command it runs (or its own wording), then its note. */
 export function describe(op: Operation): string {
-  const own = familyOf(op).describe?.(op);
   const r = render(op);
-  const text = own ?? (r.kind === "ip" ? `ip ${r.family === 6 ? "-6 " : ""}${r.args.join(" ")}` : r.kind === "exec" ? r.argv.join(" ") : `${r.kind === "writeFile" ? "write" : "remove"} ${r.path}`);
+  const text = familyOf(op).describe?.(op) ?? (r.kind === "writeFile" ? `write ${r.path}` : r.kind === "removeFile" ? `remove ${r.path}` : argvOf(op).join(" "));
   return op.note ? `${text} ${op.note}` : text;
+}
+
+/** The parts of the host's state a change set was planned on (each operation's, once). */
+export function dependenciesOf(ops: readonly Operation[]): StatePart[] {
+  return [...new Set(ops.flatMap((op) => familyOf(op).dependsOn(op)))];
 }

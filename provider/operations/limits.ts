@@ -14,5 +14,6 @@ export function limitsArgs(limits: MptcpLimits): string[] {
 export const limitsFamily: OperationFamily<LimitsOp> = {
   render: (op) => ({ kind: "ip", args: limitsArgs(op.limits) }),
   mayCut: () => false,
+  dependsOn: () => ["mptcp"],
   inverse: (_op, before): LimitsOp[] => (before.limits ? [{ type: "limits", limits: { ...before.limits }, note: "(restore)" }] : []),
 };

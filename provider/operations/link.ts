@@ -8,6 +8,7 @@ export type LinkOp = Noted & { type: "link"; dev: string } & ({ mtu: number } | 
 export const linkFamily: OperationFamily<LinkOp> = {
   render: (op) => ({ kind: "ip", args: ["link", "set", "dev", op.dev, ...("mtu" in op ? ["mtu", String(op.mtu)] : [op.up ? "up" : "down"])] }),
   mayCut: () => true,
+  dependsOn: () => ["addrs"],
   inverse(op, before): LinkOp[] {
     const link = before.links.find((l) => l.name === op.dev);
     if (!link) return [];

@@ -22,48 +22,30 @@ export type ManagerConfigOp = Noted & {
   path: string;
   content?: string | undefined;
   reconfigure?: boolean | undefined;
-  expect?: { table: string; rules: number; routes: number } | undefined;
+  expect?: { table: number; rules: number; routes: number } | undefined;
 };
 
-// $1 action, $2 path, $3 content, $4 manager, $5 iface, $6 table, $7 rules, $8 routes.
-// netplan refuses files others can read (0600, as netplan itself writes them). A reload makes
-// networkd reconfigure every link whose file changed (netplan regenerates them all), removing
-// and re-adding their addresses: wait until no link is being configured (twice in a row, 0.1 s
-// apart) and the table shows what the file declares, so the next read sees the settled host.
-const SCRIPT = [
-  "set -e",
-  'case $1 in',
-  '  write) mkdir -p "$(dirname "$2")"; (umask 077 && printf "%s" "$3" > "$2.mptcp-pulumi-tmp") && mv -f "$2.mptcp-pulumi-tmp" "$2" ;;',
-  '  remove) rm -f "$2"; case $2 in *.network.d/*) rmdir "$(dirname "$2")" 2>/dev/null || true ;; esac ;;',
-  "esac",
-  'if [ "$1" = reconfigure ]; then networkctl reconfigure "$5"; else',
-  '  [ "$4" != netplan ] || netplan generate',
-  "  networkctl reload",
-  "fi",
-  // (inside the functions, $1 is their own argument: the table is kept in $table)
-  'table=$6 rules=$7 routes=$8',
-  'count() { { ip -4 "$1" show table "$table" 2>/dev/null; ip -6 "$1" show table "$table" 2>/dev/null; } | grep -c . || true; }',
-  "busy() { for f in /run/systemd/netif/links/*; do case $(sed -n 's/^ADMIN_STATE=//p' \"$f\" 2>/dev/null) in pending | initialized | configuring) return 0 ;; esac; done; return 1; }",
-  'present() { [ -z "$table" ] || { [ "$(count rule)" -ge "$rules" ] && [ "$(count route)" -ge "$routes" ]; }; }',
-  "i=0 ok=0",
-  'while [ $ok -lt 2 ]; do',
-  '  sleep 0.1; i=$((i + 1))',
-  '  if ! busy && present; then ok=$((ok + 1)); else ok=0; fi',
-  // A link that waits for something that never comes (DHCP, a router) stays "configuring":
-  // that is no reason to fail once the table is there.
-  '  if [ $i -ge 100 ]; then present || { echo "networkd did not configure table $table on $5 within 10 s" >&2; exit 1; }; echo "networkd is still configuring some link after 10 s; table ${table:-?} is in place" >&2; break; fi',
-  "done",
-].join("\n");
+/**
+ * netplan refuses YAML that others can read (its own files are 0600); networkd reads its
+ * configuration as the systemd-network user, so a drop-in it cannot read (0600 root) is ignored
+ * and the link goes unconfigured (measured: systemd 252).
+ */
+function modeFor(manager: ConfigManager): string {
+  return manager === "netplan" ? "0600" : "0644";
+}
 
 const actionOf = (op: ManagerConfigOp) => (op.reconfigure ? "reconfigure" : op.content !== undefined ? "write" : "remove");
 
 /** Applied through the manager, which re-adds the addresses of the links it reconfigures: it may cut the session. */
 export const managerConfigFamily: OperationFamily<ManagerConfigOp> = {
   render: (op) => ({
-    kind: "exec",
-    argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-config", actionOf(op), op.path, op.content ?? "", op.manager, op.iface, op.expect?.table ?? "", String(op.expect?.rules ?? 0), String(op.expect?.routes ?? 0)],
+    kind: "call",
+    fn: "manager_config",
+    args: [actionOf(op), op.path, modeFor(op.manager), op.manager, op.iface, op.expect ? String(op.expect.table) : "", String(op.expect?.rules ?? 0), String(op.expect?.routes ?? 0)],
+    stdin: op.content,
   }),
   mayCut: () => true,
+  dependsOn: () => ["files", "rules", "routes"],
   describe: (op) =>
     op.reconfigure
       ? `networkctl reconfigure ${op.iface} (${op.manager} on ${op.iface})`

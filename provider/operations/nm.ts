@@ -9,10 +9,6 @@ import type { Noted, OperationFamily } from "./types";
 /** Sets settings of the connection active on `device` (by uuid) and reapplies it. */
 export type NmOp = Noted & { type: "nm"; device: string; uuid: string; connectionId: string; set: Partial<Record<NmKey, string>> };
 
-// Values travel as positional arguments, never in the script text. With nothing to set (the
-// connection already says it, the kernel lost it) only the reapply runs.
-const SCRIPT = `u=$1 d=$2; shift 2; if [ $# -gt 0 ]; then nmcli connection modify uuid "$u" "$@" || exit; fi; nmcli device reapply "$d"`;
-
 /** nmcli prints a flags value as "0x22 (enabled,subflow)"; modify takes the number or the words. */
 export function nmSettableValue(key: NmKey, printed: string): string {
   if (key !== "connection.mptcp-flags") return printed;
@@ -24,10 +20,12 @@ export function nmSettableValue(key: NmKey, printed: string): string {
 /** NM operations run one fixed script; routes and rules may cut the session, MPTCP flags do not. */
 export const nmFamily: OperationFamily<NmOp> = {
   render(op) {
+    // With nothing to set (the connection already says it, the kernel lost it) only the reapply runs.
     const pairs = Object.entries(op.set).flatMap(([key, value]) => [key, value ?? ""]);
-    return { kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", op.uuid, op.device, ...pairs] };
+    return { kind: "call", fn: "nm_apply", args: [op.uuid, op.device, ...pairs] };
   },
   mayCut: (op) => Object.keys(op.set).some((key) => NM_ROUTE_KEYS.includes(key as NmKey)),
+  dependsOn: () => ["nm"],
   describe(op) {
     const words = Object.entries(op.set).map(([key, value]) => `${key} ${JSON.stringify(value)}`);
     const modify = words.length ? `nmcli connection modify ${op.connectionId} ${words.join(" ")}; ` : "";

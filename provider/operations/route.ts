@@ -1,4 +1,5 @@
 /** Route operations: one route in a table, IPv4 or IPv6. */
+import type { TableId } from "../model/table";
 import type { ActualRoute } from "../state/types";
 import type { Family, Noted, OperationFamily } from "./types";
 
@@ -13,7 +14,7 @@ export interface RouteSpec {
 }
 
 /** Replaces (adds or changes) or deletes one route in a table. */
-export type RouteOp = Noted & { type: "route"; action: "replace" | "del"; family: Family; table: string; route: RouteSpec };
+export type RouteOp = Noted & { type: "route"; action: "replace" | "del"; family: Family; table: TableId; route: RouteSpec };
 
 /** The metric the kernel gives a route declared without one: 0 for IPv4, 1024 for IPv6. */
 export function defaultMetric(family: Family): number {
@@ -36,10 +37,11 @@ export const routeFamily: OperationFamily<RouteOp> = {
     if (r.scope !== undefined) args.push("scope", r.scope);
     if (r.src !== undefined) args.push("src", r.src);
     if (r.metric !== undefined) args.push("metric", String(r.metric));
-    args.push("table", op.table);
+    args.push("table", String(op.table));
     return { kind: "ip", family: op.family, args };
   },
   mayCut: () => true,
+  dependsOn: () => ["routes"],
   inverse(op, before): RouteOp[] {
     const metric = op.route.metric ?? defaultMetric(op.family);
     const old = before.routes.filter(

@@ -1,8 +1,9 @@
 /** Policy rule operations: `from SOURCE lookup TABLE`, IPv4 or IPv6. */
+import type { TableId } from "../model/table";
 import type { Family, Noted, OperationFamily } from "./types";
 
 /** Adds or deletes one rule; `from` is "all" or a source in the kernel's form. */
-export type RuleOp = Noted & { type: "rule"; action: "add" | "del"; family: Family; from: string; priority?: number | undefined; table: number | string };
+export type RuleOp = Noted & { type: "rule"; action: "add" | "del"; family: Family; from: string; priority?: number | undefined; table: TableId };
 
 /** Rule operations render under their family, may cut the session, and add and del undo each other. */
 export const ruleFamily: OperationFamily<RuleOp> = {
@@ -13,5 +14,6 @@ export const ruleFamily: OperationFamily<RuleOp> = {
     return { kind: "ip", family: op.family, args };
   },
   mayCut: () => true,
+  dependsOn: () => ["rules"],
   inverse: (op): RuleOp[] => [{ ...op, action: op.action === "add" ? "del" : "add", note: "(undo)" }],
 };

@@ -12,6 +12,8 @@ export const sysctlFamily: OperationFamily<SysctlOp> = {
   render: (op) => ({ kind: "exec", argv: ["sysctl", "-q", "-w", `${op.key}=${op.value}`] }),
   mayCut: (op) => MAY_CUT.test(op.key),
   describe: (op) => `sysctl ${op.key}=${op.value}`,
+  // Values others change (a tuning daemon) are read again by the next plan; no precondition.
+  dependsOn: () => [],
   inverse(op, before): SysctlOp[] {
     const old = before.sysctls[op.key];
     return old === undefined ? [] : [{ type: "sysctl", key: op.key, value: old, note: "(restore)" }];

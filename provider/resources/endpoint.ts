@@ -7,7 +7,7 @@ import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { EndpointOp, Operation } from "../operations";
 import { endpointAddArgs, type ChangeableFlag } from "../operations/endpoint";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
 import { versionAtLeast } from "../state/probe";
 import type { ActualEndpoint, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
@@ -76,8 +76,9 @@ function bootPath(e: Pick<EndpointInputs, "address" | "port">): string {
   return bootPartPath(BOOT_ORDER.endpoint, `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`);
 }
 
-function bootLines(e: EndpointInputs): Operation[] {
-  return [addOp(e)];
+function bootLines(e: EndpointInputs): PartRecord[] {
+  const { address, port, id, dev, flags } = e;
+  return [{ kind: "endpoint", address, port, id, dev, flags }];
 }
 
 function describe(e: Pick<EndpointInputs, "address" | "port">): string {

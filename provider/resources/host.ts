@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Operation } from "../operations";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText } from "../persist";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText, type PartRecord } from "../persist";
 import type { ActualEndpoint, HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign, removedForeign, restoreForeign } from "./foreign";
@@ -81,9 +81,9 @@ export function hostSysctls(desired: HostInputs, actual: HostState): Record<stri
 
 const describeLimits = (limits: MptcpLimits | undefined) => (limits ? `subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}` : "unknown");
 
-/** The boot part's operations: the declared limits, when persisted. */
-function limitsPart(inputs: HostInputs): Operation[] | undefined {
-  return inputs.persist && inputs.limits ? [{ type: "limits", limits: inputs.limits }] : undefined;
+/** The boot part's records: the declared limits, when persisted. */
+function limitsPart(inputs: HostInputs): PartRecord[] | undefined {
+  return inputs.persist && inputs.limits ? [{ kind: "limits", ...inputs.limits }] : undefined;
 }
 
 /** Plans sysctls and limits for the host. */

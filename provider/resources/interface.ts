@@ -7,7 +7,7 @@ import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Operation } from "../operations";
 import { addressOp } from "../operations/address";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
 import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { nmConnectionOf } from "../state/nm";
@@ -60,11 +60,11 @@ export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; ope
 
 const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
 
-function bootLines(d: InterfaceInputs): Operation[] {
-  const lines: Operation[] = [];
-  if (d.mtu !== undefined) lines.push({ type: "link", dev: d.name, mtu: d.mtu });
-  lines.push({ type: "link", dev: d.name, up: d.up });
-  for (const cidr of d.addresses) lines.push(addressOp("replace", cidr, d.name));
+function bootLines(d: InterfaceInputs): PartRecord[] {
+  const lines: PartRecord[] = [];
+  if (d.mtu !== undefined) lines.push({ kind: "link", dev: d.name, mtu: d.mtu });
+  lines.push({ kind: "link", dev: d.name, state: d.up ? "up" : "down" });
+  for (const cidr of d.addresses) lines.push({ kind: "address", dev: d.name, cidr });
   return lines;
 }
 

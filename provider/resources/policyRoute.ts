@@ -8,7 +8,7 @@ import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Family, ManagerConfigOp, Operation, RouteOp, RuleOp } from "../operations";
 import { defaultMetric } from "../operations/route";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart } from "../persist";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
 import type { ActualRoute, ActualRule, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
@@ -155,12 +155,14 @@ function ruleOp(action: RuleOp["action"], table: number, rule: { from?: string |
 function routeOp(action: RouteOp["action"], table: number, r: DesiredRoute | ActualRoute, note?: string): RouteOp {
   const { dst, via, dev, scope, src, metric } = r;
   const route = action === "del" ? { dst, via, dev, metric } : { dst, via, dev, scope, src, metric };
-  return { type: "route", action, family: r.family ?? 4, table: String(table), route, note };
+  return { type: "route", action, family: r.family ?? 4, table, route, note };
 }
 
-/** The boot part's lines: only what no network manager keeps. */
-function bootLines(p: PolicyRouteInputs, split: Split): Operation[] {
-  return [...split.direct.routes.map((r) => routeOp("replace", p.table, r)), ...split.direct.rules.map((r) => ruleOp("add", p.table, r))];
+/** The boot part's records: only what no network manager keeps. */
+function bootLines(p: PolicyRouteInputs, split: Split): PartRecord[] {
+  const routes = split.direct.routes.map(({ dst, via, dev, scope, src, metric, family }): PartRecord => ({ kind: "route", family: family ?? 4, table: p.table, dst, via, dev, scope, src, metric }));
+  const rules = split.direct.rules.map(({ from, priority, family }): PartRecord => ({ kind: "rule", family: family ?? 4, table: p.table, priority, from }));
+  return [...routes, ...rules];
 }
 
 /** Which items go through a network manager on this host (refusals are the planner's to raise). */
@@ -226,7 +228,7 @@ function addressCovers(rule: DesiredRule, address: string): boolean {
 
 /** Plans rules and routes of the table; what the table holds beyond the declaration goes. */
 export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operation[] {
-  const table = String(p.table);
+  const table = p.table;
   const changes: Operation[] = [];
   for (const r of p.routes) {
     if (r.dev !== undefined && !actual.links.some((l) => l.name === r.dev)) {
@@ -273,7 +275,7 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
  * different one with the same destination goes first.
  */
 function planThroughNm(p: PolicyRouteInputs, nm: NmConnection, actual: HostState): Operation[] {
-  const table = String(p.table);
+  const table = p.table;
   const changes: Operation[] = [];
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   const haveRules = actual.rules.filter((r) => r.table === table);
@@ -297,7 +299,7 @@ function planThroughNm(p: PolicyRouteInputs, nm: NmConnection, actual: HostState
  * and the wait that follows must count only what networkd configured.
  */
 function planThrough(p: PolicyRouteInputs, split: Split, actual: HostState): Operation[] {
-  const table = String(p.table);
+  const table = p.table;
   const haveRules = actual.rules.filter((r) => r.table === table);
   const haveRoutes = actual.routes.filter((r) => r.table === table);
   const missing = (t: WriteThrough<DesiredRule, DesiredRoute>) => t.rules.some((w) => !haveRules.some((h) => ruleMatches(w, h))) || t.routes.some((w) => !haveRoutes.some((h) => routeMatches(w, h)));
@@ -341,7 +343,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     return { ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after), ...(nm ? { nm } : {}) };
   },
   observe(current, actual) {
-    const table = String(current.table);
+    const table = current.table;
     const haveRules = actual.rules.filter((r) => r.table === table);
     const haveRoutes = actual.routes.filter((r) => r.table === table);
     if (haveRules.length === 0 && haveRoutes.length === 0) return undefined;
@@ -362,7 +364,7 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
     return { ...current, rules, routes, persisted: policyPersisted(current, actual), through: throughOf(current, actual) };
   },
   remove(current, actual) {
-    const table = String(current.table);
+    const table = current.table;
     const changes: Operation[] = [];
     for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
     // One del per route rather than `route flush`, which would miss the other address family.

@@ -1,46 +1,16 @@
 /**
  * Who else configures the host's network: systemd-networkd (and netplan, which renders to it),
- * NetworkManager, ifupdown and mptcpd. The probe's part (read-only POSIX sh, one section per
- * source) and its pure parsers live here together, so every section name has one home.
+ * NetworkManager, ifupdown and mptcpd, parsed from the probe's sections (provider/host/probe.sh,
+ * `probe_managers`).
  *
  * Sources, chosen because they exist on every systemd we support (249 on Ubuntu 22.04 to 257):
  * networkd's per-link state files (/run/systemd/netif/links/IFINDEX: ADMIN_STATE, NETWORK_FILE),
  * networkd.conf with its drop-ins, `systemctl show` for the daemons, nmcli for NetworkManager,
  * /run/network/ifstate for ifupdown, mptcpd.conf and its command line.
  */
-import { MPTCPD_CONF, NETPLAN_NETWORK_PREFIX, NETWORKD_CONF_DIRS } from "../hostpaths";
+import { MANAGER_UNITS, NETPLAN_NETWORK_PREFIX, NETWORKD_CONF_DIRS } from "../hostpaths";
 import { parseIpJson } from "./ipJson";
 import type { InterfaceManager, ManagerFacts, MptcpdFacts, NetworkdFacts } from "./types";
-
-/** The daemons whose state the probe asks systemd for, by unit name. */
-export const MANAGER_UNITS = { networkd: "systemd-networkd.service", networkManager: "NetworkManager.service", mptcpd: "mptcp.service" } as const;
-
-const UNITS = Object.values(MANAGER_UNITS).join(" ");
-const CONF_FILES = [
-  ...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf`),
-  ...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf.d/*.conf`),
-].join(" ");
-
-/**
- * The probe's part about managers. systemd is asked only when it is PID 1 (/run/systemd/system),
- * and nmcli only when NetworkManager runs, so a host without them pays a few `test`s.
- */
-export const MANAGERS_PROBE = `
-sd=; [ -d /run/systemd/system ] && sd=1
-if [ -n "$sd" ]; then section manager-units; systemctl show -p Id,ActiveState,MainPID ${UNITS} 2>/dev/null; fi
-for f in /run/systemd/netif/links/*; do [ -f "$f" ] && { section "networkd-link \${f##*/}"; cat "$f"; }; done
-for f in ${CONF_FILES}; do [ -f "$f" ] && { section "networkd-conf $f"; cat "$f"; }; done
-if command -v netplan >/dev/null 2>&1; then
-  section netplan; for f in /etc/netplan/*.yaml /run/netplan/*.yaml /lib/netplan/*.yaml; do [ -f "$f" ] && echo "$f"; done
-fi
-[ -f /run/network/ifstate ] && { section ifupdown; cat /run/network/ifstate; }
-[ -f ${MPTCPD_CONF} ] && { section mptcpd-conf; cat ${MPTCPD_CONF}; }
-if [ -d /etc/mptcpd ]; then section mptcpd-plugins; for f in /usr/lib/*/mptcpd/*.so /usr/lib/mptcpd/*.so /usr/lib64/mptcpd/*.so; do [ -f "$f" ] && echo "$f"; done; fi
-if [ -n "$sd" ]; then
-  p=$(systemctl show -p MainPID --value ${MANAGER_UNITS.mptcpd} 2>/dev/null)
-  [ -n "$p" ] && [ "$p" != 0 ] && [ -r "/proc/$p/cmdline" ] && { section mptcpd-cmdline; tr '\\0' ' ' < "/proc/$p/cmdline"; echo; }
-fi
-`;
 
 /** Parses `systemctl show -p Id,ActiveState,MainPID A B C`: blank-line-separated blocks, by Id. */
 export function parseUnits(text: string): Map<string, { active: boolean; mainPid: number }> {

@@ -1,14 +1,14 @@
 /**
  * NetworkManager's side of the host state: for each device NM has a connection active on, the
  * settings of that connection we write through (policy rules, table routes, MPTCP flags). Read
- * in the same round trip as the rest of the probe, parsed purely here.
+ * in the same round trip as the rest of the probe (provider/host/lib.sh `nm_settings`: a section
+ * `nm DEV UUID` with the connection's id, then one value per key), parsed purely here.
  */
 
-import { MANAGER_UNITS } from "./managers";
 import type { HostState } from "./types";
 
 /** The connection settings the provider reads and writes, as nmcli names them. */
-const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
+export const NM_KEYS = ["connection.mptcp-flags", "ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules", "ipv4.addresses", "ipv6.addresses"] as const;
 
 /** The settings that hold routes and rules, either family: changing them may cut the session. */
 export const NM_ROUTE_KEYS: readonly NmKey[] = ["ipv4.routes", "ipv4.routing-rules", "ipv6.routes", "ipv6.routing-rules"];
@@ -23,27 +23,6 @@ export interface NmConnection {
   id: string;
   settings: Record<NmKey, string>;
 }
-
-/**
- * The probe's NetworkManager part, after the managers' part (which sets `sd` where systemd is
- * PID 1); nothing when NM does not run. One device list serves both readers: the manager facts
- * (`nm-devices`, `nm-files`, `nm-connection UUID` for every device with a connection, parsed in
- * managers.ts) and the settings we write through (`nm DEV UUID`), read only for devices NM
- * configures ("connected"; "connected (externally)" is NM mirroring what someone else set, such
- * as lo). `nmcli -g` prints one value per line in the order asked, escaping `:` and `\`.
- */
-export const NM_PROBE = `if [ -n "$sd" ] && systemctl -q is-active ${MANAGER_UNITS.networkManager} 2>/dev/null && command -v nmcli >/dev/null 2>&1; then
-  devices=$(nmcli -t -f DEVICE,STATE,CON-UUID device status 2>/dev/null)
-  section nm-devices; printf '%s\\n' "$devices"
-  section nm-files; nmcli -t -f UUID,FILENAME connection show 2>/dev/null
-  printf '%s\\n' "$devices" | while IFS=: read -r dev state uuid; do
-    [ -n "$uuid" ] || continue
-    section "nm-connection $uuid"; nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show "$uuid" 2>/dev/null
-    [ "$state" = connected ] || continue
-    section nm "$dev" "$uuid"; nmcli -g connection.id,${NM_KEYS.join(",")} connection show uuid "$uuid" 2>/dev/null
-  done
-fi
-`;
 
 /** Undoes `nmcli -g` escaping (`\\:` for `:`, `\\\\` for `\\`). */
 function unescapeNmcli(value: string): string {

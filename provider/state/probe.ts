@@ -1,16 +1,16 @@
 /**
  * Reads a host's whole MPTCP-relevant state in one round trip, and parses it.
  *
- * The probe prints one section per `section NAME` (the protocol, protocol.ts, frames them);
- * the parsers are pure and are tested on recorded output of iproute2 5.15 and 6.x, whose
- * formats differ (see test/fixtures).
+ * The probe (provider/host/probe.sh) prints one section per source (the protocol, protocol.ts,
+ * frames them); the parsers here are pure and are tested on recorded output of iproute2 5.15 and
+ * 6.x, whose formats differ (see test/fixtures). They read tables, scopes and route types as
+ * numbers (`ip -N`) and, for older recordings, as names.
  */
-import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, NETPLAN_FILE_PREFIX, NETWORKD_DROPIN_PREFIX, NETWORKD_DROPIN_ROOT, NM_HOOK_PATH, PARTS_DIR, SYSCTL_FILE_PREFIX, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../hostpaths";
-import { shellCommand } from "../transport/quote";
 import { canonicalAddress } from "../validation";
 import { parseIpJson } from "./ipJson";
-import { MANAGERS_PROBE, parseManagerSections } from "./managers";
-import { NM_PROBE, parseNmSections } from "./nm";
+import { parseManagerSections } from "./managers";
+import { parseNmSections } from "./nm";
+import { BUILTIN_TABLES, parseRtTables, tableNumber, type TableId } from "../model/table";
 import type {
   ActualEndpoint,
   ActualLink,
@@ -34,35 +34,18 @@ export function inSysctlTrees(key: string): boolean {
   return SYSCTL_TREES.some((tree) => key === tree || key.startsWith(`${tree}.`));
 }
 
-/** The probe: POSIX sh, read-only, one section per `section NAME`; `extraSysctls` are read too. */
-export function probeScript(extraSysctls: readonly string[] = []): string {
-  return PROBE_HEAD + shellCommand(["sysctl", "-e", ...SYSCTL_TREES, ...extraSysctls]) + PROBE_TAIL;
+/** The probe's arguments: the sysctl subtrees it always reads, then `extra` keys. */
+export function probeSysctls(extra: readonly string[]): string[] {
+  return [...SYSCTL_TREES, ...extra];
 }
 
-const PROBE_HEAD = `
-section hostname; cat /proc/sys/kernel/hostname
-section kernel; uname -r
-section iproute2; ip -V 2>&1
-section session; echo "\${SSH_CONNECTION:-}"
-section sysctl; `;
-
-const PROBE_TAIL = ` 2>/dev/null
-section limits; ip mptcp limits show 2>&1
-section endpoints; ip -j mptcp endpoint show 2>/dev/null || { section endpoints-text; ip mptcp endpoint show 2>&1; }
-section addr; ip -j addr show
-section rule; ip -4 -j rule show
-section rule6; ip -6 -j rule show 2>/dev/null
-section route; ip -4 -j route show table all
-section route6; ip -6 -j route show table all 2>/dev/null
-for f in ${SYSCTL_FILE_PREFIX}*.conf ${APPLY_SCRIPT_PATH} ${PARTS_DIR}/* ${UNIT_PATH} ${DEVICE_UNIT_PATH} ${UDEV_RULE_PATH} ${NETPLAN_FILE_PREFIX}*.yaml ${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf ${NM_HOOK_PATH}; do
-  [ -f "$f" ] && { section file "$f"; cat "$f"; }
-done
-l=${UNIT_LINK}
-[ -L "$l" ] && { section file "$l"; readlink "$l"; }
-${MANAGERS_PROBE}
-${NM_PROBE}section end
-`;
-
+/**
+ * The parts of a host's state a plan may depend on, each checksummed by the probe
+ * (provider/host/lib.sh `part_text`) and checked again under the lock before a change applies.
+ */
+export const STATE_PARTS = ["mptcp", "rules", "routes", "addrs", "files", "nm"] as const;
+/** One part of the state, as the host's programs name it. */
+export type StatePart = (typeof STATE_PARTS)[number];
 
 /** Parses `sysctl -a` ("key = value" lines); values keep the kernel's spacing normalized to one space. */
 export function parseSysctls(text: string): Record<string, string> {
@@ -170,33 +153,65 @@ export function parseLinks(text: string): ActualLink[] {
   });
 }
 
-/** Parses `ip -j rule show`. */
-export function parseRules(text: string): ActualRule[] {
-  const rows = parseIpJson(text);
-  return rows.map((row) => {
-    const rule: ActualRule = { priority: Number(row["priority"]), table: String(row["table"] ?? "") };
-    const src = row["src"];
-    if (typeof src === "string" && src !== "all") {
-      const len = row["srclen"];
-      rule.from = len === undefined ? src : `${src}/${Number(len)}`;
-    }
+/** Route types by the number `ip -N` prints (rtnetlink's RTN_*); unicast is the kernel's default. */
+const ROUTE_TYPES: Record<string, string> = { "1": "unicast", "2": "local", "3": "broadcast", "4": "anycast", "5": "multicast", "6": "blackhole", "7": "unreachable", "8": "prohibit", "9": "throw", "10": "nat" };
+/** Route scopes by number (rtnetlink's RT_SCOPE_*); global is the default and stays unset. */
+const ROUTE_SCOPES: Record<string, string> = { "0": "global", "200": "site", "253": "link", "254": "host", "255": "nowhere" };
+
+/** A name ip prints with or without -N: numbers mapped through `names`, names kept. */
+function named(value: unknown, names: Record<string, string>): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value);
+  return names[text] ?? text;
+}
+
+/** A prefix from ip's JSON: the address with its length, or bare for a host prefix. */
+function prefixOf(address: unknown, length: unknown): string | undefined {
+  if (typeof address !== "string" || address === "all") return undefined;
+  return length === undefined ? address : `${address}/${Number(length)}`;
+}
+
+/** Parses `ip -N -j rule show` (or without -N, tables named through `tables`). */
+export function parseRules(text: string, tables: Record<string, TableId> = BUILTIN_TABLES): ActualRule[] {
+  return parseIpJson(text).map((row) => {
+    const rule: ActualRule = { priority: Number(row["priority"]), table: tableNumber(row["table"] as string | undefined, tables) ?? 0 };
+    const from = prefixOf(row["src"], row["srclen"]);
+    const to = prefixOf(row["dst"], row["dstlen"]);
+    if (from !== undefined) rule.from = from;
+    if (to !== undefined) rule.to = to;
+    if (typeof row["iif"] === "string") rule.iif = row["iif"];
+    if (typeof row["oif"] === "string") rule.oif = row["oif"];
+    if (typeof row["fwmark"] === "string") rule.fwmark = row["fwmask"] !== undefined ? `${row["fwmark"]}/${String(row["fwmask"])}` : row["fwmark"];
+    if (row["action"] !== undefined) rule.action = named(row["action"], ROUTE_TYPES)!;
     return rule;
   });
 }
 
-/** Parses `ip -j route show table all`; rows without "table" are in main. */
-export function parseRoutes(text: string): ActualRoute[] {
-  const rows = parseIpJson(text);
-  return rows.map((row) => {
-    const route: ActualRoute = { table: String(row["table"] ?? "main"), dst: String(row["dst"]) };
+/** Parses `ip -N -j route show table all` (or without -N); rows without "table" are in main. */
+export function parseRoutes(text: string, tables: Record<string, TableId> = BUILTIN_TABLES): ActualRoute[] {
+  return parseIpJson(text).map((row) => {
+    const route: ActualRoute = { table: tableNumber(row["table"] as string | undefined, tables) ?? BUILTIN_TABLES["main"]!, dst: String(row["dst"]) };
+    const type = named(row["type"], ROUTE_TYPES);
+    if (type !== undefined && type !== "unicast") route.type = type;
     if (typeof row["dev"] === "string") route.dev = row["dev"];
     if (typeof row["gateway"] === "string") route.via = row["gateway"];
-    if (typeof row["scope"] === "string") route.scope = row["scope"];
+    const scope = named(row["scope"], ROUTE_SCOPES);
+    if (scope !== undefined && scope !== "global") route.scope = scope;
     if (row["metric"] !== undefined) route.metric = Number(row["metric"]);
     if (typeof row["prefsrc"] === "string") route.src = row["prefsrc"];
-    if (typeof row["protocol"] === "string") route.protocol = row["protocol"];
+    if (row["protocol"] !== undefined) route.protocol = String(row["protocol"]);
     return route;
   });
+}
+
+/** The probe's `fingerprints` section: `PART SUM` lines. */
+function parseFingerprints(text: string): Partial<Record<StatePart, string>> {
+  const sums: Partial<Record<StatePart, string>> = {};
+  for (const line of text.split("\n")) {
+    const [part, sum] = line.trim().split(/\s+/);
+    if (part && sum && (STATE_PARTS as readonly string[]).includes(part)) sums[part as StatePart] = sum;
+  }
+  return sums;
 }
 
 /** Builds a HostState from the probe's sections, by name. */
@@ -209,6 +224,7 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
     if (name.startsWith("file ")) files[name.slice(5)] = body.endsWith("\n") ? body : `${body}\n`;
   }
   const session = section("session").trim().split(/\s+/);
+  const tableNames = parseRtTables([...s].filter(([name]) => name.startsWith("rt-tables ")).map(([, body]) => body));
   const state: HostState = {
     facts: {
       hostname: section("hostname").trim(),
@@ -222,9 +238,11 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
     sysctls,
     endpoints: s.has("endpoints-text") ? parseEndpointsText(section("endpoints-text")) : parseEndpointsJson(section("endpoints")),
     links: parseLinks(section("addr")),
-    rules: [...parseRules(section("rule")), ...parseRules(section("rule6")).map((r) => ({ ...r, family: 6 as const }))],
-    routes: [...parseRoutes(section("route")), ...parseRoutes(section("route6")).map((r) => ({ ...r, family: 6 as const }))],
+    rules: [...parseRules(section("rule"), tableNames), ...parseRules(section("rule6"), tableNames).map((r) => ({ ...r, family: 6 as const }))],
+    routes: [...parseRoutes(section("route"), tableNames), ...parseRoutes(section("route6"), tableNames).map((r) => ({ ...r, family: 6 as const }))],
     files,
+    tableNames,
+    fingerprints: parseFingerprints(section("fingerprints")),
   };
   const limits = parseLimits(section("limits"));
   if (limits) state.limits = limits;

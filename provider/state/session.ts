@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { argvOf, HostError } from "../errors";
-import { inverseAll, mayCutSession, type Operation } from "../operations";
-import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type ScriptRun } from "../protocol";
+import { dependenciesOf, inverseAll, mayCutSession, type Operation } from "../operations";
+import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type Preconditions, type ScriptRun } from "../protocol";
 import type { SshTransport } from "../transport/ssh";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
@@ -61,9 +61,11 @@ export class HostSession {
   }
 
   /**
-   * Applies a change set in one round trip; on failure says exactly what was applied. With
-   * commit-confirmed on, the host arms a rollback to `before` first, and a second round trip
-   * disarms it; if that one cannot reach the host, the host rolls back by itself.
+   * Applies a change set in one round trip; on failure says exactly what was applied. `before`
+   * is the state it was planned on: under the lock, the host checks that the parts of it the
+   * change set depends on are unchanged, else nothing is applied (reason `hostChanged`: plan
+   * again). With commit-confirmed on, the host arms a rollback to `before` first, and a second
+   * round trip disarms it; if that one cannot reach the host, the host rolls back by itself.
    */
   async apply(changes: readonly Operation[], what: string, before?: HostState): Promise<void> {
     if (changes.length === 0) return;
@@ -73,11 +75,17 @@ export class HostSession {
     // the like) are worth a confirm round trip; MPTCP endpoints and buffers are not.
     const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutSession);
     const arming = guarded ? { token: `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`, seconds: this.confirmSeconds, undo: inverseAll(changes, before) } : undefined;
+    const expect: Preconditions = {};
+    for (const part of before ? dependenciesOf(changes) : []) {
+      const sum = before!.fingerprints[part];
+      if (sum !== undefined) expect[part] = sum;
+    }
     let run: ScriptRun;
     let failure: HostError | undefined;
     try {
       // The probe rides along: the state after the change comes back in the same round trip.
-      run = { ...(await this.transport.run(applyScript(changes, [...this.extraSysctls], arming, this.sudo), what)), exitCode: 0 };
+      const script = applyScript(changes, { arming, expect, extraSysctls: [...this.extraSysctls], sudo: this.sudo });
+      run = { ...(await this.transport.run(script, what)), exitCode: 0 };
     } catch (error) {
       if (!(error instanceof HostError)) throw error;
       failure = error;
@@ -108,6 +116,8 @@ export class HostSession {
         // The connection broke: the script may have run. If it did, the armed timer undoes it.
         if (arming) throw this.rollbackError("rollbackPending", what, failure, outcome.armed);
         throw failure;
+      case "hostChanged":
+        throw new HostError({ reason: "hostChanged", host: this.name, operation: what, changed: outcome.parts, exitCode: failure?.exitCode, stdout: run.stdout, stderr: run.stderr, cause: failure });
       default:
         throw failure;
     }
@@ -135,7 +145,7 @@ export class HostSession {
 
   /** Disarms the timer; false when it had already fired (the host rolled back). */
   private async confirm(token: string): Promise<boolean> {
-    const { stdout } = await this.transport.run(confirmScript(token), "confirm the change set (disarm the rollback timer)", 30_000);
+    const { stdout } = await this.transport.run(confirmScript(token, this.sudo), "confirm the change set (disarm the rollback timer)", 30_000);
     return parseConfirm(stdout);
   }
 

@@ -1,5 +1,7 @@
 /** What a host really has, as read by the probe: the input of every planner. */
+import type { TableId } from "../model/table";
 import type { NmConnection } from "./nm";
+import type { StatePart } from "./probe";
 
 /** An MPTCP endpoint flag as the kernel names it. */
 export type EndpointFlag = "signal" | "subflow" | "backup" | "fullmesh" | "laminar" | "implicit";
@@ -24,20 +26,32 @@ export interface ActualLink {
   addresses: string[];
 }
 
-/** One policy-routing rule. */
+/** One policy-routing rule: every field of its selector the kernel stores, and what it does. */
 export interface ActualRule {
   /** 6 for IPv6 rules (from `ip -6 rule`); IPv4 otherwise. */
   family?: 6;
   priority: number;
+  /** Source prefix, host addresses bare ("10.0.0.2"); absent for `from all`. */
   from?: string;
-  table: string;
+  /** Destination prefix, as `from`. */
+  to?: string;
+  iif?: string;
+  oif?: string;
+  /** "0x1" or "0x1/0xff", as ip prints it. */
+  fwmark?: string;
+  /** The table it looks up (0 when it does something else). */
+  table: TableId;
+  /** What it does instead of a lookup (ip's number: 6 blackhole, 7 unreachable, 8 prohibit...). */
+  action?: string;
 }
 
 /** One route in some table. */
 export interface ActualRoute {
   /** 6 for IPv6 routes (from `ip -6 route`); IPv4 otherwise. */
   family?: 6;
-  table: string;
+  table: TableId;
+  /** Absent for unicast; blackhole, unreachable, prohibit, throw, local... otherwise. */
+  type?: string;
   dst: string;
   dev?: string;
   via?: string;
@@ -134,4 +148,8 @@ export interface HostState {
   nm?: NmConnection[];
   /** The address this SSH session arrives on, when the server says (SSH_CONNECTION). */
   sessionLocalAddress?: string;
+  /** Routing-table names of the host's rt_tables files (and iproute2's own), to their numbers. */
+  tableNames: Record<string, TableId>;
+  /** A checksum of each part of the state, as read: a change set checks them again under the lock. */
+  fingerprints: Partial<Record<StatePart, string>>;
 }

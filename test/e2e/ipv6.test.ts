@@ -57,7 +57,7 @@ describe("a stack with IPv6 beside IPv4", () => {
       expect(table202).toContain(`fd00:99::/64 via fd00:2::${peer} dev eno2`);
       expect(onHost(server, "ip", "rule", "show")).toContain(`1002:\tfrom 192.168.0.${n} lookup 102`);
       // IPv6 lines replay under ip -6 at boot.
-      expect(onHost(server, "cat", "/etc/mptcp-pulumi/parts/30-table-202.v6.batch")).toContain(`rule add priority 1202 from fd00:2::${n} table 202`);
+      expect(onHost(server, "cat", "/etc/mptcp-pulumi/parts/30-table-202.part")).toContain(`rule family=6 table=202 priority=1202 from=fd00:2::${n}`);
     }
     expect(onHost("server1", "ip", "mptcp", "endpoint", "show")).toMatch(/^fd00:2::1 id \d+ signal dev eno2/m);
     expect(onHost("server2", "ip", "mptcp", "endpoint", "show")).toMatch(/^fd00:2::2 id \d+ subflow dev eno2/m);

@@ -27,9 +27,9 @@ describe("operations on a real host", () => {
       { type: "rule", action: "add", family: 4, from: "192.168.0.2", priority: 1902, table: 902 },
       { type: "rule", action: "add", family: 6, from: "fd00:2::2", priority: 1903, table: 903 },
       { type: "rule", action: "add", family: 6, from: "all", priority: 1904, table: 904 },
-      { type: "route", action: "replace", family: 6, table: "903", route: { dst: "fd00:2::/64", dev: "eno2" } },
-      { type: "route", action: "replace", family: 6, table: "904", route: { dst: "default", dev: "eno2" } },
-      { type: "route", action: "replace", family: 6, table: "903", route: { dst: "default", via: "fd00:2::1", dev: "eno2" } },
+      { type: "route", action: "replace", family: 6, table: 903, route: { dst: "fd00:2::/64", dev: "eno2" } },
+      { type: "route", action: "replace", family: 6, table: 904, route: { dst: "default", dev: "eno2" } },
+      { type: "route", action: "replace", family: 6, table: 903, route: { dst: "default", via: "fd00:2::1", dev: "eno2" } },
     ];
     await session.apply(ops, "IPv6 beside IPv4");
     expect(rules6()).toContain("1903:\tfrom fd00:2::2 lookup 903");

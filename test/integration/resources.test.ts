@@ -47,7 +47,7 @@ describe("Endpoint", () => {
   it("creates, reads, updates in place, sees drift, and deletes", async () => {
     const { id, outs, news } = await create("Endpoint", { ...s1(), address: "192.168.0.1", dev: "eno2", flags: ["signal"] });
     expect(endpointsOn("server1")).toEqual([{ address: "192.168.0.1", id: outs["endpointId"], signal: true, dev: "eno2" }]);
-    expect(onHost("server1", "cat", "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.1.batch")).toBe("mptcp endpoint add 192.168.0.1 dev eno2 signal\n");
+    expect(onHost("server1", "cat", "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.1.part")).toBe("endpoint address=192.168.0.1 dev=eno2 flags=signal\n");
 
     nextOperation();
     const read = await providers.Endpoint.read!(id, outs);
@@ -116,7 +116,7 @@ describe("MptcpHost", () => {
     const { id, outs, news } = await create("MptcpHost", { ...s2(), limits: { subflows: 4, addAddrAccepted: 3 } });
     expect(onHost("server2", "ip", "mptcp", "limits", "show").trim()).toBe("add_addr_accepted 3 subflows 4");
     expect(outs["facts"]).toMatchObject({ mptcpAvailable: true, iproute2Version: expect.stringMatching(/^\d+\.\d+/) });
-    expect(onHost("server2", "cat", "/etc/mptcp-pulumi/parts/10-limits.batch")).toBe("mptcp limits set subflows 4 add_addr_accepted 3\n");
+    expect(onHost("server2", "cat", "/etc/mptcp-pulumi/parts/10-limits.part")).toBe("limits subflows=4 add_addr_accepted=3\n");
 
     onHost("server2", "ip", "mptcp", "limits", "set", "subflows", "1", "add_addr_accepted", "0");
     nextOperation();

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { compileScript } from "../../provider/protocol";
+import { applyScript } from "../../provider/protocol";
 import { connectionSchema, toSshTarget } from "../../provider/connection";
 import { context, providers } from "../../provider/runtime";
 import { SshTransport } from "../../provider/transport/ssh";
@@ -81,7 +81,7 @@ describe("commit-confirmed", () => {
     const made = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "eno1", addresses: ["10.0.0.2/24", "10.0.0.22/24"] })).inputs);
     await new Promise((r) => setTimeout(r, 4500));
     expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno1")).toContain("10.0.0.22/24");
-    expect(onHost("server2", "sh", "-c", "ls /run/mptcp-pulumi/* 2>/dev/null | grep -c pending || true").trim()).toBe("0");
+    expect(onHost("server2", "sh", "-c", "ls /run/mptcp-pulumi/ns-*/pending 2>/dev/null | grep -c . || true").trim()).toBe("0");
     await providers.NetworkInterface.delete!(made.id, made.outs as Outs);
   });
 });
@@ -93,7 +93,7 @@ describe("host lock", () => {
     const target = toSshTarget(connectionSchema.parse(labConnection("server1")), undefined, context.projectRoot);
     const a = new SshTransport(target);
     const b = new SshTransport({ ...target, port: target.port });
-    await Promise.all([a.run(compileScript([step("A")]), "A"), b.run(compileScript([step("B")]), "B")]);
+    await Promise.all([a.run(applyScript([step("A")]), "A"), b.run(applyScript([step("B")]), "B")]);
     const lines = onHost("server1", "cat", log).trim().split("\n");
     onHost("server1", "rm", "-f", log);
     await Promise.all([a.close(), b.close()]);

@@ -800,12 +800,13 @@ cmd_reboot() {
   # What boot runs: systemd-sysctl, then the mptcp-pulumi.service replay.
   if in_srv "$name" env -i PATH="$BOOT_PATH" sysctl --system >/dev/null 9>&-; then status=0; else status=$?; fi
   echo "$name: boot: ran 'sysctl --system' (exit $status)"
-  if in_srv "$name" test -f "$APPLY_SCRIPT"; then
-    if in_srv "$name" env -i PATH="$BOOT_PATH" HOME=/root sh "$APPLY_SCRIPT" >&2 9>&-; then status=0; else status=$?; fi
-    echo "$name: boot: ran 'sh $APPLY_SCRIPT' (exit $status)"
+  if in_srv "$name" test -f "$BOOT_UNIT"; then
+    exec_start=$(in_srv "$name" sed -n 's/^ExecStart=//p' "$BOOT_UNIT")
+    if in_srv "$name" env -i PATH="$BOOT_PATH" HOME=/root sh -c "$exec_start" >&2 9>&-; then status=0; else status=$?; fi
+    echo "$name: boot: ran '$exec_start' (exit $status)"
     rc=$status
   else
-    echo "$name: boot: no $APPLY_SCRIPT, skipped"
+    echo "$name: boot: no $BOOT_UNIT, skipped"
   fi
 
   start_sshd "$n"

@@ -38,8 +38,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the npm package", () => {
   it("ships the compiled API and its declarations, and nothing of the lab", () => {
-    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/provider/package.js", "dist/provider/package.d.ts", "dist/provider/runtime.js", "dist/provider/components/group.d.ts"]));
-    const stray = files.filter((f) => f !== "package.json" && f !== "README.md" && !/^dist\/provider\/.+\.(js|d\.ts)$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/provider/host/lib.sh", "dist/provider/host/replay.sh", "dist/provider/package.js", "dist/provider/package.d.ts", "dist/provider/runtime.js", "dist/provider/components/group.d.ts"]));
+    const stray = files.filter((f) => f !== "package.json" && f !== "README.md" && !/^dist\/provider\/.+\.(js|d\.ts)$/.test(f) && !/^dist\/provider\/host\/[a-z]+\.sh$/.test(f));
     expect(stray).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { compileScript } from "../../provider/protocol";
+import { applyScript } from "../../provider/protocol";
 import { providers } from "../../provider/runtime";
 import { shellQuote } from "../../provider/transport/quote";
 
@@ -67,7 +67,7 @@ describe.each(CASES)("$kind", ({ kind, valid, fields }) => {
       if (path[0] === "values" && failures.length === 0) {
         // Sysctl values may hold blanks and slashes; they reach the host as one quoted word.
         expect(hostile).toMatch(/^[A-Za-z0-9_.:,\/ +-]+$/);
-        const script = compileScript([{ type: "sysctl", key: path[1]!, value: hostile }]);
+        const script = applyScript([{ type: "sysctl", key: path[1]!, value: hostile }]);
         expect(script).toContain(`sysctl -q -w ${shellQuote(`${path[1]}=${hostile}`)}`);
         expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(`${path[1]}=${hostile}`)}`], { encoding: "utf8" })).toBe(`${path[1]}=${hostile}`);
         return;
@@ -82,7 +82,7 @@ describe.each(CASES)("$kind", ({ kind, valid, fields }) => {
 
 describe("local-only fields", () => {
   it("never put a key path into the remote script: it only reaches ssh's argv", () => {
-    const script = compileScript([{ type: "sysctl", key: "net.ipv4.tcp_rmem", value: "4096 131072 33554432" }]);
+    const script = applyScript([{ type: "sysctl", key: "net.ipv4.tcp_rmem", value: "4096 131072 33554432" }]);
     expect(script).not.toContain("id_ed25519");
   });
 });

@@ -23,10 +23,10 @@ describe("the NetworkManager dispatcher hook", () => {
     const outs = endpointDefinition.outputs(ENDPOINT, state, state, undefined);
     expect(outs.persisted).toBe(false);
     state.files[NM_HOOK_PATH] = NM_HOOK;
-    const part = "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.batch";
-    state.files[part] = "mptcp endpoint add 192.168.0.2 dev eno2 subflow\n";
+    const part = "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.part";
+    state.files[part] = "endpoint address=192.168.0.2 dev=eno2 flags=subflow\n";
     expect(hookWrites(endpointDefinition.remove(outs, state))).toEqual([expect.objectContaining({ action: "remove" })]);
-    state.files["/etc/mptcp-pulumi/parts/40-endpoint-10.0.0.2.batch"] = "mptcp endpoint add 10.0.0.2 dev eno1 subflow\n";
+    state.files["/etc/mptcp-pulumi/parts/40-endpoint-10.0.0.2.part"] = "endpoint address=10.0.0.2 dev=eno1 flags=subflow\n";
     expect(hookWrites(endpointDefinition.remove(outs, state))).toEqual([]);
   });
 

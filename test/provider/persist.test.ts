@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   APPLY_SCRIPT,
   APPLY_SCRIPT_PATH,
@@ -19,15 +19,14 @@ import {
   UNIT_FILE,
   UNIT_LINK,
   UNIT_PATH,
+  type PartRecord,
 } from "../../provider/persist";
 import { DEVICE_UNIT_PATH, PERSIST_DIR, UDEV_RULE_PATH } from "../../provider/hostpaths";
-import { runWhileLocked } from "../support/hostLock";
-import { describe as describeOp, render, type Operation } from "../../provider/operations";
-import { addressOp } from "../../provider/operations/address";
-import { applyFileChanges, hostState, writtenContent } from "../support/fixtures";
+import { describe as describeOp, render } from "../../provider/operations";
+import { applyFileChanges, hostState } from "../support/fixtures";
 
-const LINES: Operation[] = [{ type: "endpoint", action: "add", endpoint: { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] } }];
-const LIMITS: Operation[] = [{ type: "limits", limits: { subflows: 2, addAddrAccepted: 0 } }];
+const LINES: PartRecord[] = [{ kind: "endpoint", address: "192.168.0.2", dev: "eno2", flags: ["subflow"] }];
+const LIMITS: PartRecord[] = [{ kind: "limits", subflows: 2, addAddrAccepted: 0 }];
 const PART = bootPartPath(BOOT_ORDER.endpoint, "endpoint-192.168.0.2");
 const OTHER = bootPartPath(BOOT_ORDER.limits, "limits");
 
@@ -35,11 +34,11 @@ const summaries = (changes: ReturnType<typeof persistPart>) => changes.map(descr
 
 describe("bootPartPath", () => {
   it("names a part by its order and slug", () => {
-    expect(PART).toBe(`${PERSIST_DIR}/parts/40-endpoint-192.168.0.2.batch`);
+    expect(PART).toBe(`${PERSIST_DIR}/parts/40-endpoint-192.168.0.2.part`);
   });
 
   it("replaces characters that do not belong in a file name", () => {
-    expect(bootPartPath(20, "interface-a/b c")).toBe(`${PERSIST_DIR}/parts/20-interface-a_b_c.batch`);
+    expect(bootPartPath(20, "interface-a/b c")).toBe(`${PERSIST_DIR}/parts/20-interface-a_b_c.part`);
   });
 
   it("orders limits before interfaces before routes before endpoints", () => {
@@ -48,18 +47,22 @@ describe("bootPartPath", () => {
 });
 
 describe("bootPartText", () => {
-  it("writes one ip -batch line per operation", () => {
-    expect(bootPartText([{ type: "link", dev: "eno1", up: true }, addressOp("replace", "10.0.0.2/24", "eno1")])).toBe(
-      "link set dev eno1 up\naddress replace 10.0.0.2/24 dev eno1\n",
+  it("writes one record per line: its kind, then key=value fields, unset ones left out", () => {
+    const records: PartRecord[] = [
+      { kind: "link", dev: "eno1", state: "up" },
+      { kind: "address", dev: "eno1", cidr: "10.0.0.2/24" },
+      { kind: "route", family: 6, table: 202, dst: "default", dev: "eno2", via: undefined },
+      { kind: "endpoint", address: "fd00::1", port: 5201, dev: "eno2", flags: ["signal", "backup"] },
+      { kind: "limits", subflows: 2, addAddrAccepted: 1 },
+    ];
+    expect(bootPartText(records)).toBe(
+      "link dev=eno1 state=up\naddress dev=eno1 cidr=10.0.0.2/24\nroute family=6 table=202 dst=default dev=eno2\n" +
+        "endpoint address=fd00::1 port=5201 dev=eno2 flags=signal,backup\nlimits subflows=2 add_addr_accepted=1\n",
     );
   });
 
-  it("refuses a word that cannot stand in a batch line", () => {
-    expect(() => bootPartText([{ type: "link", dev: "eno1 up", up: true }])).toThrow(/refusing ip -batch word/);
-  });
-
-  it("refuses an operation that is not an ip line", () => {
-    expect(() => bootPartText([{ type: "sysctl", key: "net.mptcp.enabled", value: "1" }])).toThrow(/ip lines only/);
+  it("refuses a field that is not one word", () => {
+    expect(() => bootPartText([{ kind: "link", dev: "eno1 up", state: "up" }])).toThrow(/refusing boot record field "dev=eno1 up"/);
   });
 });
 
@@ -111,10 +114,7 @@ describe("persistPart", () => {
     const changes = persistPart(PART, undefined, state);
     expect(changes).toEqual([{ type: "file", action: "remove", path: PART, note: "(boot replay)" }, { type: "bootUnit", action: "removeIfUnused" }]);
     // Decided on the host, under the lock, in case another stack added a part meanwhile.
-    const removal = render(changes[1]!);
-    expect(removal.kind === "exec" && removal.argv[2]).toMatch(/; if \[ -z "\$\(ls -A "\$4".*as_root rm -rf "\$3"/);
-    expect(removal.kind === "exec" && removal.argv[2]).toContain('as_root rm -f "$2" "$1" "$5" "$6"');
-    expect(removal.kind === "exec" && removal.argv.slice(-4)).toEqual([PERSIST_DIR, `${PERSIST_DIR}/parts`, DEVICE_UNIT_PATH, UDEV_RULE_PATH]);
+    expect(render(changes[1]!)).toEqual({ kind: "call", fn: "boot_unit", args: ["remove-if-unused", UNIT_PATH, UNIT_LINK, PERSIST_DIR, `${PERSIST_DIR}/parts`, DEVICE_UNIT_PATH, UDEV_RULE_PATH] });
   });
 
   it("plans nothing to remove when there is neither part nor replay", () => {
@@ -123,6 +123,19 @@ describe("persistPart", () => {
 
   it("treats an empty line list like no part", () => {
     expect(persistPart(PART, [], hostState())).toEqual([]);
+  });
+
+  it("removes an earlier version's parts (ip -batch lines, IPv6 beside) when it writes the resource's", () => {
+    const state = applyFileChanges(hostState(), persistPart(PART, LINES, hostState()));
+    delete state.files[PART];
+    state.files[PART.replace(/\.part$/, ".batch")] = "mptcp endpoint add 192.168.0.2 dev eno2 subflow\n";
+    state.files[PART.replace(/\.part$/, ".v6.batch")] = "x\n";
+    expect(partIsCurrent(PART, LINES, state)).toBe(false);
+    expect(summaries(persistPart(PART, LINES, state))).toEqual([
+      `remove ${PART.replace(/\.part$/, ".batch")} (an earlier version's part)`,
+      `remove ${PART.replace(/\.part$/, ".v6.batch")} (an earlier version's part)`,
+      `write ${PART} (boot replay)`,
+    ]);
   });
 });
 
@@ -156,7 +169,7 @@ describe("persistSysctls", () => {
 
   it("writes the file when it differs", () => {
     expect(persistSysctls("tuning", { "vm.swappiness": "10" }, hostState())).toEqual([
-      { type: "file", action: "write", path: FILE, content: sysctlFileText({ "vm.swappiness": "10" }) },
+      { type: "file", action: "write", path: FILE, content: sysctlFileText({ "vm.swappiness": "10" }), mode: undefined, note: undefined },
     ]);
   });
 
@@ -173,114 +186,12 @@ describe("persistSysctls", () => {
   });
 });
 
-describe("APPLY_SCRIPT", () => {
-  it("replays every part with -force so one stale line does not stop the rest", () => {
-    expect(APPLY_SCRIPT).toContain(`for part in ${PERSIST_DIR}/parts/*.batch`);
-    expect(APPLY_SCRIPT).toContain("ip $family -force -batch - 2>&1");
-  });
-
-  // Runs the real script with the real ip in a network namespace of its own (unshare -rn: no
-  // root needed), on parts in a temporary folder instead of /etc/mptcp-pulumi/parts.
-  describe("run twice in a fresh network namespace", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
-    const parts: Record<string, string> = {
-      "10-limits.batch": "mptcp limits set subflows 2 add_addr_accepted 2\n",
-      "20-lo.batch": "link set dev lo up\naddress add 10.9.0.1/24 dev lo\n",
-      "20-lo.v6.batch": "address add fd00:9::1/64 dev lo\n",
-      "30-table-101.batch": "route replace 10.9.0.0/24 dev lo table 101\nrule add priority 100 from 10.9.0.1 table 101\n",
-      "30-table-101.v6.batch": "route replace fd00:9::/64 dev lo table 101\nrule add priority 100 from fd00:9::1 table 101\n",
-      "40-endpoints.batch": "mptcp endpoint add 10.9.0.1 id 3 dev lo subflow\nmptcp endpoint add fd00:9::1 id 4 dev lo signal\n",
-    };
-    for (const [name, text] of Object.entries(parts)) writeFileSync(join(dir, name), text);
-    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
-    const show = "ip rule; ip -6 rule; ip route show table all; ip -6 route show table all; ip addr show dev lo; ip mptcp endpoint; ip mptcp limits";
-    const run = () =>
-      spawnSync("unshare", ["-rn", "sh", "-c", `sh -c "$1"; a=$?; { ${show}; } > "$2/1"; sh -c "$1"; b=$?; { ${show}; } > "$2/2"; echo "$a $b"`, "sh", script, dir], { encoding: "utf8" });
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-    it("succeeds both times and the second run changes nothing", () => {
-      const result = run();
-      expect(result.stdout.trim(), result.stderr).toBe("0 0");
-      expect(readFileSync(join(dir, "2"), "utf8")).toBe(readFileSync(join(dir, "1"), "utf8"));
-      expect(readFileSync(join(dir, "2"), "utf8")).toContain("10.9.0.1 id 3 subflow dev lo");
-    });
-
-    it("still fails, naming the part and the kernel's reason, on a real conflict (an endpoint id taken by another address)", () => {
-      writeFileSync(join(dir, "50-conflict.batch"), "mptcp endpoint add 10.9.0.7 id 3 dev lo subflow\n");
-      const result = run();
-      expect(result.stdout.trim()).toBe("1 1");
-      expect(result.stderr).toContain(`mptcp-pulumi: ${dir}/50-conflict.batch: Error:`);
-      rmSync(join(dir, "50-conflict.batch"));
-    });
-
-  });
-
-  // The real script and ip in a namespace of its own, after `setup`; prints each run's status and the endpoints after it.
-  function runAfter(setup: string, part: string): { runs: string[]; stderr: string } {
-    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
-    writeFileSync(join(dir, "40-endpoint.batch"), part);
-    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
-    const r = spawnSync("unshare", ["-rn", "sh", "-c", `${setup}; for i in 1 2; do sh -c "$1"; echo "status $?"; ip mptcp endpoint show; echo "--"; done`, "sh", script], { encoding: "utf8" });
-    rmSync(dir, { recursive: true, force: true });
-    return { runs: r.stdout.split("--\n").slice(0, 2), stderr: r.stderr };
-  }
-
-  it("replaces an endpoint a re-created NIC left on a dead ifindex, and one mptcpd added without our flags; a second run changes nothing", () => {
-    const nic = "ip link add d0 type veth peer name d1";
-    const setup = `${nic}; ip mptcp endpoint add 10.9.1.1 dev d0 subflow; ip mptcp endpoint add 10.9.1.3 id 3 dev d0 subflow backup; ip link del d0; ${nic}; ip mptcp endpoint add 10.9.1.2 id 9 dev d0`;
-    const { runs, stderr } = runAfter(setup, "mptcp endpoint add 10.9.1.1 dev d0 subflow\nmptcp endpoint add 10.9.1.2 dev d0 signal\nmptcp endpoint add 10.9.1.3 id 7 dev d0 backup subflow\n");
-    const words = (run: string) => run.split("\n").filter((l) => l.startsWith("10.9.")).map((l) => l.replace(/ id \d+/, "").trim()).sort();
-    expect(runs[0]!.split("\n")[0], stderr).toBe("status 0");
-    expect(words(runs[0]!)).toEqual(["10.9.1.1 subflow dev d0", "10.9.1.2 signal dev d0", "10.9.1.3 subflow backup dev d0"]);
-    expect(runs[0]).toContain("10.9.1.3 id 7 ");
-    expect(runs[1]).toBe(runs[0]);
-  });
-
-  it("counts an endpoint added by someone else after its look (mptcpd at boot) as already there", () => {
-    // A stand-in ip that lists no endpoints: the script adds the same endpoint twice, and the
-    // kernel refuses the second with EEXIST ("duplicate one: -17"), as when mptcpd won the race.
-    const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
-    const realIp = spawnSync("sh", ["-c", "command -v ip"], { encoding: "utf8" }).stdout.trim();
-    writeFileSync(join(dir, "ip"), `#!/bin/sh\n[ "$*" = "mptcp endpoint show" ] && exit 0\nexec ${realIp} "$@"\n`, { mode: 0o755 });
-    writeFileSync(join(dir, "40-endpoint.batch"), "mptcp endpoint add 10.9.0.8 dev lo subflow\n");
-    const script = APPLY_SCRIPT.replace(`${PERSIST_DIR}/parts`, dir);
-    const r = spawnSync("unshare", ["-rn", "sh", "-c", `PATH="$2:$PATH"; sh -c "$1" && sh -c "$1"; echo "status $?"; "$3" mptcp endpoint show`, "sh", script, dir, realIp], { encoding: "utf8" });
-    rmSync(dir, { recursive: true, force: true });
-    expect(r.stdout, r.stderr).toContain("status 0");
-    expect(r.stdout).toContain("10.9.0.8 id");
-  });
-
-  it("keeps two endpoints at one address that differ in port, and changes nothing on a second run", () => {
-    const { runs, stderr } = runAfter("ip link add d0 type veth peer name d1", "mptcp endpoint add 10.9.1.4 dev d0 signal\nmptcp endpoint add 10.9.1.4 port 1000 dev d0 signal\n");
-    expect(runs[0]!.split("\n")[0], stderr).toBe("status 0");
-    expect(runs[0]).toMatch(/10\.9\.1\.4 id \d+ signal dev d0/);
-    expect(runs[0]).toMatch(/10\.9\.1\.4 port 1000 id \d+ signal dev d0/);
-    expect(runs[1]).toBe(runs[0]);
-  });
-
-  it("fails, naming the part and ip's reason, when a device a part names does not exist", () => {
-    const { runs, stderr } = runAfter("true", "mptcp endpoint add 10.9.1.1 dev nosuch subflow\n");
-    expect(runs[0]!.split("\n")[0]).toBe("status 1");
-    expect(stderr).toMatch(/mptcp-pulumi: .*40-endpoint\.batch: Error: argument "nosuch" is wrong: device does not exist/);
-  });
-
-  it("waits for the host lock, so it never adds an endpoint NetworkManager's hook or a provider session is adding", () => {
-    const r = runWhileLocked(APPLY_SCRIPT, (script, dir) => script.replace(`${PERSIST_DIR}/parts`, dir));
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.ms).toBeGreaterThanOrEqual(1000);
-  });
-
-  it("replays IPv6 parts under ip -6 and the others without a family", () => {
-    expect(APPLY_SCRIPT).toContain('case "$part" in *.v6.batch) family=-6 ;; *) family= ;; esac');
-  });
-});
-
 describe("the device unit and the udev rule", () => {
   it("asks for the device unit by the name udev gives, and reads it unescaped nowhere (br-lan stays br-lan)", () => {
     expect(UDEV_RULE).toContain('ENV{SYSTEMD_WANTS}+="mptcp-pulumi-device@$name.service"');
     expect(DEVICE_UNIT_PATH.endsWith("/mptcp-pulumi-device@.service")).toBe(true);
     expect(DEVICE_UNIT_FILE).not.toContain("%I");
-    expect(DEVICE_UNIT_FILE).toContain(`ExecCondition=/bin/grep -rqswF -e "dev %i" ${PERSIST_DIR}/parts`);
+    expect(DEVICE_UNIT_FILE).toContain(`ExecCondition=/bin/grep -rqswF -e dev=%i ${PERSIST_DIR}/parts`);
   });
 
   it("runs after the boot unit, and again at each appearance (not RemainAfterExit)", () => {
@@ -288,9 +199,15 @@ describe("the device unit and the udev rule", () => {
     expect(DEVICE_UNIT_FILE).not.toContain("RemainAfterExit");
   });
 
+  it("runs the replay as the boot unit does", () => {
+    const start = (unit: string) => unit.split("\n").find((l) => l.startsWith("ExecStart="));
+    expect(start(DEVICE_UNIT_FILE)).toBe(start(UNIT_FILE));
+    expect(start(UNIT_FILE)).toBe(`ExecStart=/bin/sh ${APPLY_SCRIPT_PATH} /run/mptcp-pulumi ${PERSIST_DIR}/parts 60`);
+  });
+
   it("skips a device no part names; a dot in a name is a dot (eno1x100 is not eno1.100)", () => {
     const dir = mkdtempSync(join(tmpdir(), "mptcp-pulumi-parts-"));
-    writeFileSync(join(dir, "40-endpoint.batch"), "mptcp endpoint add 10.0.0.2 dev eno1.100 subflow\n");
+    writeFileSync(join(dir, "40-endpoint.part"), "endpoint address=10.0.0.2 dev=eno1.100 flags=subflow\n");
     const condition = (dev: string) => {
       const line = DEVICE_UNIT_FILE.split("\n").find((l) => l.startsWith("ExecCondition="))!.slice("ExecCondition=".length);
       return spawnSync("sh", ["-c", line.replaceAll("%i", dev).replace(`${PERSIST_DIR}/parts`, dir)]).status;
@@ -301,27 +218,17 @@ describe("the device unit and the udev rule", () => {
   });
 });
 
-describe("IPv6 parts", () => {
+describe("IPv4 and IPv6 in one part", () => {
   const TABLE = bootPartPath(BOOT_ORDER.route, "table-202");
-  const V6 = TABLE.replace(/\.batch$/, ".v6.batch");
-  const OPS: Operation[] = [
-    { type: "route", action: "replace", family: 6, table: "202", route: { dst: "default", dev: "eno2" } },
-    { type: "rule", action: "add", family: 6, from: "fd00:2::2", priority: 1202, table: 202 },
-    { type: "rule", action: "add", family: 4, from: "192.168.0.2", priority: 1002, table: 202 },
+  const RECORDS: PartRecord[] = [
+    { kind: "route", family: 6, table: 202, dst: "default", dev: "eno2" },
+    { kind: "rule", family: 6, table: 202, from: "fd00:2::2", priority: 1202 },
+    { kind: "rule", family: 4, table: 202, from: "192.168.0.2", priority: 1002 },
   ];
 
-  it("puts IPv6 rules and routes in a .v6.batch sibling and the rest in the part", () => {
-    const changes = persistPart(TABLE, OPS, hostState());
-    expect(writtenContent(changes, TABLE)).toBe("rule add priority 1002 from 192.168.0.2 table 202\n");
-    expect(writtenContent(changes, V6)).toBe("route replace default dev eno2 table 202\nrule add priority 1202 from fd00:2::2 table 202\n");
-  });
-
-  it("is current only when both files are, and removes both", () => {
-    const state = applyFileChanges(hostState(), persistPart(TABLE, OPS, hostState()));
-    expect(partIsCurrent(TABLE, OPS, state)).toBe(true);
-    delete state.files[V6];
-    expect(partIsCurrent(TABLE, OPS, state)).toBe(false);
-    state.files[V6] = "x\n";
-    expect(persistPart(TABLE, undefined, state).flatMap((op) => (op.type === "file" ? [op.path] : []))).toEqual([TABLE, V6]);
+  it("says each record's family", () => {
+    expect(bootPartText(RECORDS)).toBe("route family=6 table=202 dst=default dev=eno2\nrule family=6 table=202 from=fd00:2::2 priority=1202\nrule family=4 table=202 from=192.168.0.2 priority=1002\n");
+    const state = applyFileChanges(hostState(), persistPart(TABLE, RECORDS, hostState()));
+    expect(partIsCurrent(TABLE, RECORDS, state)).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { render } from "../../../provider/operations";
 import type { HostState } from "../../../provider/state/types";
 import { hostState } from "../../support/fixtures";
+import { hostProgram, runIsolated } from "../../support/hostRun";
 import { expectOperation } from "./support";
 
 function withEndpoints(...endpoints: HostState["endpoints"]): HostState {
@@ -21,17 +21,13 @@ describe("endpoint operations", () => {
     });
   });
 
-  it("deletes by address with the values as arguments, never in the script text", () => {
-    const r = render({ type: "endpoint", action: "deleteByAddress", address: "fd00:2::1", port: 5201 });
-    expect(r.kind).toBe("exec");
-    if (r.kind !== "exec") return;
-    expect(r.argv.slice(-2)).toEqual(["fd00:2::1", "5201"]);
-    expect(r.argv[2]).not.toContain("fd00");
-    // The script finds the id in `ip mptcp endpoint show` text: check its awk on real output.
-    const show = "fd00:2::1 port 5201 id 7 signal dev eno2 \nfd00:2::1 id 8 signal dev eno2 \n192.168.0.1 id 1 signal dev eno2 \n";
-    const awk = r.argv[2]!.slice(r.argv[2]!.indexOf("awk"), r.argv[2]!.lastIndexOf("|"));
-    const run = spawnSync("sh", ["-c", `printf '%s' "$3" | ${awk}`, "sh", "fd00:2::1", "5201", show], { encoding: "utf8" });
-    expect(run.stdout).toBe("7\n");
+  it("deletes by address with the host's function, the values as arguments", () => {
+    expect(render({ type: "endpoint", action: "deleteByAddress", address: "fd00:2::1", port: 5201 })).toEqual({ kind: "call", fn: "endpoint_delete_at", args: ["fd00:2::1", "5201"] });
+    // The function finds the ids in the kernel's list: the one at that address and port only.
+    const r = runIsolated(hostProgram(["lib", "ops"], ['endpoint_delete_at fd00:2::1 5201 || exit 1', "ip mptcp endpoint show"]), {
+      setup: "ip -6 addr add fd00:2::1/64 dev lo nodad && ip mptcp endpoint add fd00:2::1 port 5201 id 7 signal && ip mptcp endpoint add fd00:2::1 id 8 signal && ip mptcp endpoint add 192.168.0.1 id 1 signal",
+    });
+    expect(r.stdout.split("\n").filter(Boolean).map((l) => l.trim()).sort()).toEqual(["192.168.0.1 id 1 signal", "fd00:2::1 id 8 signal"]);
   });
 
   it("deletes by id and is undone by adding the endpoint back with its id and flags", () => {

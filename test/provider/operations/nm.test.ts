@@ -5,7 +5,6 @@ import { nmConnectionOf } from "../../../provider/state/nm";
 import { nmConnections, nmHostState } from "../../support/nm";
 import { expectOperation } from "./support";
 
-const SCRIPT = expect.stringContaining("nmcli device reapply");
 const ENO2 = "cfa71a41-f49d-3e5f-a3a0-613c55d9addb";
 
 describe("NM probe sections", () => {
@@ -41,9 +40,9 @@ describe("nm operations", () => {
   it("modify the connection by uuid and reapply it, may cut, and are undone to the values the connection had", () => {
     const before = nmHostState((c) => (c.settings["ipv4.routes"] = "10.9.9.0/24 table=7"));
     expectOperation(op, before, {
-      render: { kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "ipv4.routes", "192.168.0.0/24 table=102"] },
+      render: { kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "ipv4.routes", "192.168.0.0/24 table=102"] },
       mayCut: true,
-      inverse: [{ kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "ipv4.routes", "10.9.9.0/24 table=7"] }],
+      inverse: [{ kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "ipv4.routes", "10.9.9.0/24 table=7"] }],
     });
     expect(describeOp(op)).toBe('nmcli connection modify eno2 ipv4.routes "192.168.0.0/24 table=102"; nmcli device reapply eno2 (NetworkManager)');
   });
@@ -51,9 +50,9 @@ describe("nm operations", () => {
   it("that only set MPTCP flags cannot cut the session; flags are restored as numbers", () => {
     const flags: NmOp = { ...op, set: { "connection.mptcp-flags": "disabled" } };
     expectOperation(flags, nmHostState(), {
-      render: { kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "connection.mptcp-flags", "disabled"] },
+      render: { kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "connection.mptcp-flags", "disabled"] },
       mayCut: false,
-      inverse: [{ kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "connection.mptcp-flags", "0"] }],
+      inverse: [{ kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "connection.mptcp-flags", "0"] }],
     });
     expect(nmSettableValue("connection.mptcp-flags", "0x22 (enabled,subflow)")).toBe("34");
   });
@@ -61,9 +60,9 @@ describe("nm operations", () => {
   it("with nothing to set only reapply, and have no inverse on a host without that connection", () => {
     expect(describeOp({ ...op, set: {} })).toBe("nmcli device reapply eno2 (NetworkManager)");
     expectOperation(op, nmHostState(), {
-      render: { kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "ipv4.routes", "192.168.0.0/24 table=102"] },
+      render: { kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "ipv4.routes", "192.168.0.0/24 table=102"] },
       mayCut: true,
-      inverse: [{ kind: "exec", argv: ["sh", "-c", SCRIPT, "mptcp-pulumi-nm", ENO2, "eno2", "ipv4.routes", ""] }],
+      inverse: [{ kind: "call", fn: "nm_apply", args: [ENO2, "eno2", "ipv4.routes", ""] }],
     });
     expect(nmHostState().nm!.length).toBe(2);
   });

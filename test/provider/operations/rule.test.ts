@@ -12,7 +12,7 @@ describe("rule operations", () => {
   });
 
   it("deletes an IPv6 rule without a source under ip -6 (ip alone would take it for IPv4)", () => {
-    expectOperation({ type: "rule", action: "del", family: 6, from: "all", priority: 1600, table: "160" }, hostState(), {
+    expectOperation({ type: "rule", action: "del", family: 6, from: "all", priority: 1600, table: 160 }, hostState(), {
       render: { kind: "ip", family: 6, args: ["rule", "del", "priority", "1600", "from", "all", "table", "160"] },
       mayCut: true,
       inverse: [{ kind: "ip", family: 6, args: ["rule", "add", "priority", "1600", "from", "all", "table", "160"] }],

@@ -18,7 +18,7 @@ const outputsOf = (inputs: EndpointInputs, endpointId: number): EndpointOutputs 
 
 /** The lab client's subflow endpoint, as the fixtures hold it (id 1). */
 const SUBFLOW = { address: "192.168.0.2", dev: "eno2", flags: ["subflow"] };
-const PART = "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.batch";
+const PART = "/etc/mptcp-pulumi/parts/40-endpoint-192.168.0.2.part";
 
 describe("endpointSchema", () => {
   it("accepts an address alone with no flags", () => {
@@ -115,7 +115,7 @@ describe("planEndpoint: adoption", () => {
 
   it("writes the endpoint's add line as its boot part", () => {
     const desired = endpoint(SUBFLOW);
-    expect(writtenContent(planEndpoint(desired, hostState("6.1")), PART)).toBe("mptcp endpoint add 192.168.0.2 dev eno2 subflow\n");
+    expect(writtenContent(planEndpoint(desired, hostState("6.1")), PART)).toBe("endpoint address=192.168.0.2 dev=eno2 flags=subflow\n");
     expect(addArgs(desired).join(" ")).toBe("mptcp endpoint add 192.168.0.2 dev eno2 subflow");
   });
 

@@ -6,7 +6,7 @@ import { describe as describeOp } from "../../../provider/operations";
 import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planErrorOf, removedPaths, writtenContent, writtenPaths } from "../../support/fixtures";
 
 const host = (input: Record<string, unknown> = {}): HostInputs => hostSchema.parse({ connection: CONNECTION, ...input });
-const LIMITS_PART = "/etc/mptcp-pulumi/parts/10-limits.batch";
+const LIMITS_PART = "/etc/mptcp-pulumi/parts/10-limits.part";
 const HOST_CONF = sysctlFilePath("host");
 
 /** Outputs as `outputs` would build them for `desired` on `state`. */
@@ -119,7 +119,7 @@ describe("planHost", () => {
 
   it("writes the limits line as the boot part", () => {
     const changes = planHost(host({ limits: { subflows: 4, addAddrAccepted: 3 } }), hostState("6.1"), undefined);
-    expect(writtenContent(changes, LIMITS_PART)).toBe("mptcp limits set subflows 4 add_addr_accepted 3\n");
+    expect(writtenContent(changes, LIMITS_PART)).toBe("limits subflows=4 add_addr_accepted=3\n");
   });
 
   it("is idempotent once the files are in place", () => {

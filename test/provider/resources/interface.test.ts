@@ -12,7 +12,7 @@ import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planEr
 
 const iface = (input: Record<string, unknown>): InterfaceInputs => interfaceSchema.parse({ connection: CONNECTION, ...input });
 const outputsOf = (inputs: InterfaceInputs, addedAddresses: string[]): InterfaceOutputs => ({ ...inputs, addedAddresses, operState: "UP", persisted: true });
-const PART = "/etc/mptcp-pulumi/parts/20-interface-eno1.batch";
+const PART = "/etc/mptcp-pulumi/parts/20-interface-eno1.part";
 
 /** The fixture host, with this SSH session arriving on `address`. */
 function sessionOn(address: string): HostState {
@@ -69,7 +69,7 @@ describe("planInterface", () => {
 
   it("writes the boot part on first run", () => {
     const changes = planInterface(iface({ name: "eno1", addresses: ["10.0.0.2/24"] }), hostState("6.1"), undefined);
-    expect(writtenContent(changes, PART)).toBe("link set dev eno1 up\naddress replace 10.0.0.2/24 dev eno1\n");
+    expect(writtenContent(changes, PART)).toBe("link dev=eno1 state=up\naddress dev=eno1 cidr=10.0.0.2/24\n");
   });
 
   it("is idempotent once the boot part is written", () => {
@@ -250,6 +250,6 @@ describe("what delete puts back", () => {
 
   it("persists a link declared down as down", () => {
     const changes = planInterface(iface({ name: "eno1", addresses: ["10.0.0.2/24"], up: false, allowSessionDisruption: true }), hostState("6.1"), undefined);
-    expect(writtenContent(changes, PART)).toContain("link set dev eno1 down");
+    expect(writtenContent(changes, PART)).toContain("link dev=eno1 state=down");
   });
 });

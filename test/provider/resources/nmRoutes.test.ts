@@ -41,7 +41,7 @@ describe("a policy table on an interface NetworkManager manages", () => {
       c.settings["ipv4.routes"] = ROUTES;
       c.settings["ipv4.routing-rules"] = RULES;
     });
-    state.routes = state.routes.filter((r) => !(r.table === "102" && r.dst === "192.168.0.0/24"));
+    state.routes = state.routes.filter((r) => !(r.table === 102 && r.dst === "192.168.0.0/24"));
     expect(nmOps(planPolicyRoute(TABLE_102, state))).toEqual([expect.objectContaining({ set: {} })]);
   });
 

@@ -15,7 +15,7 @@ import { applyFileChanges, checkFailures, CONNECTION, hostState, ipLines, planEr
 
 const policy = (input: Record<string, unknown>): PolicyRouteInputs => policyRouteSchema.parse({ connection: CONNECTION, ...input });
 const outputsOf = (inputs: PolicyRouteInputs): PolicyRouteOutputs => ({ ...inputs, persisted: true });
-const PART = "/etc/mptcp-pulumi/parts/30-table-102.batch";
+const PART = "/etc/mptcp-pulumi/parts/30-table-102.part";
 
 /** Table 102 exactly as both fixtures hold it. */
 const TABLE_102 = {
@@ -117,23 +117,23 @@ describe("canonicalSource, ruleMatches and routeMatches", () => {
   });
 
   it("matches a rule without priority to any priority", () => {
-    expect(ruleMatches({ from: "192.168.0.2" }, { priority: 1002, from: "192.168.0.2", table: "102" })).toBe(true);
+    expect(ruleMatches({ from: "192.168.0.2" }, { priority: 1002, from: "192.168.0.2", table: 102 })).toBe(true);
   });
 
   it("does not match a rule with another priority", () => {
-    expect(ruleMatches({ from: "192.168.0.2", priority: 1003 }, { priority: 1002, from: "192.168.0.2", table: "102" })).toBe(false);
+    expect(ruleMatches({ from: "192.168.0.2", priority: 1003 }, { priority: 1002, from: "192.168.0.2", table: 102 })).toBe(false);
   });
 
   it("matches a route whose unset fields the kernel filled", () => {
-    expect(routeMatches({ dst: "192.168.0.0/24", dev: "eno2" }, { table: "102", dst: "192.168.0.0/24", dev: "eno2", scope: "link" })).toBe(true);
+    expect(routeMatches({ dst: "192.168.0.0/24", dev: "eno2" }, { table: 102, dst: "192.168.0.0/24", dev: "eno2", scope: "link" })).toBe(true);
   });
 
   it("matches any metric when none is declared (the kernel picks 0 for IPv4, 1024 for IPv6)", () => {
-    expect(routeMatches({ dst: "default", via: "192.168.0.1" }, { table: "102", dst: "default", via: "192.168.0.1", metric: 10 })).toBe(true);
+    expect(routeMatches({ dst: "default", via: "192.168.0.1" }, { table: 102, dst: "default", via: "192.168.0.1", metric: 10 })).toBe(true);
   });
 
   it("does not match a route with another metric when one is declared", () => {
-    expect(routeMatches({ dst: "default", via: "192.168.0.1", metric: 20 }, { table: "102", dst: "default", via: "192.168.0.1", metric: 10 })).toBe(false);
+    expect(routeMatches({ dst: "default", via: "192.168.0.1", metric: 20 }, { table: 102, dst: "default", via: "192.168.0.1", metric: 10 })).toBe(false);
   });
 });
 
@@ -152,9 +152,9 @@ describe("planPolicyRoute", () => {
   it("writes routes then rules as the boot part", () => {
     const changes = planPolicyRoute(policy(TABLE_102), hostState("6.1"));
     expect(writtenContent(changes, PART)).toBe(
-      "route replace default via 192.168.0.1 dev eno2 metric 10 table 102\n" +
-        "route replace 192.168.0.0/24 dev eno2 scope link table 102\n" +
-        "rule add priority 1002 from 192.168.0.2 table 102\n",
+      "route family=4 table=102 dst=default via=192.168.0.1 dev=eno2 metric=10\n" +
+        "route family=4 table=102 dst=192.168.0.0/24 dev=eno2 scope=link\n" +
+        "rule family=4 table=102 priority=1002 from=192.168.0.2\n",
     );
   });
 
@@ -165,14 +165,14 @@ describe("planPolicyRoute", () => {
 
   it("deletes a rule that looks the table up but is not declared", () => {
     const state = hostState("6.1");
-    state.rules.push({ priority: 1010, from: "10.0.0.2", table: "102" });
+    state.rules.push({ priority: 1010, from: "10.0.0.2", table: 102 });
     expect(ipLines(planPolicyRoute(policy(TABLE_102), state))).toEqual(["rule del priority 1010 from 10.0.0.2 table 102"]);
   });
 
   it("leaves rules and routes of other tables alone", () => {
     const state = hostState("6.1");
-    state.rules.push({ priority: 1001, from: "10.0.0.2", table: "101" });
-    state.routes.push({ table: "101", dst: "10.0.0.0/24", dev: "eno1", scope: "link" });
+    state.rules.push({ priority: 1001, from: "10.0.0.2", table: 101 });
+    state.routes.push({ table: 101, dst: "10.0.0.0/24", dev: "eno1", scope: "link" });
     expect(ipLines(planPolicyRoute(policy(TABLE_102), state))).toEqual([]);
   });
 
@@ -229,8 +229,8 @@ describe("planPolicyRoute", () => {
   it("matches an IPv6 route declared without a metric to the kernel's default metric 1024", () => {
     const state = hostState("6.1");
     // As the probe reads them: from `ip -6`, so marked family 6.
-    state.routes.push({ family: 6, table: "103", dst: "2001:db8::/64", dev: "eno1", metric: 1024 });
-    state.rules.push({ family: 6, priority: 1003, from: "2001:db8::2", table: "103" });
+    state.routes.push({ family: 6, table: 103, dst: "2001:db8::/64", dev: "eno1", metric: 1024 });
+    state.rules.push({ family: 6, priority: 1003, from: "2001:db8::2", table: 103 });
     const desired = policy({ table: 103, rules: [{ from: "2001:db8::2", priority: 1003 }], routes: [{ dst: "2001:db8::/64", dev: "eno1" }] });
     expect(ipLines(planPolicyRoute(desired, state))).toEqual([]);
   });
@@ -324,7 +324,7 @@ describe("forms the kernel prints back", () => {
     const p = policy({ table: 150, routes: [{ dst: "10.9.9.9/32", dev: "eno1" }, { dst: "0.0.0.0/0", via: "10.0.0.254", dev: "eno1" }] });
     expect(p.routes.map((r) => r.dst)).toEqual(["10.9.9.9", "default"]);
     const state = hostState("6.1");
-    state.routes.push({ table: "150", dst: "10.9.9.9", dev: "eno1", scope: "link" }, { table: "150", dst: "default", via: "10.0.0.254", dev: "eno1" });
+    state.routes.push({ table: 150, dst: "10.9.9.9", dev: "eno1", scope: "link" }, { table: 150, dst: "default", via: "10.0.0.254", dev: "eno1" });
     expect(ipLines(planPolicyRoute(p, state))).toEqual([]);
   });
 
@@ -340,7 +340,7 @@ describe("forms the kernel prints back", () => {
 
   it("deletes an IPv6 rule without a source as an IPv6 rule operation, armed like any rule change", () => {
     const state = hostState("6.1");
-    state.rules.push({ family: 6, priority: 1600, table: "160" });
+    state.rules.push({ family: 6, priority: 1600, table: 160 });
     const changes = policyRouteDefinition.remove(outputsOf(policy({ table: 160 })), state);
     expect(changes.map(render)).toContainEqual({ kind: "ip", family: 6, args: ["rule", "del", "priority", "1600", "from", "all", "table", "160"] });
     expect(changes.every(mayCutSession)).toBe(true);

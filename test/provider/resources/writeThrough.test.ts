@@ -36,8 +36,8 @@ const configOps = (ops: Operation[]) => ops.filter((op): op is ManagerConfigOp =
 /** The host after networkd applied table 102 from our file. */
 function configured(state: HostState, path: string, content: string): HostState {
   state.files[path] = content;
-  state.rules.push({ priority: 1002, from: "192.168.0.1", table: "102" });
-  state.routes.push({ table: "102", dst: "192.168.0.0/24", dev: "eno2", scope: "link", protocol: "static" });
+  state.rules.push({ priority: 1002, from: "192.168.0.1", table: 102 });
+  state.routes.push({ table: 102, dst: "192.168.0.0/24", dev: "eno2", scope: "link", protocol: "static" });
   return state;
 }
 
@@ -47,7 +47,7 @@ describe("write-through on a netplan + networkd host", () => {
     expect(ipLines(ops)).toEqual([]);
     expect(ops.map((op) => op.type)).toEqual(["managerConfig"]);
     const [op] = configOps(ops);
-    expect(op).toMatchObject({ manager: "netplan", iface: "eno2", path: NETPLAN_PATH, content: NETPLAN_TEXT, expect: { table: "102", rules: 1, routes: 1 } });
+    expect(op).toMatchObject({ manager: "netplan", iface: "eno2", path: NETPLAN_PATH, content: NETPLAN_TEXT, expect: { table: 102, rules: 1, routes: 1 } });
     expect(describeOp(op!)).toBe(`write ${NETPLAN_PATH} and netplan generate + networkctl reload (netplan on eno2)`);
   });
 
@@ -60,7 +60,7 @@ describe("write-through on a netplan + networkd host", () => {
 
   it("re-applies the current file (networkctl reconfigure) when the kernel lost its rule", () => {
     const state = configured(netplanHost(), NETPLAN_PATH, NETPLAN_TEXT);
-    state.rules = state.rules.filter((r) => r.table !== "102");
+    state.rules = state.rules.filter((r) => r.table !== 102);
     const ops = configOps(planPolicyRoute(policy(), state));
     expect(ops).toHaveLength(1);
     expect(describeOp(ops[0]!)).toBe("networkctl reconfigure eno2 (netplan on eno2) (the kernel lost what it declares)");
@@ -68,8 +68,8 @@ describe("write-through on a netplan + networkd host", () => {
 
   it("hands rules and routes the kernel already has (from our boot replay) to netplan: deleted first, then the file", () => {
     const state = netplanHost();
-    state.rules.push({ priority: 1002, from: "192.168.0.1", table: "102" });
-    state.routes.push({ table: "102", dst: "192.168.0.0/24", dev: "eno2", scope: "link" });
+    state.rules.push({ priority: 1002, from: "192.168.0.1", table: 102 });
+    state.routes.push({ table: 102, dst: "192.168.0.0/24", dev: "eno2", scope: "link" });
     const ops = planPolicyRoute(policy(), state);
     expect(ipLines(ops)).toEqual(["rule del priority 1002 from 192.168.0.1 table 102", "route del 192.168.0.0/24 dev eno2 table 102"]);
     expect(ops.at(-1)?.type).toBe("managerConfig");
@@ -92,14 +92,13 @@ describe("write-through on a netplan + networkd host", () => {
     expect(inverseOf(op!, before)).toEqual([expect.objectContaining({ path: NETPLAN_PATH, content: "old\n", note: "(restore)" })]);
   });
 
-  it("passes the file's text as one argument to a fixed script (never spliced into it)", () => {
-    const r = render(configOps(planPolicyRoute(policy(), netplanHost()))[0]!);
-    expect(r.kind).toBe("exec");
-    if (r.kind === "exec") {
-      expect(r.argv.slice(0, 2)).toEqual(["sh", "-c"]);
-      expect(r.argv[2]).not.toContain("192.168.0.1");
-      expect(r.argv.slice(4)).toEqual(["write", NETPLAN_PATH, NETPLAN_TEXT, "netplan", "eno2", "102", "1", "1"]);
-    }
+  it("passes the file's text on stdin to the host's function, its other values as arguments (0600: netplan refuses files others can read)", () => {
+    expect(render(configOps(planPolicyRoute(policy(), netplanHost()))[0]!)).toEqual({
+      kind: "call",
+      fn: "manager_config",
+      args: ["write", NETPLAN_PATH, "0600", "netplan", "eno2", "102", "1", "1"],
+      stdin: NETPLAN_TEXT,
+    });
   });
 
   it("refuses persist: false, naming the interface, the manager and the fix", () => {

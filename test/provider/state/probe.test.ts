@@ -60,28 +60,28 @@ describe.each([
 
   it("reads the rules, with the source of a /32 rule as a bare address", () => {
     expect(hostState(version).rules).toEqual([
-      { priority: 0, table: "local" },
-      { priority: 1002, from: "192.168.0.2", table: "102" },
-      { priority: 32766, table: "main" },
-      { priority: 32767, table: "default" },
+      { priority: 0, table: 255 },
+      { priority: 1002, from: "192.168.0.2", table: 102 },
+      { priority: 32766, table: 254 },
+      { priority: 32767, table: 253 },
     ]);
   });
 
   it("reads the routes of table 102: a default via the peer with metric 10, and the link route", () => {
-    expect(hostState(version).routes.filter((r) => r.table === "102")).toEqual([
-      { table: "102", dst: "default", dev: "eno2", via: "192.168.0.1", metric: 10 },
-      { table: "102", dst: "192.168.0.0/24", dev: "eno2", scope: "link" },
+    expect(hostState(version).routes.filter((r) => r.table === 102)).toEqual([
+      { table: 102, dst: "default", dev: "eno2", via: "192.168.0.1", metric: 10 },
+      { table: 102, dst: "192.168.0.0/24", dev: "eno2", scope: "link" },
     ]);
   });
 
   it("puts routes without a table key in main", () => {
-    const main = hostState(version).routes.filter((r) => r.table === "main");
+    const main = hostState(version).routes.filter((r) => r.table === 254);
     expect(main.map((r) => r.dst)).toEqual(["10.0.0.0/24", "192.168.0.0/24"]);
     expect(main[0]).toMatchObject({ protocol: "kernel", scope: "link", src: "10.0.0.2", dev: "eno1" });
   });
 
   it("keeps local-table routes in table local", () => {
-    expect(hostState(version).routes.filter((r) => r.table === "local").length).toBeGreaterThan(0);
+    expect(hostState(version).routes.filter((r) => r.table === 255).length).toBeGreaterThan(0);
   });
 
   it("finds MPTCP available", () => {
@@ -171,28 +171,28 @@ describe("parseProbe sysctls", () => {
 });
 
 describe("parseProbe session and files", () => {
-  const withSections = (extra: string) => fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ end", `${extra}\n@@mptcp-pulumi@@ end`);
+  const withSections = (extra: string) => fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ section end", `${extra}\n@@mptcp-pulumi@@ section end`);
 
   it("reads the session's local address from SSH_CONNECTION", () => {
-    const text = fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ session\n", "@@mptcp-pulumi@@ session\n172.31.2.1 51234 172.31.2.2 22");
+    const text = fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ section session\n", "@@mptcp-pulumi@@ section session\n172.31.2.1 51234 172.31.2.2 22");
     expect(parseProbe(text).sessionLocalAddress).toBe("172.31.2.2");
   });
 
   it("reads an IPv6 or IPv4-mapped session address in canonical form", () => {
-    const session = (line: string) => parseProbe(fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ session\n", `@@mptcp-pulumi@@ session\n${line}`)).sessionLocalAddress;
+    const session = (line: string) => parseProbe(fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ section session\n", `@@mptcp-pulumi@@ section session\n${line}`)).sessionLocalAddress;
     expect(session("fd00:31::1 51234 FD00:31:0:0:0:0:0:2 22")).toBe("fd00:31::2");
     expect(session("::ffff:172.31.2.1 51234 ::ffff:172.31.2.2 22")).toBe("172.31.2.2");
   });
 
   it("reads our files with their content, ending in a newline", () => {
     const state = parseProbe(
-      withSections("@@mptcp-pulumi@@ file /etc/mptcp-pulumi/parts/10-limits.batch\nmptcp limits set subflows 2 add_addr_accepted 2"),
+      withSections("@@mptcp-pulumi@@ section file /etc/mptcp-pulumi/parts/10-limits.batch\nmptcp limits set subflows 2 add_addr_accepted 2"),
     );
     expect(state.files).toEqual({ "/etc/mptcp-pulumi/parts/10-limits.batch": "mptcp limits set subflows 2 add_addr_accepted 2\n" });
   });
 
   it("splits sections by marker and ignores text before the first marker", () => {
-    const sections = splitSections("motd\n@@mptcp-pulumi@@ a\n1\n2\n@@mptcp-pulumi@@ b\n3");
+    const sections = splitSections("motd\n@@mptcp-pulumi@@ section a\n1\n2\n@@mptcp-pulumi@@ section b\n3");
     expect([...sections.entries()]).toEqual([
       ["a", "1\n2"],
       ["b", "3"],
@@ -201,8 +201,8 @@ describe("parseProbe session and files", () => {
 
   it("uses the text form of the endpoints when the probe fell back to it", () => {
     const text = fixtureText(PROBE_5_15).replace(
-      /@@mptcp-pulumi@@ endpoints\n.*\n/,
-      `@@mptcp-pulumi@@ endpoints\n@@mptcp-pulumi@@ endpoints-text\n${splitSections(fixtureText(TEXT_FORMS_6_1)).get("endpoints-text")}\n`,
+      /@@mptcp-pulumi@@ section endpoints\n.*\n/,
+      `@@mptcp-pulumi@@ section endpoints\n@@mptcp-pulumi@@ section endpoints-text\n${splitSections(fixtureText(TEXT_FORMS_6_1)).get("endpoints-text")}\n`,
     );
     expect(parseProbe(text).endpoints).toEqual(FIXTURE_ENDPOINTS);
   });
@@ -283,7 +283,7 @@ describe("parseLinks", () => {
 
 describe("parseRules", () => {
   it("keeps the prefix of a rule whose source is a network", () => {
-    expect(parseRules('[{"priority":1003,"src":"10.0.0.0","srclen":24,"table":"101"}]')).toEqual([{ priority: 1003, from: "10.0.0.0/24", table: "101" }]);
+    expect(parseRules('[{"priority":1003,"src":"10.0.0.0","srclen":24,"table":"101"}]')).toEqual([{ priority: 1003, from: "10.0.0.0/24", table: 101 }]);
   });
 });
 

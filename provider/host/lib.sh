@@ -1,0 +1,197 @@
+# shellcheck shell=sh
+# The library every program the provider runs on a host starts with (the provider's sessions,
+# the rollback timer, the boot replay). POSIX sh. Every value comes from the caller: paths and
+# the protocol's words as environment variables set before this text (provider/protocol.ts,
+# provider/hostpaths.ts), the rest as arguments. Nothing here is ever edited per run.
+#
+# The provider's files on a host live under $MPTCP_PULUMI_RUN (/run/mptcp-pulumi), per network
+# namespace (the scope of everything we manage):
+#   ns-INODE/          root, 0755   no other user can create or replace anything in it
+#     lock             root, 0644   the host lock (flock), opened read-only by every program
+#     pending/         root, 0755   one file per armed change set: "PID START WORKDIR" of its timer
+#     work-UID/        UID,  0755   the login's own files: rollback programs, logs, verification pids
+
+# Runs a command as root: directly, or through `sudo -n` for a non-root login.
+as_root() {
+  if [ "${MPTCP_PULUMI_SUDO:-0}" = 1 ]; then sudo -n -- "$@"; else "$@"; fi
+}
+
+# Starts a section of the host's state on stdout (the provider splits its output there).
+section() {
+  echo "$MPTCP_PULUMI_MARK section $*"
+}
+
+# Prints one protocol line: the marker, then the words given.
+mark() {
+  echo "$MPTCP_PULUMI_MARK $*"
+}
+
+# The folder of this network namespace, under the run folder.
+ns_dir() {
+  echo "$MPTCP_PULUMI_RUN/ns-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0)"
+}
+
+# Makes sure $1 is a directory owned by uid $2 that nobody else may write, with mode $3,
+# creating it when missing. Refuses a symbolic link or a folder another user could have planted
+# things in; a folder of the right owner gets its mode back (an older version's umask).
+safe_dir() {
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then
+    as_root mkdir -p "$1" || return 1
+    [ "$2" = 0 ] || as_root chown "$2" "$1" || return 1
+  fi
+  if [ -L "$1" ] || [ ! -d "$1" ]; then
+    echo "mptcp-pulumi: $1 is not a plain directory; refusing to use it" >&2
+    return 1
+  fi
+  sd_owner=$(stat -c %u "$1") sd_mode=$(stat -c %a "$1")
+  if [ "$sd_owner" != "$2" ] || [ $((0$sd_mode & 022)) -ne 0 ]; then
+    echo "mptcp-pulumi: $1 belongs to uid $sd_owner with mode $sd_mode (wanted uid $2, writable by it alone); refusing to use it" >&2
+    return 1
+  fi
+  [ "$sd_mode" = "${3#0}" ] || as_root chmod "$3" "$1"
+}
+
+# The run folder and this namespace's folder, both root's alone.
+ns_ready() {
+  safe_dir "$MPTCP_PULUMI_RUN" 0 0755 && safe_dir "$(ns_dir)" 0 0755 && safe_dir "$(ns_dir)/pending" 0 0755
+}
+
+# This login's own folder (rollback programs, logs, the verification's pid files), printed.
+work_dir() {
+  w="$(ns_dir)/work-$(id -u)"
+  ns_ready && safe_dir "$w" "$(id -u)" 0755 && echo "$w"
+}
+
+# Opens the host lock on fd 9 and waits up to $1 seconds for it. Returns 1 when it stays busy,
+# 2 when it cannot be opened. Read-only: flock needs no write access.
+take_lock() {
+  ns_ready || return 2
+  lock="$(ns_dir)/lock"
+  if [ ! -e "$lock" ] && [ ! -L "$lock" ]; then
+    as_root tee "$lock" </dev/null >/dev/null && as_root chmod 0644 "$lock" || return 2
+  fi
+  if [ -L "$lock" ] || [ ! -f "$lock" ]; then
+    echo "mptcp-pulumi: $lock is not a regular file; refusing to open it" >&2
+    return 2
+  fi
+  exec 9<"$lock" || return 2
+  # flock(1) is util-linux, on every distribution we support; without it we still run.
+  command -v flock >/dev/null 2>&1 || return 0
+  flock -w "$1" 9 || return 1
+}
+
+# Writes file $1 with mode $2 from stdin, whole or not at all: a failed write (a full disk)
+# leaves the old file in place and fails.
+write_file() {
+  tmp="$1.mptcp-pulumi-tmp"
+  if as_root mkdir -p "$(dirname "$1")" && as_root tee "$tmp" >/dev/null && as_root chmod "$2" "$tmp" && as_root mv -f "$tmp" "$1"; then
+    return 0
+  fi
+  as_root rm -f "$tmp"
+  return 1
+}
+
+# Whether process $1 still runs and is the one that started at clock tick $2 (pids are reused).
+alive() {
+  [ -r "/proc/$1/stat" ] || return 1
+  # Field 22 of stat; the command name (field 2) may hold spaces, so count after its ')'.
+  [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20)" = "$2" ]
+}
+
+# The start tick of process $1.
+started() {
+  sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20
+}
+
+# Under the host lock: settles change sets that were applied but never confirmed. Returns 0 when
+# none is pending, 1 when one still waits for its live timer (its confirm or rollback will come),
+# and 2 when a timer had died (OOM, a killed session): its rollback runs now, as it should have.
+settle_pending() {
+  dir="$(ns_dir)/pending"
+  settled=0
+  for p in "$dir"/*; do
+    [ -f "$p" ] || continue
+    # A confirm that stopped between its claim and its clean-up: confirmed, nothing to undo.
+    case $p in *.confirmed)
+      as_root rm -f "$p"
+      continue
+      ;;
+    esac
+    read -r pid start work <"$p" || continue
+    if alive "$pid" "$start"; then return 1; fi
+    token=${p##*/}
+    token=${token%.firing}
+    echo "mptcp-pulumi: change set $token was never confirmed and its rollback timer (pid $pid) is gone; rolling it back now" >&2
+    { sh "$work/$token.rollback" now; } >>"$work/$token.log" 2>&1
+    as_root rm -f "$p"
+    settled=2
+  done
+  return "$settled"
+}
+
+# Checks, under the lock, that each part of the host's state named as PART=SUM is as the plan
+# saw it (the provider read it before taking the lock). Prints the parts that changed.
+expect_unchanged() {
+  changed=
+  for want in "$@"; do
+    [ "$(part_text "${want%%=*}" | checksum)" = "${want#*=}" ] || changed="$changed ${want%%=*}"
+  done
+  [ -z "$changed" ] || { echo "$changed"; return 1; }
+}
+
+# A checksum of stdin.
+checksum() {
+  cksum | cut -d' ' -f1
+}
+
+# The text of one part of the state a plan depends on: MPTCP endpoints and limits, policy rules,
+# routes in policy tables, addresses, our files, NetworkManager's connection settings. Only what
+# a change depends on and nobody else churns (address lifetimes, route expiry and link states
+# are left out), so an unchanged host always gives the same text.
+part_text() {
+  case $1 in
+    mptcp) { ip mptcp endpoint show; ip mptcp limits show; } 2>&1 ;;
+    rules) { ip -N -4 rule show; ip -N -6 rule show; } 2>&1 ;;
+    routes) { ip -N -4 route show table all; ip -N -6 route show table all; } 2>&1 |
+      grep -E ' table [0-9]+( |$)' | grep -v -E ' table (253|254|255)( |$)' | sed 's/ expires [0-9]*sec//' ;;
+    addrs) ip -br addr show 2>&1 | awk '{ $2 = ""; print }' ;;
+    files) our_files ;;
+    nm) nm_devices | nm_settings ;;
+    *) echo "unknown part $1" ;;
+  esac
+}
+
+# Our files on the host ($MPTCP_PULUMI_FILES: paths and globs; $MPTCP_PULUMI_LINKS: symlinks),
+# each as a section `file PATH` holding its text (a link's target).
+our_files() {
+  # shellcheck disable=SC2086 # split into words and expanded as globs, on purpose
+  for f in $MPTCP_PULUMI_FILES; do
+    [ -f "$f" ] && { section file "$f"; cat "$f"; }
+  done
+  # shellcheck disable=SC2086
+  for l in $MPTCP_PULUMI_LINKS; do
+    [ -L "$l" ] && { section file "$l"; readlink "$l"; }
+  done
+}
+
+# NetworkManager's devices as `DEVICE:STATE:CON-UUID` lines; nothing when NM does not run.
+nm_devices() {
+  nm_running || return 0
+  nmcli -t -f DEVICE,STATE,CON-UUID device status 2>/dev/null
+}
+
+# For each device line on stdin that NM configures ("connected"; "connected (externally)" is NM
+# mirroring what someone else set), a section `nm DEV UUID` holding the values of
+# $MPTCP_PULUMI_NM_KEYS of its connection, one per line (nmcli -g escapes ':' and '\').
+nm_settings() {
+  while IFS=: read -r dev state uuid; do
+    if [ -z "$uuid" ] || [ "$state" != connected ]; then continue; fi
+    section nm "$dev" "$uuid"
+    nmcli -g "connection.id,$MPTCP_PULUMI_NM_KEYS" connection show uuid "$uuid" 2>/dev/null
+  done
+}
+
+# Whether NetworkManager runs (asked of systemd only where systemd is PID 1).
+nm_running() {
+  [ -d /run/systemd/system ] && systemctl -q is-active NetworkManager.service 2>/dev/null && command -v nmcli >/dev/null 2>&1
+}

@@ -1,0 +1,103 @@
+# shellcheck shell=sh
+# The probe: the host's whole relevant state in one run, read-only, one section per source (the
+# parsers live in provider/state/). Needs lib.sh. Arguments: the sysctl keys and subtrees to read.
+# Tables, scopes and route types are read as numbers (`ip -N`): an admin's names in rt_tables
+# must not hide table 102 behind "isp2".
+
+probe() {
+  section hostname
+  cat /proc/sys/kernel/hostname
+  section kernel
+  uname -r
+  section iproute2
+  ip -V 2>&1
+  section session
+  echo "${SSH_CONNECTION:-}"
+  section sysctl
+  sysctl -e "$@" 2>/dev/null
+  section limits
+  ip mptcp limits show 2>&1
+  section endpoints
+  ip -j mptcp endpoint show 2>/dev/null || {
+    section endpoints-text
+    ip mptcp endpoint show 2>&1
+  }
+  section addr
+  ip -j addr show
+  section rule
+  ip -N -4 -j rule show
+  section rule6
+  ip -N -6 -j rule show 2>/dev/null
+  section route
+  ip -N -4 -j route show table all
+  section route6
+  ip -N -6 -j route show table all 2>/dev/null
+  # shellcheck disable=SC2086 # globs, expanded on purpose
+  for f in $MPTCP_PULUMI_RT_TABLES; do
+    [ -f "$f" ] && { section rt-tables "$f"; cat "$f"; }
+  done
+  files=$(part_text files; echo .)
+  printf '%s' "${files%.}"
+  probe_managers
+  devices=$(nm_devices; echo .)
+  devices=${devices%.}
+  if [ -n "$devices" ]; then
+    section nm-devices
+    printf '%s' "$devices"
+    section nm-files
+    nmcli -t -f UUID,FILENAME connection show 2>/dev/null
+    printf '%s' "$devices" | while IFS=: read -r _device _state uuid; do
+      [ -n "$uuid" ] || continue
+      section nm-connection "$uuid"
+      nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show "$uuid" 2>/dev/null
+    done
+  fi
+  nm=$(printf '%s' "$devices" | nm_settings; echo .)
+  printf '%s' "${nm%.}"
+  section fingerprints
+  for part in mptcp rules routes addrs; do
+    echo "$part $(part_text "$part" | checksum)"
+  done
+  echo "files $(printf '%s' "${files%.}" | checksum)"
+  echo "nm $(printf '%s' "${nm%.}" | checksum)"
+  section end
+}
+
+# Who else configures the network: systemd's view of the daemons (only where it is PID 1),
+# networkd's per-link state and configuration, netplan's files, ifupdown's state, mptcpd.
+probe_managers() {
+  sd=
+  [ -d /run/systemd/system ] && sd=1
+  if [ -n "$sd" ]; then
+    section manager-units
+    # shellcheck disable=SC2086 # unit names, one word each
+    systemctl show -p Id,ActiveState,MainPID $MPTCP_PULUMI_UNITS 2>/dev/null
+  fi
+  for f in /run/systemd/netif/links/*; do
+    [ -f "$f" ] && { section networkd-link "${f##*/}"; cat "$f"; }
+  done
+  # shellcheck disable=SC2086 # globs, expanded on purpose
+  for f in $MPTCP_PULUMI_NETWORKD_CONF; do
+    [ -f "$f" ] && { section networkd-conf "$f"; cat "$f"; }
+  done
+  if command -v netplan >/dev/null 2>&1; then
+    section netplan
+    # shellcheck disable=SC2086
+    for f in $MPTCP_PULUMI_NETPLAN_FILES; do [ -f "$f" ] && echo "$f"; done
+  fi
+  [ -f "$MPTCP_PULUMI_IFSTATE" ] && { section ifupdown; cat "$MPTCP_PULUMI_IFSTATE"; }
+  [ -f "$MPTCP_PULUMI_MPTCPD_CONF" ] && { section mptcpd-conf; cat "$MPTCP_PULUMI_MPTCPD_CONF"; }
+  if [ -d "${MPTCP_PULUMI_MPTCPD_CONF%/*}" ]; then
+    section mptcpd-plugins
+    # shellcheck disable=SC2086
+    for f in $MPTCP_PULUMI_MPTCPD_PLUGINS; do [ -f "$f" ] && echo "$f"; done
+  fi
+  if [ -n "$sd" ]; then
+    p=$(systemctl show -p MainPID --value "$MPTCP_PULUMI_MPTCPD_UNIT" 2>/dev/null)
+    if [ -n "$p" ] && [ "$p" != 0 ] && [ -r "/proc/$p/cmdline" ]; then
+      section mptcpd-cmdline
+      tr '\0' ' ' <"/proc/$p/cmdline"
+      echo
+    fi
+  fi
+}
