@@ -32,18 +32,23 @@ ns_dir() {
 }
 
 # Makes sure $1 is a directory owned by uid $2 that nobody else may write, with mode $3,
-# creating it when missing. Refuses a symbolic link or a folder another user could have planted
-# things in; a folder of the right owner gets its mode back (an older version's umask).
+# creating it when missing. Refuses a symbolic link, or a root folder (uid 0) that someone else
+# owns or may write. A login's own folder (uid not 0) lives inside root's folder, where only root
+# could have made it: a wrong owner there (a chown that failed) is set right.
 safe_dir() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then
     as_root mkdir -p "$1" || return 1
-    [ "$2" = 0 ] || as_root chown "$2" "$1" || return 1
   fi
   if [ -L "$1" ] || [ ! -d "$1" ]; then
     echo "mptcp-pulumi: $1 is not a plain directory; refusing to use it" >&2
     return 1
   fi
-  sd_owner=$(stat -c %u "$1") sd_mode=$(stat -c %a "$1")
+  sd_owner=$(stat -c %u "$1")
+  if [ "$sd_owner" != "$2" ] && [ "$2" != 0 ]; then
+    as_root chown "$2" "$1" || return 1
+    sd_owner=$2
+  fi
+  sd_mode=$(stat -c %a "$1")
   if [ "$sd_owner" != "$2" ] || [ $((0$sd_mode & 022)) -ne 0 ]; then
     echo "mptcp-pulumi: $1 belongs to uid $sd_owner with mode $sd_mode (wanted uid $2, writable by it alone); refusing to use it" >&2
     return 1

@@ -45,7 +45,7 @@ describe("commit-confirmed", () => {
       if (!up) await new Promise((r) => setTimeout(r, 500));
     }
     expect(up).toBe(true);
-    expect(onHost("server1", "sh", "-c", "cat /run/mptcp-pulumi/*/*.log")).toContain("rolled back at");
+    expect(onHost("server1", "sh", "-c", "cat /run/mptcp-pulumi/ns-*/work-*/*.log")).toContain("rolled back at");
     expect(lab("ssh", "server1", "echo", "reachable").trim()).toBe("reachable");
     expect(Date.now() - started).toBeLessThan(120_000);
     await context.closeAll();
@@ -58,7 +58,7 @@ describe("commit-confirmed", () => {
       await checkedInputs("PolicyRoute", { connection, table: 260, rules: [{ from: "fd00:2::2", priority: 1260 }], routes: [{ dst: "default", via: "fe80::1", dev: "eno2" }] })
     ).inputs;
     // The moment the host arms its timer, cut server2's management link from this side.
-    const watcher = spawn("sh", ["-c", 'for i in $(seq 1 50000); do for p in /run/mptcp-pulumi/*/*.pending; do [ -e "$p" ] && { ip link set lab-server2 down; exit 0; }; done; done; exit 1']);
+    const watcher = spawn("sh", ["-c", 'for i in $(seq 1 50000); do for p in /run/mptcp-pulumi/ns-*/pending/*; do [ -e "$p" ] && { ip link set lab-server2 down; exit 0; }; done; done; exit 1']);
     const cut = new Promise<number | null>((resolve) => watcher.on("exit", resolve));
     const created = providers.PolicyRoute.create(inputs).catch((e: unknown) => e as Error);
     expect(await cut).toBe(0);
@@ -66,7 +66,7 @@ describe("commit-confirmed", () => {
     await new Promise((r) => setTimeout(r, 9000));
     expect(onHost("server2", "ip", "-6", "rule", "show")).not.toContain("lookup 260");
     expect(onHost("server2", "sh", "-c", "ip -6 route show table 260 2>/dev/null; true").trim()).toBe("");
-    expect(onHost("server2", "sh", "-c", "cat /run/mptcp-pulumi/*/*.log")).toContain("rolled back at");
+    expect(onHost("server2", "sh", "-c", "cat /run/mptcp-pulumi/ns-*/work-*/*.log")).toContain("rolled back at");
     execFileSync("ip", ["link", "set", "lab-server2", "up"]);
     const error = await created;
     expect(error).toBeInstanceOf(Error);
@@ -81,7 +81,7 @@ describe("commit-confirmed", () => {
     const made = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "eno1", addresses: ["10.0.0.2/24", "10.0.0.22/24"] })).inputs);
     await new Promise((r) => setTimeout(r, 4500));
     expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno1")).toContain("10.0.0.22/24");
-    expect(onHost("server2", "sh", "-c", "ls /run/mptcp-pulumi/ns-*/pending 2>/dev/null | grep -c . || true").trim()).toBe("0");
+    expect(onHost("server2", "sh", "-c", 'ls "/run/mptcp-pulumi/ns-$(stat -L -c %i /proc/self/ns/net)/pending" | grep -c . || true').trim()).toBe("0");
     await providers.NetworkInterface.delete!(made.id, made.outs as Outs);
   });
 });
@@ -185,7 +185,7 @@ describe("a create that fails half-way", () => {
       (e: unknown) => e as Error,
     );
     expect(error.message).toMatch(/failed: ip route replace 192\.168\.0\.0\/24 dev eno2 src 192\.168\.0\.99 table 160\. Applied: ip route replace 10\.0\.0\.0\/24 dev eno1 scope link table 160\. Not attempted: ip rule add priority 1600 from 10\.0\.0\.2 table 160/);
-    expect(error.message).toContain("those changes were undone");
+    expect(error.message).toContain("Those changes were undone, so the host is as it was before");
     expect(onHost("server2", "ip", "-j", "route", "show", "table", "all")).toBe(before);
     expect(tryOnHost("server2", "ip", "rule", "show").stdout).not.toContain("lookup 160");
   });
