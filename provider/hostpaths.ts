@@ -34,8 +34,10 @@ export const UDEV_RULE_PATH = "/etc/udev/rules.d/90-mptcp-pulumi.rules";
 export const SYSCTL_FILE_PREFIX = "/etc/sysctl.d/90-mptcp-pulumi-";
 /** The NetworkManager dispatcher hook that runs the boot replay when NM brings a device up. */
 export const NM_HOOK_PATH = "/etc/NetworkManager/dispatcher.d/90-mptcp-pulumi";
+/** The ifupdown hook that runs the boot replay when ifup brings an interface up (run-parts: no dots in the name). */
+export const IFUPDOWN_HOOK_PATH = "/etc/network/if-up.d/mptcp-pulumi";
 
-/** Our netplan files (one per policy table and interface), e.g. 90-mptcp-pulumi-table-102-eno2.yaml. */
+/** netplan's YAML files of ours (one per policy table and interface), e.g. 90-mptcp-pulumi-table-102-eno2.yaml. */
 export const NETPLAN_FILE_PREFIX = "/etc/netplan/90-mptcp-pulumi-";
 /** Where our networkd drop-ins go: /etc/systemd/network/<the link's .network name>.d/ (systemd reads drop-ins there for a file in any of its folders). */
 export const NETWORKD_DROPIN_ROOT = "/etc/systemd/network";
@@ -53,6 +55,7 @@ export const OUR_FILE_GLOBS: readonly string[] = [
   `${NETPLAN_FILE_PREFIX}*.yaml`,
   `${NETWORKD_DROPIN_ROOT}/*.d/${NETWORKD_DROPIN_PREFIX}*.conf`,
   NM_HOOK_PATH,
+  IFUPDOWN_HOOK_PATH,
 ];
 /** Our symbolic links the probe reads back (their targets). */
 export const OUR_LINKS: readonly string[] = [UNIT_LINK];
@@ -61,7 +64,7 @@ export const OUR_LINKS: readonly string[] = [UNIT_LINK];
 export const NETWORKD_CONF_DIRS = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"] as const;
 /** networkd.conf and its drop-ins, in every folder, as globs. */
 export const NETWORKD_CONF_GLOBS: readonly string[] = [...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf`), ...NETWORKD_CONF_DIRS.map((d) => `${d}/networkd.conf.d/*.conf`)];
-/** The prefix of the .network files netplan generates for networkd. */
+/** The prefix of netplan-rendered .network files (networkd reads them). */
 export const NETPLAN_NETWORK_PREFIX = "/run/systemd/network/10-netplan-";
 /** netplan's YAML files, in every folder it reads. */
 export const NETPLAN_FILE_GLOBS: readonly string[] = ["/etc/netplan/*.yaml", "/run/netplan/*.yaml", "/lib/netplan/*.yaml"];

@@ -79,12 +79,12 @@ export class NetworkInterface extends MptcpResource {
   declare readonly addedAddresses: pulumi.Output<string[]>;
   /** The kernel's operational state (UP, DOWN, LOWERLAYERDOWN...). */
   declare readonly operState: pulumi.Output<string>;
-  /** The NetworkManager connection that manages the interface, when NM does (undefined otherwise). */
-  declare readonly nm: pulumi.Output<InterfaceOutputs["nm"]>;
+  /** Which keeper keeps its addresses: kernel (the boot replay), ifupdown, netplan, networkd or networkmanager. */
+  declare readonly through: pulumi.Output<InterfaceOutputs["through"]>;
 
   /** Declares an interface's state. */
   constructor(name: string, args: NetworkInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted", "nm"], opts);
+    super("NetworkInterface", name, args, ["addresses", "addedAddresses", "operState", "persisted", "through", "kept"], opts);
   }
 }
 
@@ -94,12 +94,14 @@ export class PolicyRoute extends MptcpResource {
   declare readonly rules: pulumi.Output<PolicyRouteOutputs["rules"]>;
   /** Routes in the table. */
   declare readonly routes: pulumi.Output<PolicyRouteOutputs["routes"]>;
-  /** The NetworkManager connection that holds the table, when NM manages its interface. */
-  declare readonly nm: pulumi.Output<PolicyRouteOutputs["nm"]>;
+  /** Per interface, which keeper keeps the table's items there. */
+  declare readonly through: pulumi.Output<PolicyRouteOutputs["through"]>;
+  /** The table's number on the host (a table declared by name is looked up in its rt_tables). */
+  declare readonly tableId: pulumi.Output<number>;
 
   /** Declares one policy routing table. */
   constructor(name: string, args: PolicyRouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super("PolicyRoute", name, args, ["rules", "routes", "persisted", "nm"], opts);
+    super("PolicyRoute", name, args, ["rules", "routes", "persisted", "through", "tableId", "kept"], opts);
   }
 }
 

@@ -17,9 +17,9 @@ import {
   RT_TABLES_GLOBS,
   RUN_DIR,
 } from "./hostpaths";
-import { program, type HostFile } from "./host";
+import { MANAGER_FILES, program, type HostFile } from "./host";
 import { ipCommand, render, type Family, type Operation, type Rendered } from "./operations";
-import { NM_KEYS } from "./state/nm";
+import { NM_KEYS } from "./keepers/networkmanager/facts";
 import { parseProbeSections, probeSysctls, type StatePart } from "./state/probe";
 import type { HostState } from "./state/types";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
@@ -66,8 +66,8 @@ function sessionProgram(sudo: boolean, files: readonly HostFile[], main: readonl
   return program(hostEnvironment(sudo), files, ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', ...main]);
 }
 
-/** The library a change set needs: the lock and timer, the operations' functions, the probe. */
-const CHANGE_FILES: readonly HostFile[] = ["lib", "session", "ops", "probe"];
+/** The library a change set needs: the lock and timer, the operations' functions, the managers', the probe. */
+const CHANGE_FILES: readonly HostFile[] = ["lib", "session", "ops", ...MANAGER_FILES, "probe"];
 
 /** A contiguous group of operations that runs as one shell step. */
 interface Step {
@@ -184,7 +184,7 @@ export function applyScript(changes: readonly (Operation | Rendered)[], options:
 
 /** The read-only round trip: the host's state, no lock (reading needs no privilege). */
 export function readScript(extraSysctls: readonly string[]): string {
-  return sessionProgram(false, ["lib", "probe"], [`probe ${shellCommand(probeSysctls(extraSysctls))}`, "exit 0"]);
+  return sessionProgram(false, ["lib", ...MANAGER_FILES, "probe"], [`probe ${shellCommand(probeSysctls(extraSysctls))}`, "exit 0"]);
 }
 
 /**
@@ -193,7 +193,7 @@ export function readScript(extraSysctls: readonly string[]): string {
  */
 export function rollbackProgram(undo: readonly Operation[], sudo: boolean): string {
   const lines = undo.map((op) => `{ ${shellText(render(op))}\n} || true`);
-  return program(hostEnvironment(sudo), ["lib", "session", "ops"], ["undo() {", ":", ...lines, "}", 'rollback_main "$0" "$@"']);
+  return program(hostEnvironment(sudo), ["lib", "session", "ops", ...MANAGER_FILES], ["undo() {", ":", ...lines, "}", 'rollback_main "$0" "$@"']);
 }
 
 /** Splits output into its state sections (text before the first section is ignored). */

@@ -2,8 +2,10 @@
  * Input validation shared by every resource: zod schemas for the kernel's rules, and the
  * conversion of zod issues into Pulumi's `{property, reason}` check failures.
  */
-import { isIP } from "node:net";
 import { z } from "zod";
+import { addressProblem, canonicalAddress, hostBitsProblem, interfaceAddressProblem, splitCidr, unicastProblem } from "./model/address";
+
+export { canonicalAddress, canonicalCidr, inSubnet, splitCidr } from "./model/address";
 
 /** A check failure as Pulumi's dynamic providers return it. */
 export interface CheckFailure {
@@ -67,48 +69,49 @@ export const interfaceName = z
   .refine((n) => !SHELL_META.test(n), "interface names cannot contain whitespace or shell metacharacters")
   .refine((n) => /^[A-Za-z0-9_.@-]+$/.test(n) && !n.startsWith("-"), "interface names use letters, digits, '_', '-', '.' and '@' and do not start with '-'");
 
-/** The kernel's spelling of an address: IPv6 lowercased and compressed ("2001:DB8:0::2" -> "2001:db8::2"). */
-export function canonicalAddress(address: string): string {
-  if (isIP(address) !== 6) return address;
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-}
-
 /** An IPv4 or IPv6 address without a prefix, in the kernel's spelling. */
 export const ipAddress = z
   .string()
-  .refine((a) => isIP(a) !== 0, { error: (issue) => `${JSON.stringify(issue.input)} is not an IPv4 or IPv6 address` })
+  .superRefine((a, ctx) => {
+    const problem = addressProblem(a);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
   .transform(canonicalAddress);
 
-/** Splits "10.0.0.1/24" into its address and prefix length, or undefined when malformed. */
-export function splitCidr(cidr: string): { address: string; prefix: number; family: 4 | 6 } | undefined {
-  const slash = cidr.indexOf("/");
-  if (slash <= 0) return undefined;
-  const address = cidr.slice(0, slash);
-  const prefixText = cidr.slice(slash + 1);
-  const family = isIP(address);
-  if (family === 0 || !/^[0-9]{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  return { address, prefix, family: family as 4 | 6 };
+/** A host's own unicast address (an endpoint's, a route's source): no unspecified, loopback, multicast or broadcast address. */
+export const unicastAddress = ipAddress.superRefine((a, ctx) => {
+  const problem = unicastProblem(a);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Why text is not an address with its prefix, or undefined. */
+function cidrProblem(c: string): string | undefined {
+  const slash = c.indexOf("/");
+  const address = slash > 0 ? c.slice(0, slash) : c;
+  const problem = addressProblem(address);
+  if (problem) return problem;
+  if (!splitCidr(c)) return `${JSON.stringify(c)} is not an address with prefix (e.g. 10.0.0.1/24; IPv4 prefix 0..32, IPv6 0..128, no leading zeros)`;
+  return undefined;
 }
 
-/** An interface address in CIDR form with a prefix that fits its family. */
-export const cidrAddress = z.string().refine(
-  (c) => splitCidr(c) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is not an address with prefix (e.g. 10.0.0.1/24; IPv4 prefix 0..32, IPv6 0..128)` },
-);
+/** An interface address in CIDR form with a prefix that fits its family, and an address a host may carry. */
+export const cidrAddress = z.string().superRefine((c, ctx) => {
+  const problem = cidrProblem(c) ?? interfaceAddressProblem(c);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
-/** A route destination: "default" or a network in CIDR form. */
-export const routeDestination = z.string().refine(
-  (d) => d === "default" || splitCidr(d) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is neither "default" nor a network in CIDR form` },
-);
+/** A route destination: "default", a network in CIDR form without host bits, or one address (a host route). */
+export const routeDestination = z.string().superRefine((d, ctx) => {
+  if (d === "default") return;
+  const problem = d.includes("/") ? (cidrProblem(d) ?? hostBitsProblem(d)) : addressProblem(d);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
-/** A rule's source selector: an address, or a network in CIDR form. */
-export const ruleSource = z.string().refine(
-  (s) => isIP(s) !== 0 || splitCidr(s) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is not an address or a network in CIDR form` },
-);
+/** A rule's source selector: an address, or a network in CIDR form without host bits. */
+export const ruleSource = z.string().superRefine((s, ctx) => {
+  const problem = s.includes("/") ? (cidrProblem(s) ?? hostBitsProblem(s)) : addressProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** A routing table id the user may own: 1..2^32-1, except local (255), main (254) and default (253). */
 export const tableId = z
@@ -134,28 +137,5 @@ export const sysctlValue = z
   .refine((v) => v.trim() !== "", "sysctl values cannot be empty")
   .refine((v) => /^[A-Za-z0-9_.:,\/ \t+-]+$/.test(v), "sysctl values may only contain letters, digits, blanks and . : , / _ + -");
 
-/** Normalizes an address/prefix so "10.0.0.1/24" and "10.0.0.01/24" never diff spuriously. */
-export function canonicalCidr(cidr: string): string {
-  const parts = splitCidr(cidr);
-  return parts ? `${canonicalAddress(parts.address)}/${parts.prefix}` : cidr;
-}
 
-/** An address as a big integer, for prefix comparisons in either family. */
-function addressBits(address: string): bigint {
-  if (isIP(address) === 4) return address.split(".").reduce((n, octet) => (n << 8n) + BigInt(Number(octet)), 0n);
-  const [head = "", tail = ""] = canonicalAddress(address).split("::");
-  const groups = (part: string) => (part ? part.split(":") : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = address.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-  return all.reduce((n, g) => (n << 16n) + BigInt(parseInt(g, 16)), 0n);
-}
 
-/** True when `address` lies inside network `cidr`; addresses of the other family never do. */
-export function inSubnet(address: string, cidr: string): boolean {
-  const net = splitCidr(cidr);
-  if (!net || isIP(address) !== net.family) return false;
-  const width = net.family === 4 ? 32n : 128n;
-  const shift = width - BigInt(net.prefix);
-  return addressBits(address) >> shift === addressBits(net.address) >> shift;
-}

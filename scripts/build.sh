@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/: the TypeScript (tsconfig.json, or the package's tsconfig.build.json with
 # --package) and the host programs beside the compiled modules that read them at run time
-# (provider/host/*.sh -> dist/provider/host/). The one way the project is compiled.
+# (provider/**/*.sh -> dist/provider/**/). The one way the project is compiled.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/node-env.sh
@@ -10,5 +10,5 @@ config=tsconfig.json
 [[ ${1:-} == --package ]] && config=tsconfig.build.json
 cd "$root"
 node node_modules/typescript/bin/tsc -p "$config"
-mkdir -p dist/provider/host
-cp provider/host/*.sh dist/provider/host/
+# The host programs, in the same folders as the modules that read them.
+(cd provider && find . -name '*.sh' -exec cp --parents {} ../dist/provider/ \;)

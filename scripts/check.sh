@@ -16,5 +16,5 @@ node node_modules/typescript/bin/tsc -p tsconfig.test.json
 command -v shellcheck >/dev/null 2>&1 || { say "shellcheck is missing: apt-get install shellcheck (scripts/setup.sh installs it)"; exit 1; }
 say "shellcheck: the repository's scripts"
 shellcheck -x scripts/*.sh bench/*.sh test/lab/*.sh
-say "shellcheck: the host library (provider/host/*.sh, as one program)"
-cat provider/host/lib.sh provider/host/session.sh provider/host/ops.sh provider/host/probe.sh provider/host/replay.sh | shellcheck -s sh -
+say "shellcheck: the host library (provider/host/*.sh and the keepers' host.sh, as one program)"
+cat provider/host/lib.sh provider/host/session.sh provider/host/ops.sh provider/keepers/*/host.sh provider/host/probe.sh provider/host/replay.sh | shellcheck -s sh -

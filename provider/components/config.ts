@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { connectionFileProblems, connectionSchema, hostedSchema } from "../connection";
+import { endpointText } from "../model/endpoint";
 import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../resources/endpoint";
 import { hostSchema } from "../resources/host";
 import { addressList, interfaceFields } from "../resources/interface";
@@ -147,7 +148,7 @@ export function crossChecks(config: GroupConfig, projectRoot: string): CheckFail
     const ids = new Map<number, number>();
     const endpointKeys = new Map<string, number>();
     host.endpoints.forEach((e, i) => {
-      const key = `${e.address}${e.port !== undefined ? `:${e.port}` : ""}`;
+      const key = endpointText(e);
       if (endpointKeys.has(key)) fail(at("endpoints", i, "address"), `endpoint ${key} is declared twice (also endpoints[${endpointKeys.get(key)}])`);
       endpointKeys.set(key, i);
       if (e.id !== undefined) {
@@ -161,7 +162,7 @@ export function crossChecks(config: GroupConfig, projectRoot: string): CheckFail
       }
     });
 
-    const tables = new Set<number>();
+    const tables = new Set<number | string>();
     host.policyRoutes.forEach((p, i) => {
       if (tables.has(p.table)) fail(at("policyRoutes", i, "table"), `table ${p.table} is declared twice`);
       tables.add(p.table);

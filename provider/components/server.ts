@@ -5,9 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
 import { projectRoot } from "../connection";
-import { endpointKey } from "../resources/foreign";
+import { endpointSlug, endpointText } from "../model/endpoint";
 import type { HostOutputs } from "../resources/host";
-import type { InterfaceManager } from "../state/types";
+import { keeperOf } from "../keepers";
+import type { HostFacts } from "../state/types";
 import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
 import { childOptions, refuse, retainOf, type Child, type Retain } from "./options";
 
@@ -39,14 +40,6 @@ export interface MptcpServerOutputs {
   foreignSeen: pulumi.Output<HostOutputs["foreignSeen"] | undefined>;
   /** Per interface, which manager keeps its addresses, rules and routes (what `preview` shows changes going through). */
   managers: pulumi.Output<Record<string, string>>;
-}
-
-/** Who keeps an interface's addresses, rules and routes, as the outputs name it. */
-function keeperOf(m: InterfaceManager | undefined): string {
-  if (m?.kind === "NetworkManager") return m.connection ? `NetworkManager (connection ${m.connection.id})` : "NetworkManager (no active connection)";
-  if (m?.kind === "networkd") return m.netplan ? "netplan (systemd-networkd)" : "systemd-networkd";
-  if (m?.kind === "ifupdown") return "ifupdown (not written through: mptcp-pulumi.service)";
-  return "mptcp-pulumi.service (boot replay)";
 }
 
 /** One MPTCP host: refuses a bad configuration before any resource is registered. */
@@ -90,7 +83,7 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
       ...(host.pathManager ? { pathManager: host.pathManager } : {}),
       ...(host.scheduler ? { scheduler: host.scheduler } : {}),
       foreignEndpoints: host.foreignEndpoints,
-      declaredEndpoints: host.endpoints.map(endpointKey),
+      declaredEndpoints: host.endpoints.map(endpointText),
     },
     child({ suffix: "mptcp", kind: "mptcp" }),
   );
@@ -100,7 +93,7 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
     ({ options, ...p }) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child({ suffix: `table-${p.table}`, kind: "policyRoute", own: options }, { dependsOn: interfaces })),
   );
   const endpoints = host.endpoints.map(({ options, ...e }) => {
-    const suffix = `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`;
+    const suffix = `endpoint-${endpointSlug(e)}`;
     const args = { ...common, address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) };
     return new Endpoint(`${host.name}-${suffix}`, args, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [mptcp, ...interfaces, ...routes] }));
   });
@@ -113,7 +106,7 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
     tuning: tuning ? tuning.values : {},
     foreignEndpoints: mptcp.foreign,
     foreignSeen: mptcp.foreignSeen,
-    managers: mptcp.facts.apply((facts) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, keeperOf(facts?.managers?.interfaces[iface.name])]))),
+    managers: mptcp.facts.apply((facts: HostFacts | undefined) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, facts?.managers ? keeperOf(iface.name, { facts }).title : "unknown until the host is read"]))),
   };
   return { resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };
 }

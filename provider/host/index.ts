@@ -8,19 +8,35 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shellQuote } from "../transport/quote";
 
-/** The library's functions operations call (provider/host/ops.sh and lib.sh). */
+/** The library's functions operations call (provider/host/ops.sh, the keepers' host.sh files). */
 export type HostFunction = "endpoint_delete_at" | "nm_apply" | "manager_config" | "boot_unit";
 
-/** The files of the library, in the order programs concatenate them. */
-export type HostFile = "lib" | "session" | "ops" | "probe" | "replay";
+/** The files of the library, by name, relative to provider/ (the build copies them beside dist/provider's modules). */
+const FILES = {
+  lib: "host/lib.sh",
+  session: "host/session.sh",
+  ops: "host/ops.sh",
+  probe: "host/probe.sh",
+  replay: "host/replay.sh",
+  networkd: "keepers/networkd/host.sh",
+  netplan: "keepers/netplan/host.sh",
+  networkmanager: "keepers/networkmanager/host.sh",
+  ifupdown: "keepers/ifupdown/host.sh",
+} as const;
+
+/** One file of the library. */
+export type HostFile = keyof typeof FILES;
+
+/** The network managers' host files: every program that reads or changes what they keep includes them. */
+export const MANAGER_FILES: readonly HostFile[] = ["networkd", "netplan", "networkmanager", "ifupdown"];
 
 const cache = new Map<HostFile, string>();
 
-/** The text of one host file (dist/provider/host holds copies made by the build). */
+/** The text of one host file. */
 export function hostFile(name: HostFile): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(join(__dirname, `${name}.sh`), "utf8");
+    text = readFileSync(join(__dirname, "..", FILES[name]), "utf8");
     cache.set(name, text);
   }
   return text;

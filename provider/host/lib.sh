@@ -178,25 +178,3 @@ our_files() {
     [ -L "$l" ] && { section file "$l"; readlink "$l"; }
   done
 }
-
-# NetworkManager's devices as `DEVICE:STATE:CON-UUID` lines; nothing when NM does not run.
-nm_devices() {
-  nm_running || return 0
-  nmcli -t -f DEVICE,STATE,CON-UUID device status 2>/dev/null
-}
-
-# For each device line on stdin that NM configures ("connected"; "connected (externally)" is NM
-# mirroring what someone else set), a section `nm DEV UUID` holding the values of
-# $MPTCP_PULUMI_NM_KEYS of its connection, one per line (nmcli -g escapes ':' and '\').
-nm_settings() {
-  while IFS=: read -r dev state uuid; do
-    if [ -z "$uuid" ] || [ "$state" != connected ]; then continue; fi
-    section nm "$dev" "$uuid"
-    nmcli -g "connection.id,$MPTCP_PULUMI_NM_KEYS" connection show uuid "$uuid" 2>/dev/null
-  done
-}
-
-# Whether NetworkManager runs (asked of systemd only where systemd is PID 1).
-nm_running() {
-  [ -d /run/systemd/system ] && systemctl -q is-active NetworkManager.service 2>/dev/null && command -v nmcli >/dev/null 2>&1
-}

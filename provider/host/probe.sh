@@ -39,20 +39,12 @@ probe() {
   files=$(part_text files; echo .)
   printf '%s' "${files%.}"
   probe_managers
-  devices=$(nm_devices; echo .)
-  devices=${devices%.}
-  if [ -n "$devices" ]; then
-    section nm-devices
-    printf '%s' "$devices"
-    section nm-files
-    nmcli -t -f UUID,FILENAME connection show 2>/dev/null
-    printf '%s' "$devices" | while IFS=: read -r _device _state uuid; do
-      [ -n "$uuid" ] || continue
-      section nm-connection "$uuid"
-      nmcli -t -f connection.id,connection.uuid,connection.mptcp-flags connection show "$uuid" 2>/dev/null
-    done
-  fi
-  nm=$(printf '%s' "$devices" | nm_settings; echo .)
+  # The managers' own parts (provider/keepers/*/host.sh).
+  probe_networkd
+  probe_netplan
+  probe_ifupdown
+  probe_networkmanager
+  nm=$(part_text nm; echo .)
   printf '%s' "${nm%.}"
   section fingerprints
   for part in mptcp rules routes addrs; do
@@ -63,8 +55,7 @@ probe() {
   section end
 }
 
-# Who else configures the network: systemd's view of the daemons (only where it is PID 1),
-# networkd's per-link state and configuration, netplan's files, ifupdown's state, mptcpd.
+# Which daemons run (systemd's view, only where it is PID 1), and mptcpd's configuration.
 probe_managers() {
   sd=
   [ -d /run/systemd/system ] && sd=1
@@ -73,19 +64,6 @@ probe_managers() {
     # shellcheck disable=SC2086 # unit names, one word each
     systemctl show -p Id,ActiveState,MainPID $MPTCP_PULUMI_UNITS 2>/dev/null
   fi
-  for f in /run/systemd/netif/links/*; do
-    [ -f "$f" ] && { section networkd-link "${f##*/}"; cat "$f"; }
-  done
-  # shellcheck disable=SC2086 # globs, expanded on purpose
-  for f in $MPTCP_PULUMI_NETWORKD_CONF; do
-    [ -f "$f" ] && { section networkd-conf "$f"; cat "$f"; }
-  done
-  if command -v netplan >/dev/null 2>&1; then
-    section netplan
-    # shellcheck disable=SC2086
-    for f in $MPTCP_PULUMI_NETPLAN_FILES; do [ -f "$f" ] && echo "$f"; done
-  fi
-  [ -f "$MPTCP_PULUMI_IFSTATE" ] && { section ifupdown; cat "$MPTCP_PULUMI_IFSTATE"; }
   [ -f "$MPTCP_PULUMI_MPTCPD_CONF" ] && { section mptcpd-conf; cat "$MPTCP_PULUMI_MPTCPD_CONF"; }
   if [ -d "${MPTCP_PULUMI_MPTCPD_CONF%/*}" ]; then
     section mptcpd-plugins

@@ -4,6 +4,8 @@
  * table, and the name is resolved against the host's own files.
  */
 
+import { z } from "zod";
+
 /** A routing table's number, as the kernel knows it. */
 export type TableId = number;
 
@@ -31,4 +33,27 @@ export function tableNumber(printed: string | number | undefined, names: Readonl
   if (typeof printed === "number") return printed;
   if (/^\d+$/.test(printed)) return Number(printed);
   return names[printed];
+}
+
+/** Why a declared table is not one the user may own, or undefined. */
+function tableProblem(t: unknown): string | undefined {
+  if (typeof t === "number") {
+    if (!Number.isInteger(t)) return "table ids are integers";
+    if (t < 1) return "table ids start at 1 (0 is unspecified)";
+    if (t > 4294967295) return "table ids are 32-bit (at most 4294967295)";
+    if (t >= 253 && t <= 255) return "tables 253 (default), 254 (main) and 255 (local) are reserved by the kernel";
+    return undefined;
+  }
+  if (typeof t !== "string") return "a table is a number (1..4294967295) or a name from the host's rt_tables";
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(t)) return "a table name is a word from the host's rt_tables (letters, digits, '_', '-', '.'), or use the table's number";
+  if (t in BUILTIN_TABLES) return "main, local, default and unspec are the kernel's own tables";
+  return undefined;
+}
+
+/** A table the user may own: 1..2^32-1 but local (255), main (254) and default (253), or a name from the host's rt_tables. */
+export const tableRef = z.custom<number | string>((t) => tableProblem(t) === undefined, { error: (issue) => tableProblem(issue.input) ?? "invalid table" });
+
+/** A declared table's number on a host whose rt_tables give `names`; undefined when the name is not there. */
+export function resolveTable(ref: number | string, names: Readonly<Record<string, TableId>>): TableId | undefined {
+  return typeof ref === "number" ? ref : names[ref];
 }

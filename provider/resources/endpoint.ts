@@ -2,16 +2,17 @@
  * MPTCP endpoint: an address the in-kernel path manager announces (signal) or opens subflows
  * from (subflow), with the kernel's validation rules enforced before any host is touched.
  */
-import { nmHookInstalled, nmHookRemoved } from "../nmHook";
 import { z } from "zod";
 import { hostedSchema } from "../connection";
+import { REPLAY_TRIGGERS } from "../keepers";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../keepers/kernel";
+import { endpointSlug, endpointText, sameEndpoint, type EndpointKey } from "../model/endpoint";
 import type { EndpointOp, Operation } from "../operations";
 import { endpointAddArgs, type ChangeableFlag } from "../operations/endpoint";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
 import { versionAtLeast } from "../state/probe";
 import type { ActualEndpoint, HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { interfaceName, ipAddress } from "../validation";
+import { interfaceName, splitCidr, unicastAddress } from "../validation";
 
 /** Flags a user may set; "implicit" is the kernel's own marker and is never created. */
 export const ENDPOINT_FLAGS = ["signal", "subflow", "backup", "fullmesh", "laminar"] as const;
@@ -22,7 +23,7 @@ const CHANGEABLE_FLAGS = ["backup", "fullmesh"] as const;
 
 /** An endpoint's own fields (the stack config composes them too). */
 export const endpointFields = {
-  address: ipAddress,
+  address: unicastAddress,
   dev: interfaceName.optional(),
   id: z.number().int("id is an integer").min(1, "id is 1..255 (0 is the initial subflow)").max(255, "id is 1..255").optional(),
   port: z.number().int("port is an integer").min(1, "port is 1..65535").max(65535, "port is 1..65535").optional(),
@@ -56,9 +57,9 @@ export type EndpointInputs = z.infer<typeof endpointSchema>;
  */
 export type EndpointOutputs = EndpointInputs & { endpointId: number; persisted: boolean; replaced?: ActualEndpoint };
 
-/** The host's endpoint with this address and port, if any. */
-export function findEndpoint(endpoints: readonly ActualEndpoint[], address: string, port: number | undefined): ActualEndpoint | undefined {
-  return endpoints.find((e) => e.address === address && e.port === port);
+/** The host's endpoint with this key (address and port), if any. */
+export function findEndpoint(endpoints: readonly ActualEndpoint[], key: EndpointKey): ActualEndpoint | undefined {
+  return endpoints.find((e) => sameEndpoint(e, key));
 }
 
 /** `ip mptcp endpoint add ...` arguments for the desired endpoint. */
@@ -72,8 +73,8 @@ function addOp(e: EndpointInputs): EndpointOp {
 
 const userFlags = (flags: readonly string[]) => flags.filter((f) => f !== "implicit").sort();
 
-function bootPath(e: Pick<EndpointInputs, "address" | "port">): string {
-  return bootPartPath(BOOT_ORDER.endpoint, `endpoint-${e.address}${e.port !== undefined ? `-${e.port}` : ""}`);
+function bootPath(e: EndpointKey): string {
+  return bootPartPath(BOOT_ORDER.endpoint, `endpoint-${endpointSlug(e)}`);
 }
 
 function bootLines(e: EndpointInputs): PartRecord[] {
@@ -81,8 +82,8 @@ function bootLines(e: EndpointInputs): PartRecord[] {
   return [{ kind: "endpoint", address, port, id, dev, flags }];
 }
 
-function describe(e: Pick<EndpointInputs, "address" | "port">): string {
-  return `endpoint ${e.address}${e.port !== undefined ? ` port ${e.port}` : ""}`;
+function describe(e: EndpointKey): string {
+  return `endpoint ${endpointText(e)}`;
 }
 
 /** Whether `actual` already is the desired endpoint (unset id and dev match anything). */
@@ -106,11 +107,19 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Operat
   if (desired.flags.includes("laminar") && !versionAtLeast(iproute, "6.19")) {
     throw new PlanError(host, what, `iproute2 ${iproute} does not know the laminar flag (needs iproute2 >= 6.19 and kernel >= 6.18)`);
   }
-  if (desired.dev !== undefined && !actual.links.some((l) => l.name === desired.dev)) {
+  if (desired.flags.includes("laminar") && !versionAtLeast(actual.facts.kernelRelease.replace(/[^0-9.].*$/, ""), "6.18")) {
+    throw new PlanError(host, what, `kernel ${actual.facts.kernelRelease} does not know the laminar flag (needs kernel >= 6.18): it would drop it`);
+  }
+  const link = desired.dev !== undefined ? actual.links.find((l) => l.name === desired.dev) : undefined;
+  if (desired.dev !== undefined && !link) {
     throw new PlanError(host, what, `interface ${desired.dev} does not exist on the host`);
   }
+  if (link && desired.port !== undefined && !actual.links.some((l) => l.addresses.some((c) => splitCidr(c)?.address === desired.address))) {
+    // A signal endpoint with a port listens on it: the kernel refuses an address that is not local ("create listen socket error: -99").
+    throw new PlanError(host, what, `${desired.address} is not an address of the host, and an endpoint with a port listens on it. Fix: declare the address on ${desired.dev} first`);
+  }
   const changes: Operation[] = [];
-  const existing = findEndpoint(actual.endpoints, desired.address, desired.port);
+  const existing = findEndpoint(actual.endpoints, desired);
   if (existing && matches(desired, existing)) {
     // adopted as is
   } else if (existing && onlyChangeableDiffer(desired, existing) && versionAtLeast(iproute, existing.flags.includes("fullmesh") !== desired.flags.includes("fullmesh") ? "5.18" : "5.17")) {
@@ -133,8 +142,7 @@ export function planEndpoint(desired: EndpointInputs, actual: HostState): Operat
     if (existing) changes.push({ type: "endpoint", action: "delete", id: existing.id, note: `(was ${userFlags(existing.flags).join(" ") || "no flags"})` });
     changes.push(addOp(desired));
   }
-  changes.push(...persistPart(bootPath(desired), bootLines(desired), actual));
-  changes.push(...nmHookInstalled(actual, desired.dev));
+  changes.push(...persistPart(bootPath(desired), bootLines(desired), actual, REPLAY_TRIGGERS));
   return changes;
 }
 
@@ -147,9 +155,9 @@ function onlyChangeableDiffer(desired: EndpointInputs, actual: ActualEndpoint): 
   );
 }
 
-/** Whether the boot part is current and, on a NetworkManager device, NM's hook re-adds it. */
+/** Whether the boot part is current, with the replay and the managers' hooks that run it. */
 function endpointPersisted(e: EndpointInputs, actual: HostState): boolean {
-  return partIsCurrent(bootPath(e), bootLines(e), actual) && nmHookInstalled(actual, e.dev).length === 0;
+  return partIsCurrent(bootPath(e), bootLines(e), actual, REPLAY_TRIGGERS);
 }
 
 /** The endpoint resource. */
@@ -157,7 +165,7 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
   kind: "Endpoint",
   schema: endpointSchema,
   inputKeys: ["address", "dev", "id", "port", "flags"],
-  identity: (e) => `endpoint/${e.address}${e.port !== undefined ? `:${e.port}` : ""}`,
+  identity: (e) => `endpoint/${endpointText(e)}`,
   replaces(olds, news) {
     const replaced: string[] = [];
     for (const key of ["address", "port", "dev"] as const) if (olds[key] !== news[key]) replaced.push(key);
@@ -169,13 +177,13 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
   },
   plan: (desired, actual) => planEndpoint(desired, actual),
   outputs(desired, after, before, previous) {
-    const seen = findEndpoint(after.endpoints, desired.address, desired.port);
-    const was = findEndpoint(before.endpoints, desired.address, desired.port);
+    const seen = findEndpoint(after.endpoints, desired);
+    const was = findEndpoint(before.endpoints, desired);
     const replaced = previous ? previous.replaced : was && !matches(desired, was) ? was : undefined;
     return { ...desired, endpointId: seen?.id ?? 0, persisted: endpointPersisted(desired, after), ...(replaced ? { replaced } : {}) };
   },
   observe(current, actual) {
-    const seen = findEndpoint(actual.endpoints, current.address, current.port);
+    const seen = findEndpoint(actual.endpoints, current);
     if (!seen) return undefined;
     const observed: EndpointOutputs = {
       ...current,
@@ -192,12 +200,11 @@ export const endpointDefinition: ResourceDefinition<EndpointInputs, EndpointOutp
   },
   remove(current, actual) {
     const changes: Operation[] = [];
-    const seen = findEndpoint(actual.endpoints, current.address, current.port);
+    const seen = findEndpoint(actual.endpoints, current);
     if (seen) changes.push({ type: "endpoint", action: "delete", id: seen.id });
     const old = current.replaced;
     if (old) changes.push({ type: "endpoint", action: "add", endpoint: { address: old.address, port: old.port, id: old.id, dev: old.dev, flags: userFlags(old.flags) }, note: "(restore)" });
-    changes.push(...persistPart(bootPath(current), undefined, actual));
-    changes.push(...nmHookRemoved(actual, [bootPath(current)]));
+    changes.push(...persistPart(bootPath(current), undefined, actual, REPLAY_TRIGGERS));
     return changes;
   },
 };

@@ -5,7 +5,9 @@
 import { z } from "zod";
 import { hostedSchema } from "../connection";
 import type { Operation } from "../operations";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, sysctlFilePath, sysctlFileText, type PartRecord } from "../persist";
+import { REPLAY_TRIGGERS } from "../keepers";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../keepers/kernel";
+import { sysctlFilePath, sysctlFileText } from "../persist";
 import type { ActualEndpoint, HostFacts, HostState, MptcpLimits } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign, removedForeign, restoreForeign } from "./foreign";
@@ -96,7 +98,7 @@ export function planHost(desired: HostInputs, actual: HostState, previous: HostO
   if (wanted && (actual.limits?.subflows !== wanted.subflows || actual.limits?.addAddrAccepted !== wanted.addAddrAccepted)) {
     changes.push({ type: "limits", limits: { ...wanted }, note: `(was ${describeLimits(actual.limits)})` });
   }
-  changes.push(...persistPart(LIMITS_PART, limitsPart(desired), actual));
+  changes.push(...persistPart(LIMITS_PART, limitsPart(desired), actual, REPLAY_TRIGGERS));
   changes.push(...planForeign(desired, actual));
   return changes;
 }
@@ -114,7 +116,7 @@ function observedInputs(current: HostInputs, actual: HostState): HostInputs {
 
 /** Whether the limits part and the host's sysctl.d file say what the inputs say. */
 function hostPersisted(current: HostInputs, actual: HostState): boolean {
-  if (!partIsCurrent(LIMITS_PART, limitsPart(current), actual)) return false;
+  if (!partIsCurrent(LIMITS_PART, limitsPart(current), actual, REPLAY_TRIGGERS)) return false;
   if (!current.persist) return true;
   try {
     return actual.files[sysctlFilePath(SYSCTL_FILE)] === sysctlFileText(hostSysctls(current, actual));
@@ -163,7 +165,7 @@ export const hostDefinition: ResourceDefinition<HostInputs, HostOutputs> = {
     if (current.limits && old && (actual.limits?.subflows !== old.subflows || actual.limits?.addAddrAccepted !== old.addAddrAccepted)) {
       changes.push({ type: "limits", limits: { ...old }, note: "(restore)" });
     }
-    changes.push(...persistPart(LIMITS_PART, undefined, actual));
+    changes.push(...persistPart(LIMITS_PART, undefined, actual, REPLAY_TRIGGERS));
     changes.push(...restoreForeign(current.removedForeign ?? [], actual));
     return changes;
   },

@@ -5,13 +5,13 @@
  */
 import { z } from "zod";
 import { hostedSchema } from "../connection";
+import { keeperOf, REPLAY_TRIGGERS, type KeeperId, type KeeperRecord } from "../keepers";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../keepers/kernel";
+import { nmAddressLimits } from "../keepers/networkmanager";
 import type { Operation } from "../operations";
-import { addressOp } from "../operations/address";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
-import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { nmConnectionOf } from "../state/nm";
-import { nmAddressProblems, nmInterfaceNow, nmMptcpHomeOf, nmMptcpKeptOff, nmMptcpOff, nmMptcpRestore, type NmMptcpHome } from "./nmMptcp";
+import type { NmConnection } from "../keepers/networkmanager/facts";
+import type { HostState } from "../state/types";
 import { canonicalCidr, cidrAddress, interfaceName, splitCidr } from "../validation";
 
 /** Addresses in CIDR form, each once, in canonical form and in the order written. */
@@ -55,16 +55,26 @@ export interface InterfaceOriginal {
   mtu: number;
   up: boolean;
 }
-/** Outputs: what the link has, which addresses this resource added (and so owns), and the original. */
-export type InterfaceOutputs = InterfaceInputs & { addedAddresses: string[]; operState: string; persisted: boolean; original?: InterfaceOriginal; nm?: NmMptcpHome };
+/**
+ * Outputs: what the link has, which addresses this resource added (and so owns), the link as it
+ * was, which keeper keeps its addresses (`through`) and what that keeper asked to remember.
+ */
+export type InterfaceOutputs = InterfaceInputs & {
+  addedAddresses: string[];
+  operState: string;
+  persisted: boolean;
+  original?: InterfaceOriginal;
+  through?: KeeperId;
+  kept?: KeeperRecord;
+};
 
 const partPath = (name: string) => bootPartPath(BOOT_ORDER.interface, `interface-${name}`);
 
-function bootLines(d: InterfaceInputs): PartRecord[] {
+/** The link's state as boot records: the kernel's, whoever keeps the addresses. */
+function linkRecords(d: InterfaceInputs): PartRecord[] {
   const lines: PartRecord[] = [];
   if (d.mtu !== undefined) lines.push({ kind: "link", dev: d.name, mtu: d.mtu });
   lines.push({ kind: "link", dev: d.name, state: d.up ? "up" : "down" });
-  for (const cidr of d.addresses) lines.push({ kind: "address", dev: d.name, cidr });
   return lines;
 }
 
@@ -78,14 +88,37 @@ function refuseSessionCut(d: InterfaceInputs, actual: HostState, address: string
   }
 }
 
-/** Plans link state, MTU and addresses; removes only addresses this resource had added. */
+/** The link as it was before this resource first changed it, judged at create. */
+function originalOf(d: InterfaceInputs, before: HostState, previous: InterfaceOutputs | undefined): InterfaceOriginal {
+  if (previous?.original) return previous.original;
+  const was = before.links.find((l) => l.name === d.name);
+  // (State written before `original` existed: what it had added is still its own.)
+  return { addresses: (was?.addresses ?? []).filter((c) => !(previous?.addedAddresses ?? []).includes(c)), mtu: was?.mtu ?? 0, up: was?.up ?? false };
+}
+
+/** The keeper's share: the declared addresses where the interface's keeper keeps them. */
+function keepAddresses(d: InterfaceInputs, actual: HostState, original: InterfaceOriginal, recorded: KeeperRecord | undefined, previouslyOwned: readonly string[]) {
+  const keeper = keeperOf(d.name, actual);
+  const owned = d.addresses.filter((c) => !original.addresses.includes(c));
+  const released = previouslyOwned.filter((c) => !d.addresses.includes(c));
+  const keeping = keeper.addresses({ iface: d.name, declared: d.addresses, owned, released, persist: d.persist, property: (i) => `addresses[${i}]` }, actual, recorded);
+  return { keeper, keeping, owned };
+}
+
+/** The boot part: the link's state, and the addresses when the kernel keeps them. */
+function partRecords(d: InterfaceInputs, records: readonly PartRecord[]): PartRecord[] | undefined {
+  return d.persist ? [...linkRecords(d), ...records] : undefined;
+}
+
+/** Plans link state and MTU, and asks the interface's keeper for its addresses; removes only addresses this resource had added. */
 export function planInterface(d: InterfaceInputs, actual: HostState, previous: InterfaceOutputs | undefined): Operation[] {
   const link = actual.links.find((l) => l.name === d.name);
   if (!link) {
     throw new PlanError(d.connection, `interface ${d.name}`, `no interface named ${d.name} on the host (found: ${actual.links.map((l) => l.name).join(", ")})`);
   }
-  const unkept = nmAddressProblems(d, nmInterfaceNow(actual, d.name));
-  if (unkept.length > 0) throw new PlanError(d.connection, `interface ${d.name}`, unkept.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  const original = originalOf(d, actual, previous);
+  const { keeping } = keepAddresses(d, actual, original, previous?.kept, previous?.addedAddresses ?? []);
+  if (keeping.refusals.length > 0) throw new PlanError(d.connection, `interface ${d.name}`, keeping.refusals.map((f) => `${f.property}: ${f.reason}`).join("; "));
   const changes: Operation[] = [];
   if (d.mtu !== undefined && link.mtu !== d.mtu) changes.push({ type: "link", dev: d.name, mtu: d.mtu, note: `(was ${link.mtu})` });
   if (d.up && !link.up) changes.push({ type: "link", dev: d.name, up: true });
@@ -93,23 +126,15 @@ export function planInterface(d: InterfaceInputs, actual: HostState, previous: I
     for (const cidr of link.addresses) refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `set ${d.name} down`);
     changes.push({ type: "link", dev: d.name, up: false });
   }
-  for (const cidr of d.addresses) {
-    if (link.addresses.includes(cidr)) continue;
-    const address = splitCidr(cidr)!.address;
-    const samePrefixless = link.addresses.find((have) => splitCidr(have)?.address === address);
-    if (samePrefixless) {
-      refuseSessionCut(d, actual, address, `change the prefix of ${address}`);
-      changes.push(addressOp("del", samePrefixless, d.name, "(prefix changes)"));
-    }
-    changes.push(addressOp("add", cidr, d.name));
+  // Whoever keeps them, an address that goes (no longer declared, or a prefix change) must not be the session's.
+  for (const cidr of link.addresses) {
+    const address = splitCidr(cidr)?.address ?? "";
+    const redeclared = d.addresses.find((c) => splitCidr(c)?.address === address);
+    if (redeclared !== undefined && redeclared !== cidr) refuseSessionCut(d, actual, address, `change the prefix of ${address}`);
+    if (redeclared === undefined && (previous?.addedAddresses ?? []).includes(cidr)) refuseSessionCut(d, actual, address, `remove ${cidr}`);
   }
-  for (const cidr of previous?.addedAddresses ?? []) {
-    if (d.addresses.includes(cidr) || !link.addresses.includes(cidr)) continue;
-    refuseSessionCut(d, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
-    changes.push(addressOp("del", cidr, d.name, "(no longer declared)"));
-  }
-  changes.push(...nmMptcpOff(actual, d.name));
-  changes.push(...persistPart(partPath(d.name), d.persist ? bootLines(d) : undefined, actual));
+  changes.push(...keeping.ops);
+  changes.push(...persistPart(partPath(d.name), partRecords(d, keeping.records), actual, REPLAY_TRIGGERS));
   return changes;
 }
 
@@ -121,66 +146,56 @@ export const interfaceDefinition: ResourceDefinition<InterfaceInputs, InterfaceO
   identity: (d) => `interface/${d.name}`,
   replaces: (olds, news) => (olds.name !== news.name ? ["name"] : []),
   plan: planInterface,
-  // At preview, from what the last read saw: NetworkManager would drop an address its connection lacks.
-  refuse: (olds, news) => nmAddressProblems(news, olds.nm),
+  // At preview, from what the last read saw: a family NetworkManager's connection has turned off.
+  refuse(olds, news) {
+    const methods = olds.through === "networkmanager" ? (olds.kept?.["previous"] as Record<string, string> | undefined) : undefined;
+    if (!methods) return [];
+    const settings = { "ipv4.method": methods["ipv4.method"] ?? "", "ipv6.method": methods["ipv6.method"] ?? "" } as NmConnection["settings"];
+    return nmAddressLimits(news.name, news.addresses, (i) => `addresses[${i}]`, { id: String(olds.kept?.["connectionId"] ?? ""), settings });
+  },
   outputs(desired, after, before, previous) {
-    const was = before.links.find((l) => l.name === desired.name);
     // Ownership is judged against the link as it was at create, not as the last update left it.
-    // (State written before `original` existed: what it had added is still its own.)
-    const original: InterfaceOriginal = previous?.original ?? {
-      addresses: (was?.addresses ?? []).filter((c) => !(previous?.addedAddresses ?? []).includes(c)),
-      mtu: was?.mtu ?? 0,
-      up: was?.up ?? false,
-    };
-    const owned = desired.addresses.filter((c) => !original.addresses.includes(c));
+    const original = originalOf(desired, before, previous);
+    const recorded = keepAddresses(desired, before, original, previous?.kept, previous?.addedAddresses ?? []);
+    const now = keepAddresses(desired, after, original, recorded.keeping.record, previous?.addedAddresses ?? []);
     const link = after.links.find((l) => l.name === desired.name);
-    const nm = nmMptcpHomeOf(nmConnectionOf(before, desired.name), previous?.nm);
     return {
       ...desired,
-      ...(nm ? { nm } : {}),
       original,
-      addedAddresses: [...owned].sort(),
+      addedAddresses: [...recorded.owned].sort(),
       operState: link?.operState ?? "UNKNOWN",
-      persisted: partIsCurrent(partPath(desired.name), desired.persist ? bootLines(desired) : undefined, after) && nmMptcpKeptOff(after, desired.name),
+      through: now.keeper.id,
+      ...(recorded.keeping.record ? { kept: recorded.keeping.record } : {}),
+      persisted: now.keeping.kept && partIsCurrent(partPath(desired.name), partRecords(desired, now.keeping.records), after, REPLAY_TRIGGERS),
     };
   },
   observe(current, actual) {
     const link = actual.links.find((l) => l.name === current.name);
     if (!link) return undefined;
+    const original = current.original ?? { addresses: [], mtu: 0, up: false };
+    const now = keepAddresses(current, actual, original, current.kept, current.addedAddresses ?? []);
     const seen: InterfaceOutputs = {
       ...current,
       addresses: current.addresses.filter((c) => link.addresses.includes(c)),
       up: link.up,
       operState: link.operState,
-      persisted: partIsCurrent(partPath(current.name), current.persist ? bootLines(current) : undefined, actual) && nmMptcpKeptOff(actual, current.name),
+      through: now.keeper.id,
+      persisted: now.keeping.refusals.length === 0 && now.keeping.kept && partIsCurrent(partPath(current.name), partRecords(current, now.keeping.records), actual, REPLAY_TRIGGERS),
     };
-    const nm = nmMptcpHomeOf(nmConnectionOf(actual, current.name), current.nm);
-    if (nm && current.nm) seen.nm = nm;
     if (current.mtu !== undefined) seen.mtu = link.mtu;
     return seen;
   },
   remove(current, actual) {
     const link = actual.links.find((l) => l.name === current.name);
-    const changes: Operation[] = [];
-    for (const cidr of current.addedAddresses ?? []) {
-      if (!link?.addresses.includes(cidr)) continue;
-      refuseSessionCut(current, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
-      changes.push(addressOp("del", cidr, current.name));
-    }
-    // Put back what the link had before: addresses replaced by a prefix change, MTU, up/down.
+    for (const cidr of current.addedAddresses ?? []) if (link?.addresses.includes(cidr)) refuseSessionCut(current, actual, splitCidr(cidr)?.address ?? "", `remove ${cidr}`);
+    // Put back what the link had before: addresses (replaced by a prefix change, dropped by a manager's reload), MTU, up/down.
     const original = current.original;
+    const changes = keeperOf(current.name, actual).releaseAddresses(current.name, current.addedAddresses ?? [], original?.addresses ?? [], actual, current.kept);
     if (link && original) {
-      // A link-local IPv6 address is the kernel's, per NIC (a re-created NIC has another); and a
-      // manager (networkd reconfiguring) may put an address back between our read and this change,
-      // so the restore is a replace, which does not fail when it is already there.
-      for (const cidr of original.addresses) {
-        if (!link.addresses.includes(cidr) && !/^fe[89ab][0-9a-f]:/i.test(cidr)) changes.push(addressOp("replace", cidr, current.name, "(restore)"));
-      }
       if (current.mtu !== undefined && original.mtu > 0 && link.mtu !== original.mtu) changes.push({ type: "link", dev: current.name, mtu: original.mtu, note: "(restore)" });
       if (link.up !== original.up) changes.push({ type: "link", dev: current.name, up: original.up, note: "(restore)" });
     }
-    changes.push(...nmMptcpRestore(actual, current.nm));
-    changes.push(...persistPart(partPath(current.name), undefined, actual));
+    changes.push(...persistPart(partPath(current.name), undefined, actual, REPLAY_TRIGGERS));
     return changes;
   },
 };

@@ -1,27 +1,32 @@
 /**
- * Policy route: one routing table with its `from` rules and its routes, the guide's routing per
- * source address. The resource owns the table: rules that look it up and routes in it that it
- * does not declare are removed, and delete empties it.
+ * Policy route: one routing table with its rules and its routes, the guide's routing per source
+ * address. The resource owns the table: rules that look it up and routes in it that it does not
+ * declare are removed, and delete empties it. Each rule and route is kept by the keeper of the
+ * interface it sits on (provider/keepers/): the kernel with the boot replay, or the host's
+ * network manager in its own configuration.
  */
-import { isIP } from "node:net";
 import { z } from "zod";
 import { hostedSchema } from "../connection";
-import type { Family, ManagerConfigOp, Operation, RouteOp, RuleOp } from "../operations";
-import { defaultMetric } from "../operations/route";
-import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../persist";
-import type { ActualRoute, ActualRule, HostState } from "../state/types";
+import { assignTable, KEEPERS, REPLAY_TRIGGERS, type KeeperId, type KeeperRecord, type TableAssignment } from "../keepers";
+import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../keepers/kernel";
+import { networkManagerKeeper, nmTableLimits } from "../keepers/networkmanager";
+import { canonicalAddress, familyOf, inSubnet, splitCidr, type Family } from "../model/address";
+import { declaredRoute, effectiveMetric, routeMatches, type TableRoute } from "../model/route";
+import { declaredForm, familyOfRule, ruleMatches, type PolicyRule } from "../model/rule";
+import { resolveTable, tableRef, type TableId } from "../model/table";
+import type { Operation } from "../operations";
+import { deleteRoute } from "../operations/route";
+import { ruleOp } from "../operations/rule";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { canonicalAddress, canonicalCidr, inSubnet, interfaceName, ipAddress, routeDestination, ruleSource, splitCidr, tableId } from "../validation";
-import { nmConnectionOf, type NmConnection } from "../state/nm";
-import { nmConnectionForTable, nmHoldsTable, nmHomeOf, nmRestoreTable, nmTableProblems, nmWriteTable, type NmHome } from "./nmRoutes";
-import { configOwner, isConfigPathOf, splitByManager, type ManagerSplit, type WriteThrough } from "./writeThrough";
+import type { HostState } from "../state/types";
+import { interfaceName, ipAddress, routeDestination, ruleSource, unicastAddress, type CheckFailure } from "../validation";
 
 /** A prefix as iproute2 prints it: host prefixes bare, /0 as `everything`, networks canonical. */
 function kernelForm(prefix: string, everything: "all" | "default"): string {
   const parts = splitCidr(prefix);
   if (!parts) return prefix === everything ? prefix : canonicalAddress(prefix);
   if (parts.prefix === 0) return everything;
-  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : canonicalCidr(prefix);
+  return parts.prefix === (parts.family === 4 ? 32 : 128) ? canonicalAddress(parts.address) : `${canonicalAddress(parts.address)}/${parts.prefix}`;
 }
 
 /** The kernel prints "192.168.0.2/32" as "192.168.0.2" and "0.0.0.0/0" as "all": compare in that form. */
@@ -39,8 +44,7 @@ const familyChoice = z.union([z.literal(4), z.literal(6)], { error: "family is 4
 /** The family of an address or network, undefined for words such as "default". */
 function familyOfValue(value: string | undefined): Family | undefined {
   if (value === undefined) return undefined;
-  const family = isIP(value) || splitCidr(value)?.family;
-  return family === 4 || family === 6 ? family : undefined;
+  return familyOf(value) ?? splitCidr(value)?.family;
 }
 
 /**
@@ -63,46 +67,75 @@ function settleFamily(declared: Family | undefined, fields: Record<string, strin
   return family === 6 ? { family: 6 } : {};
 }
 
+/** A firewall mark with an optional mask, in ip's spelling ("0x1", "0x1/0xff"). */
+const fwmark = z
+  .union([z.number().int().min(1).max(4294967295), z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})(\/(0x[0-9a-fA-F]{1,8}|[0-9]{1,10}))?$/, "fwmark is a number, optionally with a mask: 1, 0x10, 0x10/0xff")])
+  .transform((v) => String(v).split("/").map((n) => `0x${Number(n).toString(16)}`).join("/"))
+  .refine((v) => v.split("/").every((n) => Number(n) > 0 && Number(n) <= 4294967295), "fwmark and its mask are 1..4294967295");
+
 const ruleSchema = z
   .strictObject({
     /** Omitted or "all": every source. */
     from: z.union([z.literal("all"), ruleSource]).optional(),
+    to: ruleSource.optional(),
+    /** Input and output interfaces the rule matches. */
+    iif: interfaceName.optional(),
+    oif: interfaceName.optional(),
+    fwmark: fwmark.optional(),
     priority: z
       .number()
       .int("priority is an integer")
       .min(1, "priority is 1..32765 (0, 32766 and 32767 hold the kernel's local, main and default rules)")
       .max(32765, "priority is 1..32765 (32766 and 32767 hold the main and default rules)")
       .optional(),
-    /** Needed only for an IPv6 rule without a source. */
+    /** Needed only for an IPv6 rule without a source or destination. */
     family: familyChoice,
   })
-  .transform(({ from, priority, family }, ctx) => ({
+  .transform(({ from, to, iif, oif, fwmark: mark, priority, family }, ctx): PolicyRule => ({
     from: from === undefined || from === "all" ? "all" : canonicalSource(from),
+    ...(to !== undefined ? { to: canonicalSource(to) } : {}),
+    ...(iif !== undefined ? { iif } : {}),
+    ...(oif !== undefined ? { oif } : {}),
+    ...(mark !== undefined ? { fwmark: mark } : {}),
     ...(priority !== undefined ? { priority } : {}),
-    ...settleFamily(family, { from }, ctx),
+    ...settleFamily(family, { from, to }, ctx),
   }));
 
 const routeSchema = z
   .strictObject({
     dst: routeDestination,
     dev: interfaceName.optional(),
-    via: ipAddress.optional(),
+    via: unicastAddress.optional(),
     // "global" is the kernel's default and iproute2 never prints it: store it as unset.
     scope: z
       .enum(["global", "link", "host", "site"])
       .transform((s) => (s === "global" ? undefined : s))
       .optional(),
     metric: z.number().int("metric is an integer").min(0).max(4294967295).optional(),
-    src: ipAddress.optional(),
+    src: unicastAddress.optional(),
     /** Needed only for an IPv6 route whose destination is "default" and that has no gateway. */
     family: familyChoice,
   })
-  .refine((r) => r.dev !== undefined || r.via !== undefined, { message: "a route needs dev or via (or both)", path: ["dev"] })
-  .transform(({ family, ...r }, ctx) => ({ ...r, dst: canonicalDestination(r.dst), ...settleFamily(family, { dst: r.dst, via: r.via, src: r.src }, ctx) }));
+  .superRefine((r, ctx) => {
+    if (r.dev === undefined && r.via === undefined) ctx.addIssue({ code: "custom", path: ["dev"], message: "a route needs dev or via (or both)" });
+    if (r.via !== undefined && (r.scope === "host" || r.scope === "link")) {
+      ctx.addIssue({ code: "custom", path: ["scope"], message: `a route through a gateway cannot have scope ${r.scope} (the kernel refuses it: the gateway must be reachable from a wider scope)` });
+    }
+    if (r.via !== undefined && r.dev === undefined && /^fe[89ab][0-9a-f]:/i.test(r.via)) {
+      ctx.addIssue({ code: "custom", path: ["dev"], message: `link-local gateway ${r.via} needs dev: an IPv6 link-local address is reachable only on one link` });
+    }
+  })
+  .transform(({ family, ...r }, ctx): TableRoute => {
+    const settled = settleFamily(family, { dst: r.dst, via: r.via, src: r.src }, ctx);
+    if (settled.family === 6 && r.scope !== undefined) ctx.addIssue({ code: "custom", path: ["scope"], message: "IPv6 routes have no scope (the kernel ignores it): leave it out" });
+    // IPv6 has no metric 0: the kernel stores it as 1024.
+    const metric = settled.family === 6 && r.metric === 0 ? 1024 : r.metric;
+    return { ...r, ...(metric !== undefined ? { metric } : {}), dst: canonicalDestination(r.dst), ...settled };
+  });
 
 /** A policy route's own fields (the stack config composes them too). */
 export const policyRouteFields = {
-  table: tableId,
+  table: tableRef,
   rules: z.array(ruleSchema).default([]),
   routes: z.array(routeSchema).default([]),
   persist: z.boolean().default(true),
@@ -110,21 +143,24 @@ export const policyRouteFields = {
   allowSessionDisruption: z.boolean().default(false),
 };
 
-type TableItems = { table: number; rules: Array<z.infer<typeof ruleSchema>>; routes: Array<z.infer<typeof routeSchema>> };
+type TableItemsInput = { table: number | string; rules: PolicyRule[]; routes: TableRoute[] };
 
-/** Each route and rule once per table, whatever the spelling. */
-export function policyRouteRules(p: TableItems, ctx: z.RefinementCtx): void {
+/** A table with something in it; each route and rule once, whatever the spelling. */
+export function policyRouteRules(p: TableItemsInput, ctx: z.RefinementCtx): void {
+  if (p.rules.length === 0 && p.routes.length === 0) {
+    ctx.addIssue({ code: "custom", path: ["rules"], message: `table ${p.table} declares neither rules nor routes: declare at least one (an empty table is no policy route)` });
+  }
   const keys = new Set<string>();
   p.routes.forEach((r, i) => {
-    const key = `${r.dst} metric ${r.metric ?? defaultMetric(r.family ?? 4)}${r.family === 6 ? " (IPv6)" : ""}`;
+    const key = `${r.dst} metric ${effectiveMetric(r)}${r.family === 6 ? " (IPv6)" : ""}`;
     if (keys.has(key)) ctx.addIssue({ code: "custom", path: ["routes", i, "dst"], message: `route ${key} is declared twice in table ${p.table}` });
     keys.add(key);
   });
-  const rules = new Set<string>();
+  const rules = new Map<string, number>();
   p.rules.forEach((r, i) => {
-    const key = `${r.from}/${r.priority ?? "auto"}/${r.family ?? 4}`;
-    if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice` });
-    rules.add(key);
+    const key = JSON.stringify([familyOfRule(r), r.from, r.to, r.iif, r.oif, r.fwmark, r.priority]);
+    if (rules.has(key)) ctx.addIssue({ code: "custom", path: ["rules", i, "from"], message: `rule from ${r.from} is declared twice (also rules[${rules.get(key)}])` });
+    rules.set(key, i);
   });
 }
 
@@ -133,103 +169,83 @@ export const policyRouteSchema = z.strictObject({ ...hostedSchema, ...policyRout
 
 /** Validated inputs. */
 export type PolicyRouteInputs = z.infer<typeof policyRouteSchema>;
-type DesiredRule = PolicyRouteInputs["rules"][number];
-type DesiredRoute = PolicyRouteInputs["routes"][number];
 /**
- * Outputs: rules and routes as the host has them, which manager keeps them per interface, and
- * `nm` when NetworkManager's connection holds the table (with what that connection held before).
+ * Outputs: rules and routes as the host has them, the table's number, which keeper keeps each
+ * interface's items (`through`), and what keepers asked to remember (NetworkManager: what the
+ * connection held before our first write, for delete).
  */
-export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; through?: Record<string, string>; nm?: NmHome };
+export type PolicyRouteOutputs = PolicyRouteInputs & { persisted: boolean; tableId?: TableId; through?: Record<string, KeeperId>; kept?: Partial<Record<KeeperId, KeeperRecord>> };
 
-/** A table's items split by who keeps them. */
-type Split = ManagerSplit<DesiredRule, DesiredRoute>;
+const partPath = (table: TableId) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
 
-const partPath = (table: number) => bootPartPath(BOOT_ORDER.route, `table-${table}`);
-
-/** A rule operation for a declared or a host rule. */
-function ruleOp(action: RuleOp["action"], table: number, rule: { from?: string | undefined; priority?: number | undefined; family?: 6 | undefined }, note?: string): RuleOp {
-  return { type: "rule", action, family: rule.family ?? 4, from: rule.from ?? "all", priority: rule.priority, table, note };
-}
-
-/** A route operation for a declared or a host route (a delete names only what identifies it). */
-function routeOp(action: RouteOp["action"], table: number, r: DesiredRoute | ActualRoute, note?: string): RouteOp {
-  const { dst, via, dev, scope, src, metric } = r;
-  const route = action === "del" ? { dst, via, dev, metric } : { dst, via, dev, scope, src, metric };
-  return { type: "route", action, family: r.family ?? 4, table, route, note };
-}
-
-/** The boot part's records: only what no network manager keeps. */
-function bootLines(p: PolicyRouteInputs, split: Split): PartRecord[] {
-  const routes = split.direct.routes.map(({ dst, via, dev, scope, src, metric, family }): PartRecord => ({ kind: "route", family: family ?? 4, table: p.table, dst, via, dev, scope, src, metric }));
-  const rules = split.direct.rules.map(({ from, priority, family }): PartRecord => ({ kind: "rule", family: family ?? 4, table: p.table, priority, from }));
-  return [...routes, ...rules];
-}
-
-/** Which items go through a network manager on this host (refusals are the planner's to raise). */
-function managerSplit(p: PolicyRouteInputs, actual: HostState): Split {
-  return splitByManager(p.table, p.rules, p.routes, p.persist, actual);
-}
-
-/** The NetworkManager connection that holds the table (undefined when NM manages none of it, or it is split). */
-function nmHolder(p: PolicyRouteInputs, actual: HostState): NmConnection | undefined {
-  try {
-    return nmConnectionForTable(p, actual);
-  } catch {
-    return undefined; // split across managers: the planner refuses it
+/** The table's number on this host, or a PlanError naming the files a name is looked up in. */
+function tableOf(p: Pick<PolicyRouteInputs, "table" | "connection">, actual: HostState): TableId {
+  const resolved = resolveTable(p.table, actual.tableNames);
+  if (resolved === undefined) {
+    throw new PlanError(p.connection, `table ${p.table}`, `no routing table is named ${JSON.stringify(p.table)} on the host (/etc/iproute2/rt_tables and rt_tables.d, /usr/share/iproute2/rt_tables). Fix: name it there, or use its number`);
   }
+  return resolved;
 }
 
-/** Whether the boot part and our manager files (or NM's connection) say what the inputs say. */
-function policyPersisted(p: PolicyRouteInputs, actual: HostState): boolean {
-  const nm = nmHolder(p, actual);
-  if (nm) return nmHoldsTable(nm, p) && partIsCurrent(partPath(p.table), undefined, actual);
-  const split = managerSplit(p, actual);
-  const ours = Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table));
-  const filesCurrent = split.through.every((t) => actual.files[t.path] === t.content) && ours.every((f) => split.through.some((t) => t.path === f));
-  return filesCurrent && partIsCurrent(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual);
+/** Where each declared item is in the inputs. */
+function itemsOf(p: PolicyRouteInputs, table: TableId) {
+  return {
+    table,
+    rules: p.rules.map((rule, i) => ({ rule, property: `rules[${i}]` })),
+    routes: p.routes.map((route, i) => ({ route, property: `routes[${i}]` })),
+    persist: p.persist,
+  };
 }
 
-/** Where each interface's items go on this host: "netplan", "networkd", or "ip" (the kernel and our boot replay). */
-function throughOf(p: PolicyRouteInputs, actual: HostState): Record<string, string> {
-  const nm = nmHolder(p, actual);
-  if (nm) return { [nm.device]: "NetworkManager" };
-  const split = managerSplit(p, actual);
-  const through: Record<string, string> = {};
-  for (const r of [...split.direct.routes]) if (r.dev !== undefined) through[r.dev] = "ip";
-  for (const t of split.through) through[t.iface] = t.manager;
-  return through;
+/** The table's keeping on this host: every keeper's operations and records, and whether all of them already keep it. */
+interface TableKeeping {
+  assignment: TableAssignment;
+  ops: Operation[];
+  refusals: CheckFailure[];
+  records: PartRecord[];
+  kept: boolean;
+  through: Record<string, KeeperId>;
+  recorded: Partial<Record<KeeperId, KeeperRecord>>;
 }
 
-/** Whether the kernel's rule is the declared one (an unset priority matches any). */
-export function ruleMatches(want: DesiredRule, have: ActualRule): boolean {
-  return (have.family ?? 4) === (want.family ?? 4) && (have.from ?? "all") === want.from && (want.priority === undefined || want.priority === have.priority);
+/** Asks each keeper for its share of the table, and every keeper to drop the table where it no longer sits. */
+function keepTable(p: PolicyRouteInputs, table: TableId, actual: HostState, recorded: Partial<Record<KeeperId, KeeperRecord>> = {}): TableKeeping {
+  const assignment = assignTable(itemsOf(p, table), actual);
+  const out: TableKeeping = { assignment, ops: [], refusals: [...assignment.refusals], records: [], kept: true, through: {}, recorded: {} };
+  const ids = new Set(assignment.groups.map((g) => g.keeper.id));
+  for (const g of assignment.groups) {
+    const k = g.keeper.table({ table, iface: g.iface, rules: g.rules, routes: g.routes, persist: p.persist, have: g.have, shared: ids.size > 1 }, actual, recorded[g.keeper.id]);
+    out.ops.push(...k.ops);
+    out.refusals.push(...k.refusals);
+    out.records.push(...k.records);
+    out.kept &&= k.kept;
+    if (g.iface) out.through[g.iface] = g.keeper.id;
+    if (k.record) out.recorded[g.keeper.id] = k.record;
+  }
+  for (const keeper of Object.values(KEEPERS)) {
+    const here = assignment.groups.filter((g) => g.keeper === keeper).map((g) => g.iface);
+    const stale = keeper.tableElsewhere(table, here, actual, recorded[keeper.id]);
+    out.ops.push(...stale);
+    if (stale.length > 0) out.kept = false;
+  }
+  return out;
 }
 
-/** Whether the kernel's route is the declared one; unset fields match what the kernel chose. */
-export function routeMatches(want: DesiredRoute, have: ActualRoute): boolean {
-  return (
-    (have.family ?? 4) === (want.family ?? 4) &&
-    have.dst === want.dst &&
-    (want.dev === undefined || want.dev === have.dev) &&
-    (want.via === undefined || want.via === have.via) &&
-    (want.scope === undefined || want.scope === have.scope) &&
-    (want.src === undefined || want.src === have.src) &&
-    // Unset metric: whatever the kernel chose (0 for IPv4, 1024 for IPv6).
-    (want.metric === undefined || want.metric === (have.metric ?? 0))
-  );
+/** The boot part's records: what the kernel keeps (none when the table does not persist). */
+function partRecords(p: PolicyRouteInputs, k: TableKeeping): PartRecord[] | undefined {
+  return p.persist ? k.records : undefined;
 }
 
-function addressCovers(rule: DesiredRule, address: string): boolean {
-  const source = rule.from;
-  if (isIP(address) !== (rule.family ?? 4)) return false;
-  if (source === "all" || source === canonicalAddress(address)) return true;
-  return isIP(address) !== 0 && inSubnet(address, source);
+/** Whether the address is covered by the rule's source (so its replies would use the table). */
+function addressCovers(rule: PolicyRule, address: string): boolean {
+  if (familyOf(address) !== familyOfRule(rule)) return false;
+  if (rule.from === "all" || rule.from === canonicalAddress(address)) return true;
+  return inSubnet(address, rule.from);
 }
 
 /** Plans rules and routes of the table; what the table holds beyond the declaration goes. */
-export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operation[] {
-  const table = p.table;
-  const changes: Operation[] = [];
+export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState, previous?: PolicyRouteOutputs): Operation[] {
+  const table = tableOf(p, actual);
   for (const r of p.routes) {
     if (r.dev !== undefined && !actual.links.some((l) => l.name === r.dev)) {
       throw new PlanError(p.connection, `table ${p.table}`, `route ${r.dst} uses interface ${r.dev}, which does not exist on the host`);
@@ -238,91 +254,31 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState): Operat
   if (!p.allowSessionDisruption && actual.sessionLocalAddress) {
     const session = actual.sessionLocalAddress;
     const capturing = p.rules.find((r) => addressCovers(r, session));
-    if (capturing && !actual.rules.some((h) => h.table === table && ruleMatches(capturing, h))) {
+    if (capturing && !actual.rules.some((h) => ruleMatches(capturing, table, h))) {
       throw new PlanError(
         p.connection,
         `table ${p.table}`,
-        `refusing rule from ${capturing.from}: this SSH session uses ${session}, whose replies would be routed by table ${p.table}. Set allowSessionDisruption: true to do it anyway`,
+        `refusing rule from ${capturing.from}: this SSH session uses ${session}, whose replies would be routed by table ${table}. Set allowSessionDisruption: true to do it anyway`,
       );
     }
   }
-  const nm = nmConnectionForTable(p, actual);
-  const undone = nmTableProblems(p, nm ? { device: nm.device, connectionId: nm.id } : undefined);
-  if (undone.length > 0) throw new PlanError(p.connection, `table ${p.table}`, undone.map((f) => `${f.property}: ${f.reason}`).join("; "));
-  if (nm) return planThroughNm(p, nm, actual);
-  const split = managerSplit(p, actual);
-  if (split.refusals.length > 0) throw new PlanError(p.connection, `table ${p.table}`, split.refusals.join("; "));
-  const haveRoutes = actual.routes.filter((r) => r.table === table);
-  for (const have of haveRoutes) {
-    // A declared direct route with the same destination and metric replaces this one in place.
-    const replaced = split.direct.routes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
-    if (!p.routes.some((want) => routeMatches(want, have)) && !replaced) changes.push(routeOp("del", p.table, have, "(not declared)"));
-  }
-  for (const want of split.direct.routes) if (!haveRoutes.some((have) => routeMatches(want, have))) changes.push(routeOp("replace", p.table, want));
-  const haveRules = actual.rules.filter((r) => r.table === table);
-  for (const have of haveRules) {
-    if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
-  }
-  for (const want of split.direct.rules) if (!haveRules.some((have) => ruleMatches(want, have))) changes.push(ruleOp("add", p.table, want));
-  changes.push(...planThrough(p, split, actual));
-  changes.push(...persistPart(partPath(p.table), p.persist ? bootLines(p, split) : undefined, actual));
-  return changes;
+  const k = keepTable(p, table, actual, previous?.kept);
+  if (k.refusals.length > 0) throw new PlanError(p.connection, `table ${p.table}`, k.refusals.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  const strays: Operation[] = [
+    ...k.assignment.strays.routes.map((h) => deleteRoute(h, "(not declared)")),
+    ...k.assignment.strays.rules.map((h) => ruleOp("del", table, declaredForm(h), "(not declared)")),
+  ];
+  return [...strays, ...k.ops, ...persistPart(partPath(table), partRecords(p, k), actual, REPLAY_TRIGGERS)];
 }
 
-/**
- * NetworkManager holds the table: its rules and routes go into the connection and NM applies them
- * (reapply). What the table holds beyond the declaration goes, and a route NM would add beside a
- * different one with the same destination goes first.
- */
-function planThroughNm(p: PolicyRouteInputs, nm: NmConnection, actual: HostState): Operation[] {
-  const table = p.table;
-  const changes: Operation[] = [];
-  const haveRoutes = actual.routes.filter((r) => r.table === table);
-  const haveRules = actual.rules.filter((r) => r.table === table);
-  const missingRoutes = p.routes.filter((want) => !haveRoutes.some((have) => routeMatches(want, have)));
-  const missingRules = p.rules.filter((want) => !haveRules.some((have) => ruleMatches(want, have)));
-  for (const have of haveRoutes) {
-    const replaced = missingRoutes.some((want) => routeMatches({ dst: want.dst, metric: want.metric, family: want.family }, have));
-    if (replaced || !p.routes.some((want) => routeMatches(want, have))) changes.push(routeOp("del", p.table, have, replaced ? "(replaced)" : "(not declared)"));
-  }
-  for (const have of haveRules) if (!p.rules.some((want) => ruleMatches(want, have))) changes.push(ruleOp("del", p.table, have, "(not declared)"));
-  const write = nmWriteTable(nm, p);
-  if (Object.keys(write.set).length > 0 || missingRoutes.length > 0 || missingRules.length > 0) changes.push(write);
-  changes.push(...persistPart(partPath(p.table), undefined, actual));
-  return changes;
+/** Whether every keeper keeps the table, the boot part is current, and nothing is left elsewhere. */
+function policyPersisted(p: PolicyRouteInputs, table: TableId, k: TableKeeping, actual: HostState): boolean {
+  return k.refusals.length === 0 && k.kept && partIsCurrent(partPath(table), partRecords(p, k), actual, REPLAY_TRIGGERS);
 }
 
-/**
- * Our manager files: stale ones removed, changed ones written and applied through the manager,
- * current ones re-applied (networkctl reconfigure) when the kernel lost what they declare. Items
- * the kernel has from before are deleted first: networkd drops them anyway when it reconfigures,
- * and the wait that follows must count only what networkd configured.
- */
-function planThrough(p: PolicyRouteInputs, split: Split, actual: HostState): Operation[] {
-  const table = p.table;
-  const haveRules = actual.rules.filter((r) => r.table === table);
-  const haveRoutes = actual.routes.filter((r) => r.table === table);
-  const missing = (t: WriteThrough<DesiredRule, DesiredRoute>) => t.rules.some((w) => !haveRules.some((h) => ruleMatches(w, h))) || t.routes.some((w) => !haveRoutes.some((h) => routeMatches(w, h)));
-  const handOver: Operation[] = [];
-  const config: ManagerConfigOp[] = [];
-  for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, p.table))) {
-    if (!split.through.some((t) => t.path === path)) {
-      config.push({ type: "managerConfig", ...configOwner(path, p.table), path, note: "(not declared)" });
-    }
-  }
-  for (const t of split.through) {
-    const base = { type: "managerConfig" as const, manager: t.manager, iface: t.iface, path: t.path };
-    if (actual.files[t.path] !== t.content) {
-      for (const h of haveRules) if (t.rules.some((w) => ruleMatches(w, h))) handOver.push(ruleOp("del", p.table, h, `(handed to ${t.manager})`));
-      for (const h of haveRoutes) if (t.routes.some((w) => routeMatches(w, h))) handOver.push(routeOp("del", p.table, h, `(handed to ${t.manager})`));
-      config.push({ ...base, content: t.content });
-    } else if (missing(t)) {
-      config.push({ ...base, content: t.content, reconfigure: true, note: "(the kernel lost what it declares)" });
-    }
-  }
-  const last = [...config].reverse().find((op) => op.content !== undefined);
-  if (last) last.expect = { table, rules: p.rules.length, routes: p.routes.length };
-  return [...handOver, ...config];
+/** The table's number when the host names it (undefined: the name is not in its rt_tables). */
+function tableOrUndefined(p: PolicyRouteInputs, actual: HostState): TableId | undefined {
+  return resolveTable(p.table, actual.tableNames);
 }
 
 /** The policy route resource. */
@@ -332,51 +288,45 @@ export const policyRouteDefinition: ResourceDefinition<PolicyRouteInputs, Policy
   inputKeys: ["table", "rules", "routes", "persist", "allowSessionDisruption"],
   identity: (p) => `table/${p.table}`,
   replaces: (olds, news) => (olds.table !== news.table ? ["table"] : []),
-  plan: (desired, actual) => planPolicyRoute(desired, actual),
+  plan: (desired, actual, previous) => planPolicyRoute(desired, actual, previous),
   // At preview, from what the last read recorded: what NetworkManager would undo.
-  refuse: (olds, news) => nmTableProblems(news, olds.nm),
+  refuse(olds, news) {
+    const nm = Object.entries(olds.through ?? {}).find(([, id]) => id === networkManagerKeeper.id);
+    const table = typeof news.table === "number" ? news.table : (olds.tableId ?? 0);
+    const connection = olds.kept?.networkmanager?.["connectionId"];
+    return nm ? nmTableLimits({ ...itemsOf(news, table), iface: nm[0] }, typeof connection === "string" ? connection : "its active one") : [];
+  },
   outputs(desired, after, before, previous) {
-    const conn = desired.persist ? nmHolder(desired, after) : undefined;
-    const was = conn ? nmConnectionOf(before, conn.device) : undefined;
-    // What the connection held before our first write is kept for delete, across updates.
-    const nm = conn ? (previous?.nm?.uuid === conn.uuid ? previous.nm : was ? nmHomeOf(was) : undefined) : undefined;
-    return { ...desired, persisted: policyPersisted(desired, after), through: throughOf(desired, after), ...(nm ? { nm } : {}) };
+    const table = tableOf(desired, after);
+    // What the keepers held before our first write is kept for delete, across updates.
+    const recorded = keepTable(desired, table, before, previous?.kept).recorded;
+    const now = keepTable(desired, table, after, recorded);
+    return { ...desired, tableId: table, persisted: policyPersisted(desired, table, now, after), through: now.through, kept: recorded };
   },
   observe(current, actual) {
-    const table = current.table;
+    const table = tableOrUndefined(current, actual);
+    if (table === undefined) return undefined;
     const haveRules = actual.rules.filter((r) => r.table === table);
     const haveRoutes = actual.routes.filter((r) => r.table === table);
     if (haveRules.length === 0 && haveRoutes.length === 0) return undefined;
-    // Report declared items that are present as declared, and anything else as the host has it.
-    const rules: DesiredRule[] = current.rules.filter((want) => haveRules.some((h) => ruleMatches(want, h)));
-    for (const h of haveRules) if (!current.rules.some((want) => ruleMatches(want, h))) rules.push({ from: h.from ?? "all", priority: h.priority, ...(h.family ? { family: h.family } : {}) });
-    const routes: DesiredRoute[] = current.routes.filter((want) => haveRoutes.some((h) => routeMatches(want, h)));
-    for (const h of haveRoutes) {
-      if (!current.routes.some((want) => routeMatches(want, h))) {
-        const extra: DesiredRoute = { dst: h.dst };
-        if (h.dev !== undefined) extra.dev = h.dev;
-        if (h.via !== undefined) extra.via = h.via;
-        if (h.metric !== undefined) extra.metric = h.metric;
-        if (h.family !== undefined) extra.family = h.family;
-        routes.push(extra);
-      }
-    }
-    return { ...current, rules, routes, persisted: policyPersisted(current, actual), through: throughOf(current, actual) };
+    // Declared items present as declared, and anything else as the host has it.
+    const rules: PolicyRule[] = current.rules.filter((want) => haveRules.some((h) => ruleMatches(want, table, h)));
+    for (const h of haveRules) if (!current.rules.some((want) => ruleMatches(want, table, h))) rules.push(declaredForm(h));
+    const routes: TableRoute[] = current.routes.filter((want) => haveRoutes.some((h) => routeMatches(want, table, h)));
+    for (const h of haveRoutes) if (!current.routes.some((want) => routeMatches(want, table, h))) routes.push(declaredRoute(h));
+    const k = keepTable(current, table, actual, current.kept);
+    return { ...current, tableId: table, rules, routes, persisted: policyPersisted(current, table, k, actual), through: k.through };
   },
   remove(current, actual) {
-    const table = current.table;
+    const table = current.tableId ?? tableOrUndefined(current, actual);
+    if (table === undefined) return [];
     const changes: Operation[] = [];
-    for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", current.table, have));
+    for (const have of actual.rules.filter((r) => r.table === table)) changes.push(ruleOp("del", table, declaredForm(have)));
     // One del per route rather than `route flush`, which would miss the other address family.
-    for (const have of actual.routes.filter((r) => r.table === table)) changes.push(routeOp("del", current.table, have));
-    // Our manager files go after the kernel's items, so the reload finds nothing of ours left.
-    for (const path of Object.keys(actual.files).filter((f) => isConfigPathOf(f, current.table))) {
-      changes.push({ type: "managerConfig", ...configOwner(path, current.table), path });
-    }
-    const conn = current.nm ? nmConnectionOf(actual, current.nm.device) : undefined;
-    const restore = conn && current.nm && conn.uuid === current.nm.uuid ? nmRestoreTable(conn, current.nm, current.table) : undefined;
-    if (restore) changes.push(restore);
-    changes.push(...persistPart(partPath(current.table), undefined, actual));
+    for (const have of actual.routes.filter((r) => r.table === table)) changes.push(deleteRoute(have));
+    // The managers' configuration goes after the kernel's items, so a reload finds nothing of ours left.
+    for (const keeper of Object.values(KEEPERS)) changes.push(...keeper.tableElsewhere(table, [], actual, current.kept?.[keeper.id]));
+    changes.push(...persistPart(partPath(table), undefined, actual, REPLAY_TRIGGERS));
     return changes;
   },
 };

@@ -9,7 +9,7 @@
 import { canonicalAddress } from "../validation";
 import { parseIpJson } from "./ipJson";
 import { parseManagerSections } from "./managers";
-import { parseNmSections } from "./nm";
+import { parseNmSections } from "../keepers/networkmanager/facts";
 import { BUILTIN_TABLES, parseRtTables, tableNumber, type TableId } from "../model/table";
 import type {
   ActualEndpoint,

@@ -1,6 +1,6 @@
 /** What a host really has, as read by the probe: the input of every planner. */
 import type { TableId } from "../model/table";
-import type { NmConnection } from "./nm";
+import type { NmConnection } from "../keepers/networkmanager/facts";
 import type { StatePart } from "./probe";
 
 /** An MPTCP endpoint flag as the kernel names it. */
@@ -81,8 +81,8 @@ export type InterfaceManager =
       networkFile: string;
       /** Its drop-ins (NETWORK_FILE_DROPINS), in the order networkd read them. */
       dropIns: string[];
-      /** Whether netplan generated that file (/run/systemd/network/10-netplan-*.network). */
-      netplan: boolean;
+      /** Whether that file is netplan's rendering (/run/systemd/network/10-netplan-*.network). */
+      fromNetplan: boolean;
     }
   | {
       kind: "NetworkManager";
@@ -122,7 +122,7 @@ export interface ManagerFacts {
   interfaces: Record<string, InterfaceManager>;
   networkd: NetworkdFacts;
   networkManager: { running: boolean };
-  /** netplan's YAML files (/etc, /run, /lib/netplan), when netplan is installed. */
+  /** netplan's YAML files (/etc, /run, /lib/netplan), when it is installed. */
   netplan: { installed: boolean; files: string[] };
   mptcpd: MptcpdFacts;
 }
@@ -142,7 +142,7 @@ export interface HostState {
   links: ActualLink[];
   rules: ActualRule[];
   routes: ActualRoute[];
-  /** Files of ours under /etc (sysctl.d, the boot replay, our netplan files and networkd drop-ins), by path, with their content. */
+  /** Files of ours under /etc (sysctl.d, the boot replay, the managers' files of ours), by path, with their content. */
   files: Record<string, string>;
   /** Connections NetworkManager has active, by device (absent when NM does not run). */
   nm?: NmConnection[];

@@ -8,6 +8,7 @@ import { context } from "../../provider/runtime";
 import { connectionSchema } from "../../provider/connection";
 import { inverseAll, type Operation } from "../../provider/operations";
 import { addressOp } from "../../provider/operations/address";
+import { ruleOp } from "../../provider/operations/rule";
 import { freshLab, labConnection, onHost } from "../lab/harness";
 
 beforeAll(() => freshLab());
@@ -24,9 +25,9 @@ describe("operations on a real host", () => {
     const before = await session.state();
     const ops: Operation[] = [
       addressOp("add", "fd00:2:0:0:0:0:0:2/64", "eno2"),
-      { type: "rule", action: "add", family: 4, from: "192.168.0.2", priority: 1902, table: 902 },
-      { type: "rule", action: "add", family: 6, from: "fd00:2::2", priority: 1903, table: 903 },
-      { type: "rule", action: "add", family: 6, from: "all", priority: 1904, table: 904 },
+      ruleOp("add", 902, { from: "192.168.0.2", priority: 1902 }),
+      ruleOp("add", 903, { from: "fd00:2::2", priority: 1903, family: 6 }),
+      ruleOp("add", 904, { from: "all", priority: 1904, family: 6 }),
       { type: "route", action: "replace", family: 6, table: 903, route: { dst: "fd00:2::/64", dev: "eno2" } },
       { type: "route", action: "replace", family: 6, table: 904, route: { dst: "default", dev: "eno2" } },
       { type: "route", action: "replace", family: 6, table: 903, route: { dst: "default", via: "fd00:2::1", dev: "eno2" } },

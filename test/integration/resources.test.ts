@@ -176,7 +176,7 @@ describe("PolicyRoute", () => {
     nextOperation();
     const drifted = (await providers.PolicyRoute.read!(id, outs)).props as Outs;
     expect(drifted["rules"]).toEqual([]);
-    expect(drifted["routes"]).toContainEqual({ dst: "10.0.0.0/24", dev: "eno1" });
+    expect(drifted["routes"]).toContainEqual({ dst: "10.0.0.0/24", dev: "eno1", scope: "link" });
     await providers.PolicyRoute.update!(id, drifted, news);
     expect(onHost("server2", "ip", "route", "show", "table", "102").trim()).toBe("192.168.0.0/24 dev eno2 scope link");
     expect(onHost("server2", "ip", "rule", "show")).toMatch(/1002:\s+from 192\.168\.0\.2 lookup 102/);

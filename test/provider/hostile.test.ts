@@ -34,7 +34,7 @@ const CASES: Array<{ kind: keyof typeof providers; valid: Record<string, unknown
   { kind: "NetworkInterface", valid: { connection: CONNECTION, name: "eno1", addresses: ["10.0.0.1/24"] }, fields: [["name"], ["addresses", "0"]] },
   {
     kind: "PolicyRoute",
-    valid: { connection: CONNECTION, table: 101, rules: [{ from: "10.0.0.1" }], routes: [{ dst: "10.0.0.0/24", dev: "eno1", via: "10.0.0.254", src: "10.0.0.1", scope: "link" }] },
+    valid: { connection: CONNECTION, table: 101, rules: [{ from: "10.0.0.1" }], routes: [{ dst: "10.0.0.0/24", dev: "eno1", via: "10.0.0.254", src: "10.0.0.1", scope: "global" }] },
     fields: [["rules", "0", "from"], ["routes", "0", "dst"], ["routes", "0", "dev"], ["routes", "0", "via"], ["routes", "0", "src"], ["routes", "0", "scope"]],
   },
   { kind: "Endpoint", valid: { connection: CONNECTION, address: "192.168.0.2", dev: "eno2", flags: ["subflow"] }, fields: [["address"], ["dev"], ["flags", "0"]] },

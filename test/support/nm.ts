@@ -1,6 +1,6 @@
 /** NetworkManager fixtures for the unit tests: the lab's client as NM 1.42 reports it. */
 import { splitSections } from "../../provider/protocol";
-import { parseNmSections, type NmConnection } from "../../provider/state/nm";
+import { parseNmSections, type NmConnection } from "../../provider/keepers/networkmanager/facts";
 import type { HostState } from "../../provider/state/types";
 import { fixtureText, hostState } from "./fixtures";
 
@@ -16,6 +16,7 @@ export function nmConnections(): NmConnection[] {
 export function nmHostState(edit?: (eno2: NmConnection) => void): HostState {
   const state = hostState("6.1");
   state.nm = nmConnections();
+  state.facts.managers.networkManager.running = true;
   // What the manager facts report for them (provider/state/managers.ts).
   for (const c of state.nm) {
     state.facts.managers.interfaces[c.device] = { kind: "NetworkManager", connection: { id: c.id, uuid: c.uuid, mptcpFlags: c.settings["connection.mptcp-flags"] } };

@@ -5,14 +5,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { NM_HOOK } from "../../../provider/nmHook";
+import { IFUPDOWN_HOOK } from "../../../provider/keepers/ifupdown";
+import { APPLY_SCRIPT } from "../../../provider/keepers/kernel";
+import { NM_HOOK } from "../../../provider/keepers/networkmanager";
 import type { Operation } from "../../../provider/operations";
-import { APPLY_SCRIPT } from "../../../provider/persist";
 import { applyScript, confirmScript, readScript, rollbackProgram } from "../../../provider/protocol";
 
 const STEPS: Operation[] = [
   { type: "limits", limits: { subflows: 2, addAddrAccepted: 2 } },
-  { type: "rule", action: "add", family: 6, from: "fd00::1", priority: 1202, table: 202 },
+  { type: "rule", action: "add", family: 6, table: 202, rule: { from: "fd00::1", priority: 1202, fwmark: "0x1", iif: "eno2", family: 6 } },
   { type: "sysctl", key: "net.ipv4.tcp_rmem", value: "4096 131072 33554432" },
   { type: "file", action: "write", path: "/etc/mptcp-pulumi/parts/10-limits.part", content: "limits subflows=2 add_addr_accepted=2\n" },
   { type: "file", action: "remove", path: "/etc/sysctl.d/90-mptcp-pulumi-x.conf" },
@@ -36,6 +37,7 @@ describe("the programs the provider sends or installs pass shellcheck", () => {
     ["a rollback", rollbackProgram(STEPS, true)],
     ["the installed boot replay", APPLY_SCRIPT],
     ["NetworkManager's dispatcher hook", NM_HOOK],
+    ["ifupdown's if-up.d hook", IFUPDOWN_HOOK],
   ])("%s", (_name, text) => {
     const { status, output } = shellcheck(text);
     expect(output).toBe("");

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RUN_DIR } from "../../../provider/hostpaths";
-import { APPLY_SCRIPT, bootPartText, type PartRecord } from "../../../provider/persist";
+import { APPLY_SCRIPT, bootPartText, type PartRecord } from "../../../provider/keepers/kernel";
 import { hostProgram, runIsolated, scratch, type Scratch } from "../../support/hostRun";
 
 const SHOW = "ip rule; ip -6 rule; ip route show table all | grep -v '^local\\|^broadcast'; ip -6 route show table all | grep -v '^local\\|^multicast\\|^fe80'; ip -br addr show dev lo; ip mptcp endpoint; ip mptcp limits";

@@ -348,7 +348,13 @@ describe("endpointDefinition.remove", () => {
 });
 
 describe("endpointDefinition.identity", () => {
-  it("includes the port when there is one", () => {
-    expect(endpointDefinition.identity(endpoint({ address: "192.168.0.2", port: 5201, flags: ["signal"] }))).toBe("endpoint/192.168.0.2:5201");
+  it("includes the port when there is one, spelled as ip prints it", () => {
+    expect(endpointDefinition.identity(endpoint({ address: "192.168.0.2", port: 5201, flags: ["signal"] }))).toBe("endpoint/192.168.0.2 port 5201");
+  });
+
+  it("keeps an IPv6 address with a port apart from an address that ends like one (fd00::1 port 5201 is not fd00::1:5201)", () => {
+    const withPort = endpointDefinition.identity(endpoint({ address: "fd00::1", port: 5201, flags: ["signal"] }));
+    const other = endpointDefinition.identity(endpoint({ address: "fd00::1:5201", flags: ["signal"] }));
+    expect(withPort).not.toBe(other);
   });
 });

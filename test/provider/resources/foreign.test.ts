@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { render, type Operation } from "../../../provider/operations";
-import { endpointKey } from "../../../provider/resources/foreign";
+import { endpointText } from "../../../provider/model/endpoint";
 import { endpointDefinition, endpointSchema } from "../../../provider/resources/endpoint";
 import { hostDefinition, hostSchema, planHost, type HostInputs } from "../../../provider/resources/host";
 import { CONNECTION, hostState } from "../../support/fixtures";
 
 const host = (input: Record<string, unknown> = {}): HostInputs => hostSchema.parse({ connection: CONNECTION, ...input });
 // The 6.1 fixture has 192.168.0.2 (subflow, id 1), 10.0.0.2 (signal backup, id 7) and 192.168.0.2 port 5201 (id 8).
-const DECLARED = [endpointKey({ address: "192.168.0.2" })];
+const DECLARED = [endpointText({ address: "192.168.0.2" })];
 const endpointLines = (ops: Operation[]) => ops.filter((op) => op.type === "endpoint").map((op) => (render(op) as { args: string[] }).args.join(" "));
 
 describe("foreign endpoints on an MPTCP host", () => {

@@ -26,8 +26,8 @@ describe("interfaceSchema", () => {
     expect(iface({ name: "eno1", addresses: ["192.168.0.2/24", "10.0.0.2/24", "10.0.0.2/24"] }).addresses).toEqual(["10.0.0.2/24", "192.168.0.2/24"]);
   });
 
-  it("canonicalizes prefixes", () => {
-    expect(iface({ name: "eno1", addresses: ["10.0.0.2/024"] }).addresses).toEqual(["10.0.0.2/24"]);
+  it("canonicalizes addresses as the kernel prints them", () => {
+    expect(iface({ name: "eno1", addresses: ["FD00:2:0:0:0:0:0:2/64"] }).addresses).toEqual(["fd00:2::2/64"]);
   });
 
   it("defaults to up, persisted, without session disruption", () => {

@@ -4,8 +4,6 @@ import {
   planPolicyRoute,
   policyRouteDefinition,
   policyRouteSchema,
-  routeMatches,
-  ruleMatches,
   type PolicyRouteInputs,
   type PolicyRouteOutputs,
 } from "../../../provider/resources/policyRoute";
@@ -107,33 +105,13 @@ describe("policyRouteSchema", () => {
   });
 });
 
-describe("canonicalSource, ruleMatches and routeMatches", () => {
+describe("canonicalSource", () => {
   it("keeps a network source with its prefix", () => {
     expect(canonicalSource("10.0.0.0/24")).toBe("10.0.0.0/24");
   });
 
   it("turns an IPv6 /128 into a bare address", () => {
     expect(canonicalSource("2001:db8::2/128")).toBe("2001:db8::2");
-  });
-
-  it("matches a rule without priority to any priority", () => {
-    expect(ruleMatches({ from: "192.168.0.2" }, { priority: 1002, from: "192.168.0.2", table: 102 })).toBe(true);
-  });
-
-  it("does not match a rule with another priority", () => {
-    expect(ruleMatches({ from: "192.168.0.2", priority: 1003 }, { priority: 1002, from: "192.168.0.2", table: 102 })).toBe(false);
-  });
-
-  it("matches a route whose unset fields the kernel filled", () => {
-    expect(routeMatches({ dst: "192.168.0.0/24", dev: "eno2" }, { table: 102, dst: "192.168.0.0/24", dev: "eno2", scope: "link" })).toBe(true);
-  });
-
-  it("matches any metric when none is declared (the kernel picks 0 for IPv4, 1024 for IPv6)", () => {
-    expect(routeMatches({ dst: "default", via: "192.168.0.1" }, { table: 102, dst: "default", via: "192.168.0.1", metric: 10 })).toBe(true);
-  });
-
-  it("does not match a route with another metric when one is declared", () => {
-    expect(routeMatches({ dst: "default", via: "192.168.0.1", metric: 20 }, { table: 102, dst: "default", via: "192.168.0.1", metric: 10 })).toBe(false);
   });
 });
 
@@ -213,12 +191,15 @@ describe("planPolicyRoute", () => {
     expect(ipLines(planPolicyRoute(policy({ ...TABLE_102, rules: [{ from: "192.168.0.2/32" }] }), hostState("6.1")))).toEqual([]);
   });
 
-  it("empties the table when nothing is declared", () => {
-    expect(ipLines(planPolicyRoute(policy({ table: 102 }), hostState("6.1")))).toEqual([
+  it("removes what the table holds beyond the declaration", () => {
+    expect(ipLines(planPolicyRoute(policy({ table: 102, rules: [{ from: "192.168.0.2", priority: 1002 }] }), hostState("6.1"))).filter((l) => !l.startsWith("rule add"))).toEqual([
       "route del default via 192.168.0.1 dev eno2 metric 10 table 102",
       "route del 192.168.0.0/24 dev eno2 table 102",
-      "rule del priority 1002 from 192.168.0.2 table 102",
     ]);
+  });
+
+  it("refuses a table that declares neither rules nor routes, before any host is read", () => {
+    expect(checkFailures(policyRouteSchema, { connection: CONNECTION, table: 102 })).toEqual([{ property: "rules", reason: expect.stringContaining("declares neither rules nor routes") }]);
   });
 
   it("refuses a route over an interface the host does not have", () => {
@@ -267,7 +248,7 @@ describe("planPolicyRoute: protecting the SSH session's address", () => {
 
 describe("policyRouteDefinition.observe", () => {
   it("gives undefined when the table holds nothing", () => {
-    expect(policyRouteDefinition.observe(outputsOf(policy({ table: 150 })), hostState("6.1"))).toBeUndefined();
+    expect(policyRouteDefinition.observe(outputsOf({ ...policy(TABLE_102), table: 150 }), hostState("6.1"))).toBeUndefined();
   });
 
   it("reports the declared rules and routes that are present", () => {
@@ -307,7 +288,7 @@ describe("policyRouteDefinition.remove", () => {
   });
 
   it("plans nothing for an empty table without a boot part", () => {
-    expect(policyRouteDefinition.remove(outputsOf(policy({ table: 150 })), hostState("6.1"))).toEqual([]);
+    expect(policyRouteDefinition.remove(outputsOf({ ...policy(TABLE_102), table: 150 }), hostState("6.1"))).toEqual([]);
   });
 });
 
@@ -315,7 +296,7 @@ describe("policyRouteDefinition.replaces", () => {
   it("replaces on a new table only", () => {
     const old = outputsOf(policy(TABLE_102));
     expect(policyRouteDefinition.replaces(old, policy({ ...TABLE_102, table: 103 }))).toEqual(["table"]);
-    expect(policyRouteDefinition.replaces(old, policy({ table: 102 }))).toEqual([]);
+    expect(policyRouteDefinition.replaces(old, policy({ ...TABLE_102, routes: [] }))).toEqual([]);
   });
 });
 
@@ -341,7 +322,7 @@ describe("forms the kernel prints back", () => {
   it("deletes an IPv6 rule without a source as an IPv6 rule operation, armed like any rule change", () => {
     const state = hostState("6.1");
     state.rules.push({ family: 6, priority: 1600, table: 160 });
-    const changes = policyRouteDefinition.remove(outputsOf(policy({ table: 160 })), state);
+    const changes = policyRouteDefinition.remove(outputsOf({ ...policy(TABLE_102), table: 160 }), state);
     expect(changes.map(render)).toContainEqual({ kind: "ip", family: 6, args: ["rule", "del", "priority", "1600", "from", "all", "table", "160"] });
     expect(changes.every(mayCutSession)).toBe(true);
   });

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  networkdConfOrder,
-  networkdManager,
-  nmManagers,
-  parseIfstate,
-  parseManagerSections,
-  parseMptcpd,
-  parseNetworkdConf,
-  parseSystemdBoolean,
-  parseUnits,
-  splitTerse,
-} from "../../../provider/state/managers";
+import { parseIfstate } from "../../../provider/keepers/ifupdown/facts";
+import { networkdConfOrder, networkdManager, parseNetworkdConf, parseSystemdBoolean } from "../../../provider/keepers/networkd/facts";
+import { nmManagers, splitTerse } from "../../../provider/keepers/networkmanager/facts";
+import { parseManagerSections, parseMptcpd, parseUnits } from "../../../provider/state/managers";
 import { parseProbe, splitSections } from "../../../provider/protocol";
 import { fixtureText, hostState } from "../../support/fixtures";
 
@@ -25,8 +17,8 @@ describe("manager facts from recorded probes (systemd 252)", () => {
   it("netplan + networkd: eno1/eno2 belong to networkd through netplan's files, mgmt0 to nobody", () => {
     const m = managers(NETPLAN);
     expect(m.systemd).toBe(true);
-    expect(m.interfaces["eno1"]).toEqual({ kind: "networkd", networkFile: "/run/systemd/network/10-netplan-eno1.network", dropIns: [], netplan: true });
-    expect(m.interfaces["eno2"]).toMatchObject({ kind: "networkd", netplan: true });
+    expect(m.interfaces["eno1"]).toEqual({ kind: "networkd", networkFile: "/run/systemd/network/10-netplan-eno1.network", dropIns: [], fromNetplan: true });
+    expect(m.interfaces["eno2"]).toMatchObject({ kind: "networkd", fromNetplan: true });
     expect(m.interfaces["mgmt0"]).toEqual({ kind: "none" });
     expect(m.interfaces["lo"]).toBeUndefined();
     expect(m.netplan).toEqual({ installed: true, files: ["/etc/netplan/50-lab.yaml"] });
@@ -46,7 +38,7 @@ describe("manager facts from recorded probes (systemd 252)", () => {
 
   it("networkd without netplan: its own .network files, and a drop-in that keeps foreign routes", () => {
     const m = managers(DROPIN);
-    expect(m.interfaces["eno1"]).toEqual({ kind: "networkd", networkFile: "/etc/systemd/network/20-eno1.network", dropIns: [], netplan: false });
+    expect(m.interfaces["eno1"]).toEqual({ kind: "networkd", networkFile: "/etc/systemd/network/20-eno1.network", dropIns: [], fromNetplan: false });
     expect(m.networkd.manageForeignRoutes).toBe(false);
     expect(m.networkd.manageForeignRoutingPolicyRules).toBe(true);
     expect(m.networkd.configFiles).toEqual(["/etc/systemd/networkd.conf", "/etc/systemd/networkd.conf.d/60-keep.conf"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describe as describeOp, type NmOp, type Operation } from "../../../provider/operations";
 import { planPolicyRoute, policyRouteDefinition, policyRouteSchema, type PolicyRouteInputs } from "../../../provider/resources/policyRoute";
-import { nmEntryKey } from "../../../provider/resources/nmRoutes";
+import { nmEntryKey } from "../../../provider/keepers/networkmanager";
 import { CONNECTION, ipLines, planErrorOf } from "../../support/fixtures";
 import { nmHostState } from "../../support/nm";
 
@@ -64,7 +64,7 @@ describe("a policy table on an interface NetworkManager manages", () => {
       c.settings["ipv4.routing-rules"] = RULES;
     });
     const outs = policyRouteDefinition.outputs(TABLE_102, after, before, undefined);
-    expect(outs.nm).toMatchObject({ device: "eno2", previous: { "ipv4.routes": "10.9.9.0/24 table=7", "ipv4.routing-rules": "" } });
+    expect(outs.kept?.networkmanager).toMatchObject({ device: "eno2", previous: { "ipv4.routes": "10.9.9.0/24 table=7", "ipv4.routing-rules": "" } });
     expect(outs.persisted).toBe(true);
     const removal = policyRouteDefinition.remove(outs, after);
     // The kernel's copies go first (NM leaves table routes behind when they leave the connection).
@@ -78,8 +78,7 @@ describe("a policy table on an interface NetworkManager manages", () => {
     state.facts.managers.interfaces["eno1"] = { kind: "none" };
     const mixed = policy({ table: 102, rules: [{ from: "10.0.0.2", priority: 1002 }], routes: [{ dst: "192.168.0.0/24", dev: "eno2" }] });
     const message = planErrorOf(() => planPolicyRoute(mixed, state));
-    expect(message).toContain("eno1 (not NetworkManager)");
-    expect(message).toContain("eno2 (NetworkManager)");
+    expect(message).toContain("sit on eno2 (NetworkManager, connection eno2) and on other interfaces");
     expect(message).toContain("Fix: declare one table per interface");
   });
 
@@ -99,7 +98,7 @@ describe("a policy table on an interface NetworkManager manages", () => {
     expect(policyRouteDefinition.refuse!(outs, { ...TABLE_102, persist: false })).toEqual([{ property: "persist", reason: expect.stringContaining("NetworkManager") }]);
     expect(policyRouteDefinition.refuse!(outs, policy({ table: 102, rules: [{ from: "192.168.0.2" }] }))).toEqual([{ property: "rules[0].priority", reason: expect.stringContaining("requires a priority") }]);
     expect(policyRouteDefinition.refuse!(outs, TABLE_102)).toEqual([]);
-    expect(policyRouteDefinition.refuse!({ ...outs, nm: undefined }, { ...TABLE_102, persist: false })).toEqual([]);
+    expect(policyRouteDefinition.refuse!({ ...outs, through: {} }, { ...TABLE_102, persist: false })).toEqual([]);
   });
 });
 

@@ -5,25 +5,25 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   APPLY_SCRIPT,
-  APPLY_SCRIPT_PATH,
   BOOT_ORDER,
   bootPartPath,
   bootPartText,
   DEVICE_UNIT_FILE,
-  partIsCurrent,
-  persistPart,
-  persistSysctls,
-  sysctlFilePath,
-  sysctlFileText,
+  partIsCurrent as partIsCurrentWith,
+  persistPart as persistPartWith,
   UDEV_RULE,
   UNIT_FILE,
-  UNIT_LINK,
-  UNIT_PATH,
   type PartRecord,
-} from "../../provider/persist";
-import { DEVICE_UNIT_PATH, PERSIST_DIR, UDEV_RULE_PATH } from "../../provider/hostpaths";
-import { describe as describeOp, render } from "../../provider/operations";
-import { applyFileChanges, hostState } from "../support/fixtures";
+} from "../../../provider/keepers/kernel";
+import { REPLAY_TRIGGERS } from "../../../provider/keepers";
+import { persistSysctls, sysctlFilePath, sysctlFileText } from "../../../provider/persist";
+import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, PERSIST_DIR, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../../../provider/hostpaths";
+import { describe as describeOp, render } from "../../../provider/operations";
+import { applyFileChanges, hostState } from "../../support/fixtures";
+
+// The host fixture runs no network manager: no hook goes with the replay.
+const persistPart = (path: string, records: readonly PartRecord[] | undefined, actual: ReturnType<typeof hostState>) => persistPartWith(path, records, actual, REPLAY_TRIGGERS);
+const partIsCurrent = (path: string, records: readonly PartRecord[] | undefined, actual: ReturnType<typeof hostState>) => partIsCurrentWith(path, records, actual, REPLAY_TRIGGERS);
 
 const LINES: PartRecord[] = [{ kind: "endpoint", address: "192.168.0.2", dev: "eno2", flags: ["subflow"] }];
 const LIMITS: PartRecord[] = [{ kind: "limits", subflows: 2, addAddrAccepted: 0 }];
@@ -200,7 +200,7 @@ describe("the device unit and the udev rule", () => {
   });
 
   it("runs the replay as the boot unit does", () => {
-    const start = (unit: string) => unit.split("\n").find((l) => l.startsWith("ExecStart="));
+    const start = (unit: string) => unit.split("\n").find((l: string) => l.startsWith("ExecStart="));
     expect(start(DEVICE_UNIT_FILE)).toBe(start(UNIT_FILE));
     expect(start(UNIT_FILE)).toBe(`ExecStart=/bin/sh ${APPLY_SCRIPT_PATH} /run/mptcp-pulumi ${PERSIST_DIR}/parts 60`);
   });

@@ -3,22 +3,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { APPLY_SCRIPT_PATH, NM_HOOK_PATH } from "../../provider/hostpaths";
-import { NM_HOOK } from "../../provider/nmHook";
-import { endpointDefinition, endpointSchema, planEndpoint } from "../../provider/resources/endpoint";
-import { CONNECTION, hostState } from "../support/fixtures";
-import { nmHostState } from "../support/nm";
+import { APPLY_SCRIPT_PATH, NM_HOOK_PATH } from "../../../provider/hostpaths";
+import { NM_HOOK } from "../../../provider/keepers/networkmanager";
+import { endpointDefinition, endpointSchema, planEndpoint } from "../../../provider/resources/endpoint";
+import { CONNECTION, hostState } from "../../support/fixtures";
+import { nmHostState } from "../../support/nm";
 
 const ENDPOINT = endpointSchema.parse({ connection: CONNECTION, address: "192.168.0.2", dev: "eno2", flags: ["subflow"] });
 const hookWrites = (ops: ReturnType<typeof planEndpoint>) => ops.filter((op) => op.type === "file" && op.path === NM_HOOK_PATH);
 
 describe("the NetworkManager dispatcher hook", () => {
-  it("is installed, executable, with an endpoint on a device NM manages, and not elsewhere", () => {
+  it("is installed, executable, with the boot replay where NetworkManager runs, and not elsewhere", () => {
     expect(hookWrites(planEndpoint(ENDPOINT, nmHostState()))).toEqual([expect.objectContaining({ action: "write", content: NM_HOOK, mode: "0755" })]);
     expect(hookWrites(planEndpoint(ENDPOINT, hostState()))).toEqual([]);
   });
 
-  it("counts for persisted, and goes with the last endpoint part", () => {
+  it("counts for persisted, and goes with the last part", () => {
     const state = nmHostState();
     const outs = endpointDefinition.outputs(ENDPOINT, state, state, undefined);
     expect(outs.persisted).toBe(false);

@@ -3,8 +3,8 @@
  * its profile to the device live (`nmcli device reapply`, which keeps the device up and its
  * addresses in place), so NM itself owns what we declared and puts it back after its own events.
  */
-import { NM_ROUTE_KEYS, nmConnectionOf, type NmKey } from "../state/nm";
-import type { Noted, OperationFamily } from "./types";
+import { NM_CUTTING_KEYS, nmConnectionOf, type NmKey } from "./facts";
+import type { Noted, OperationFamily } from "../../operations/types";
 
 /** Sets settings of the connection active on `device` (by uuid) and reapplies it. */
 export type NmOp = Noted & { type: "nm"; device: string; uuid: string; connectionId: string; set: Partial<Record<NmKey, string>> };
@@ -24,7 +24,7 @@ export const nmFamily: OperationFamily<NmOp> = {
     const pairs = Object.entries(op.set).flatMap(([key, value]) => [key, value ?? ""]);
     return { kind: "call", fn: "nm_apply", args: [op.uuid, op.device, ...pairs] };
   },
-  mayCut: (op) => Object.keys(op.set).some((key) => NM_ROUTE_KEYS.includes(key as NmKey)),
+  mayCut: (op) => Object.keys(op.set).some((key) => NM_CUTTING_KEYS.includes(key as NmKey)),
   dependsOn: () => ["nm"],
   describe(op) {
     const words = Object.entries(op.set).map(([key, value]) => `${key} ${JSON.stringify(value)}`);

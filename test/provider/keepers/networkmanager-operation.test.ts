@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { describe as describeOp, type NmOp } from "../../../provider/operations";
-import { nmSettableValue } from "../../../provider/operations/nm";
-import { nmConnectionOf } from "../../../provider/state/nm";
+import { nmSettableValue } from "../../../provider/keepers/networkmanager/operation";
+import { nmConnectionOf } from "../../../provider/keepers/networkmanager/facts";
 import { nmConnections, nmHostState } from "../../support/nm";
-import { expectOperation } from "./support";
+import { expectOperation } from "../operations/support";
 
 const ENO2 = "cfa71a41-f49d-3e5f-a3a0-613c55d9addb";
 
@@ -23,6 +23,8 @@ describe("NM probe sections", () => {
         "ipv6.routing-rules": "",
         "ipv4.addresses": "192.168.0.2/24",
         "ipv6.addresses": "",
+        "ipv4.method": "manual",
+        "ipv6.method": "disabled",
       },
     });
     expect(nmConnectionOf(nmHostState(), "mgmt0")).toBeUndefined();

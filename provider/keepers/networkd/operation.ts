@@ -4,7 +4,7 @@
  * networkctl reload), which then configures the rules and routes itself and keeps them across
  * its own reconfigures, restarts and reboots.
  */
-import type { Noted, OperationFamily } from "./types";
+import type { Noted, OperationFamily } from "../../operations/types";
 
 /** The manager that reads the file: netplan renders it for networkd; networkd reads drop-ins itself. */
 export type ConfigManager = "netplan" | "networkd";
