@@ -41,6 +41,8 @@ export interface LabLink {
   /** Address with prefix, e.g. "10.0.0.1/24". */
   address: string;
   rateMbit: number;
+  /** One-way delay each end adds (netem), in milliseconds; 0 when the link is not delayed. */
+  delayMs: number;
 }
 
 /** One lab server, as the lab's hosts.json describes it. */
