@@ -6,6 +6,7 @@
  * comes back. Used by `npm run verify`, the bench and the MptcpVerification resource.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { HostError } from "../errors";
 import { shellCommand, shellQuote } from "../transport/quote";
 import type { SshTransport } from "../transport/ssh";
 import { analyzeFailover, type FailoverResult, type FailoverWindows, type FailureKind } from "./failover";
@@ -122,7 +123,20 @@ async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer:
 
 function iperf(run: Run, seconds: number, mptcp: boolean, target = run.spec.target, warmup = 0): Promise<number> {
   const args = ["iperf3", "-c", target, "-p", run.port, "-t", String(seconds), ...(warmup ? ["-O", String(warmup)] : []), "-J"];
-  return sh(run.spec.client.transport, mptcp ? ["mptcpize", "run", ...args] : args, mptcp ? "iperf3 (MPTCP via mptcpize)" : `iperf3 (TCP to ${target})`, (warmup + seconds + 60) * 1000).then(parseIperfMbps);
+  return sh(run.spec.client.transport, mptcp ? ["mptcpize", "run", ...args] : args, mptcp ? "iperf3 (MPTCP via mptcpize)" : `iperf3 (TCP to ${target})`, (warmup + seconds + 60) * 1000).then(parseIperfMbps, (error: unknown) => {
+    throw iperfFailure(error);
+  });
+}
+
+/** iperf3 -J says why it failed on stdout, not stderr: put its reason into the host's error. */
+function iperfFailure(error: unknown): unknown {
+  if (!(error instanceof HostError) || !error.stdout.trim()) return error;
+  try {
+    parseIperfMbps(error.stdout);
+  } catch (reason) {
+    return new Error(`${error.message}: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: error });
+  }
+  return error;
 }
 
 /** What both ends' kernels say about the transfer's sockets at one moment. */
@@ -136,8 +150,11 @@ interface Snapshot {
 
 async function snapshot(run: Run): Promise<Snapshot> {
   const [client, server] = await Promise.all([
-    // -M: the MPTCP connections too (what is outstanding at the data level).
-    sh(run.spec.client.transport, ["ss", "-tMniH", "state", "established", `( dport = :${run.port} )`], "list subflows"),
+    // -M: the MPTCP connections too (what is outstanding at the data level); an ss without it
+    // still lists the subflows.
+    run.spec.client.transport
+      .run(`${shellCommand(["ss", "-tMniH", "state", "established", `( dport = :${run.port} )`])} 2>/dev/null || ${shellCommand(["ss", "-tniH", "state", "established", `( dport = :${run.port} )`])}\n`, "list subflows")
+      .then((r) => r.stdout),
     // -m: the receiver's buffer (rb), which the window comes out of.
     sh(run.spec.server.transport, ["ss", "-tnimH", "state", "established", `( sport = :${run.port} )`], "list subflows"),
   ]);
