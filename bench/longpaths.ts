@@ -2,35 +2,40 @@
  * Long fat paths on the VM tier (netem inside the guests: this machine's kernel has none),
  * side by side in one run, medians of the runs:
  *
- * - the reference setup's three steps on two 50 Mbit/s paths of 200 ms one way: single-path
+ * - the reference setup's three steps on two 50 Mbit/s paths of 150 ms one way: single-path
  *   TCP, MPTCP with the kernel's own buffers, MPTCP with the lab stack's 32 MiB tuning (each
  *   run applies both through the stack with `pulumi up`, in turn);
  * - a short and a long path (5 ms and 200 ms one way), the kernel's buffers: MPTCP against the
  *   best single path, with the default scheduler and under each remedy the verification
  *   measures (the long path as backup, every scheduler the kernel offers, the advised buffers).
  *
- * Why these numbers: the VM tier's emulated CPUs fill about 50 Mbit/s per link. At 200 ms one
- * way a path's bandwidth-delay product is 50 Mbit/s x 400 ms = 2.5 MB, two paths 5 MB. The
- * 512 MiB guests' default tcp_rmem maximum (3.4 MiB) gives 1.8 MB (6.1) to 2.4 MB (6.12) of
- * window: less than one path needs, so the buffers and not the links set the limit; the lab
- * stack's 32 MiB gives 16 MB, three times what two paths need.
+ * Why these numbers: the VM tier's emulated CPUs fill about 50 Mbit/s per link. At 150 ms one
+ * way a path's bandwidth-delay product is 50 Mbit/s x 300 ms = 1.9 MB, two paths' 3.75 MB. The
+ * 512 MiB guests' default tcp_rmem maximum (3.4 MiB) gives 1.8 MB of window (6.1; 1.7 to 2.4 MB
+ * measured on 6.12): about one path's worth, so one path alone is (just) not held back, two are,
+ * by the buffers and not the links; the lab stack's 32 MiB gives 16 MB, four times what two
+ * paths need. (At 200 ms one way single-path TCP is window-limited too: 34.8 Mbit/s, MPTCP 23.9,
+ * tuned 81.0 measured on 6.1 with 10 s transfers, 0.83 of the paths' sum: cubic regrows too
+ * slowly at 400 ms round trips for a 10 s figure.) The short path's 5 ms against the long one's
+ * 200 ms: a round-trip ratio of 40, where the long path's data holds the shared window.
  */
 import type { SshTransport } from "../provider/transport/ssh";
 import { groupConfigSchema, pairUp } from "../provider/components/config";
 import { peerAddresses, verificationPaths } from "../provider/components/paths";
 import { measurePair, median, type PairResult } from "../provider/verify";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
-import { keyPaths, labHosts, stackHosts } from "../test/lab/topology";
+import { keyPaths, labDir, labHosts, stackHosts } from "../test/lab/topology";
 import { transport } from "./dataplane";
 import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
 /** The long fat pair's one-way delay per link (ms), and the short/long pair's. */
-export const LONG_FAT_DELAYS = [200, 200];
+export const LONG_FAT_DELAYS = [150, 150];
 export const SHORT_LONG_DELAYS = [5, 200];
-/** Seconds of each transfer left out while windows open (slow start over 400 ms round trips), and measured. */
+/** Seconds of each transfer left out while windows open (slow start over 300-400 ms round trips), and measured. */
 export const WARMUP = 6;
-export const SECONDS = 10;
+export const SECONDS = 15;
 
 /** One measured configuration: single-path TCP per path, MPTCP, and the verification's verdicts, per run. */
 export interface Measured {
@@ -83,8 +88,8 @@ export function summarize(results: readonly PairResult[]): Measured {
   };
 }
 
-/** Runs both scenarios on a VM pair of `release`; leaves the VM tier down. */
-export async function longPathScenarios(runs: number, release: string, log: (s: string) => void): Promise<LongPathsReport> {
+/** Runs both scenarios on a VM pair of `release`; leaves the VM tier down (a failed run's consoles copied to `out`). */
+export async function longPathScenarios(runs: number, release: string, out: string, log: (s: string) => void): Promise<LongPathsReport> {
   const up = (delays: number[]) => lab(log, "up", "--release", release, "--delays", delays.join(","));
   up(LONG_FAT_DELAYS);
   const config = (buffers: "stack" | "kernel") => ({ "mptcp-pulumi:hosts": stackHosts(labHosts("vm"), keyPaths("vm"), buffers) });
@@ -133,6 +138,14 @@ export async function longPathScenarios(runs: number, release: string, log: (s: 
       longFat: { delays: LONG_FAT_DELAYS, kernelBuffers: summarize(kernelRuns), stackBuffers: summarize(stackRuns) },
       shortLong: { delays: SHORT_LONG_DELAYS, kernelBuffers: summarize(shortLong) },
     };
+  } catch (error) {
+    // A guest that stopped answering may have panicked: keep what its console said.
+    for (const name of [server.name, client.name]) {
+      const consoleLog = join(labDir("vm"), name, "console.log");
+      if (existsSync(consoleLog)) copyFileSync(consoleLog, join(out, `longpaths-${release}-${name}-console.log`));
+    }
+    log(`failed; the guests' consoles are in ${out}`);
+    throw error;
   } finally {
     await Promise.all([s.close(), c.close()]);
     project.remove();

@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   };
   mkdirSync(out, { recursive: true });
   if (values.only === "longpaths") {
-    const lp = await longPathScenarios(runs, values.release, log);
+    const lp = await longPathScenarios(runs, values.release, out, log);
     const md = `Measured ${report.date} on ${report.machine.cpus} x ${report.machine.cpuModel}, kernel ${report.machine.kernel} (the host's; the guests' below).\n\n${longPathsMarkdown(lp).join("\n")}\n`;
     writeFileSync(join(out, `longpaths-${values.release}.json`), `${JSON.stringify({ ...report, longPaths: lp }, null, 2)}\n`);
     writeFileSync(join(out, `longpaths-${values.release}.md`), md);
