@@ -188,7 +188,7 @@ export function longPathsMarkdown(r: LongPathsReport): string[] {
     row("MPTCP, default scheduler", sl.mptcpMbps),
     ...Object.entries(sl.remedies).map(([label, mbps]) => row(`MPTCP, ${label}`, mbps)),
     "",
-    `Schedulers the kernel offers: ${r.schedulers.join(", ") || "none (no net.mptcp.scheduler before 6.6)"}; each other than the one in use is a row above.`,
+    `Schedulers the kernel offers: ${r.schedulers.join(", ") || "none (this kernel has no net.mptcp.scheduler)"}; each other than the one in use is a row above.`,
     `The verification (median run): ${sl.problems.join("; ") || "no problem"}. ${sl.verdict}.`,
   );
   return lines;

@@ -158,7 +158,8 @@ export function analyzeWindow(e: WindowEvidence): WindowAnalysis {
   const receive = windowFromSpace(rmem, e.receiver.buffers, measuredRatio(e.receiverSnapshots, advertised, rmem));
   // The sender keeps every unacknowledged byte: at most tcp_wmem[2] per socket. An MPTCP msk
   // took its largest subflow's send buffer before 6.7 (mptcp_propagate_sndbuf), the sum of
-  // its subflows' since (__mptcp_sync_sndbuf, net/mptcp/protocol.h).
+  // its subflows' since (__mptcp_sync_sndbuf, net/mptcp/protocol.h; "mptcp: refactor sndbuf
+  // auto-tuning", 6.7).
   const subflows = Math.max(1, last.filter((s) => s.bytesAcked > 0).length);
   const perSocket = e.sender.buffers.tcpWmem[2];
   const sendLimitBytes = e.mptcp && kernelAtLeast(e.sender.buffers.kernel, 6, 7) ? perSocket * subflows : perSocket;
