@@ -121,7 +121,7 @@ async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer:
   return { value, timeline };
 }
 
-function iperf(run: Run, seconds: number, mptcp: boolean, target = run.spec.target, warmup = 0): Promise<number> {
+function iperf(run: Run, seconds: number, mptcp: boolean, target = run.spec.target, warmup = run.warmup): Promise<number> {
   const args = ["iperf3", "-c", target, "-p", run.port, "-t", String(seconds), ...(warmup ? ["-O", String(warmup)] : []), "-J"];
   return sh(run.spec.client.transport, mptcp ? ["mptcpize", "run", ...args] : args, mptcp ? "iperf3 (MPTCP via mptcpize)" : `iperf3 (TCP to ${target})`, (warmup + seconds + 60) * 1000).then(parseIperfMbps, (error: unknown) => {
     throw iperfFailure(error);
@@ -172,7 +172,8 @@ async function measureFailover(run: Run, failover: FailoverSpec, kind: FailureKi
   let failedEpoch = 0;
   let restoredEpoch = 0;
   const { timeline, value: transferError } = await sampled(run, `failover: ${kind} on ${failover.path}`, total, async () => {
-    const transfer = iperf(run, total, true).then(
+    // No warm-up: the failure's timing is counted from the transfer's start.
+    const transfer = iperf(run, total, true, run.spec.target, 0).then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
@@ -238,18 +239,18 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
     for (let i = 1; i <= spec.runs; i++) {
       const what = `${client.name} -> ${server.name} (${target}): run ${i}/${spec.runs}`;
       log(`${what}: TCP ${spec.seconds}s${warmup ? ` after ${warmup}s of warm-up` : ""}...`);
-      const t = await sampled(run, `TCP, run ${i}`, warmup + spec.seconds, () => iperf(run, spec.seconds, false, target, warmup));
+      const t = await sampled(run, `TCP, run ${i}`, warmup + spec.seconds, () => iperf(run, spec.seconds, false));
       tcp.push(t.value);
       timelines.push(t.timeline);
       const byPath: Record<string, number> = { [devs[0]!]: t.value };
       for (const p of others) {
         log(`${what}: TCP on ${p.dev} (${p.peerAddress})...`);
-        byPath[p.dev] = await iperf(run, spec.seconds, false, p.peerAddress, warmup);
+        byPath[p.dev] = await iperf(run, spec.seconds, false, p.peerAddress);
       }
       tcpRuns.push(byPath);
       log(`${what}: MPTCP ${spec.seconds}s...`);
       const m = await sampled(run, `MPTCP, run ${i}`, warmup + spec.seconds, async () => {
-        const transfer = iperf(run, spec.seconds, true, target, warmup);
+        const transfer = iperf(run, spec.seconds, true);
         // The kernels' view of the subflows (roles, round trips, windows) at a few moments.
         const seen = (async () => {
           const taken: Snapshot[] = [];
@@ -284,7 +285,7 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
         advice: adviseFor(),
         buffers,
         runs: spec.runs,
-        mptcp: () => iperf(run, spec.seconds, true, target, warmup),
+        mptcp: () => iperf(run, spec.seconds, true),
         log,
       });
     }
@@ -311,7 +312,9 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
   const window = windowOf();
   const advice = adviseBuffers(window, buffers.server, buffers.client);
   const problems = [...verdict.problems, ...failover.flatMap((f) => f.problems)];
-  const slower = slowerThanBestPath(mptcpMbps, tcpByPath);
+  // A backup path is not meant to carry traffic: MPTCP answers to the best active path.
+  const active = Object.fromEntries(Object.entries(tcpByPath).filter(([d]) => spec.paths.find((p) => p.dev === d)?.role !== "backup"));
+  const slower = slowerThanBestPath(mptcpMbps, active);
   if (slower) problems.push(slowerProblem(mptcpMbps, slower, remedies));
   return {
     server: server.name,
