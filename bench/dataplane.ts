@@ -78,7 +78,8 @@ function lab(log: (s: string) => void, ...args: string[]): void {
   log(`lab ${args.join(" ")}`);
 }
 
-function transport(host: HostConfig): SshTransport {
+/** An SSH transport to a stack host, its key paths resolved from the repository. */
+export function transport(host: HostConfig): SshTransport {
   return new SshTransport(toSshTarget(connectionSchema.parse(host.connection), undefined, REPO_ROOT));
 }
 

@@ -8,7 +8,11 @@
  * host, all hosts in parallel. Then the data plane (bench/dataplane.ts): two, three and
  * asymmetric links, a backup path, and failover stalls.
  *
- * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--only dataplane]
+ * `--only longpaths` runs instead the long fat paths on the VM tier (bench/longpaths.ts, about 15
+ * minutes with the VM boot: not part of a full run).
+ *
+ * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
+ *          [--only dataplane | --only longpaths [--release bookworm|trixie]]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +21,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
 import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
+import { longPathScenarios, longPathsMarkdown } from "./longpaths";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
 import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
@@ -183,9 +188,10 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "5" },
       out: { type: "string", default: "bench/results" },
       only: { type: "string" },
+      release: { type: "string", default: "bookworm" },
     },
   });
-  if (values.only !== undefined && values.only !== "dataplane") throw new Error(`bench: --only takes dataplane (got ${values.only})`);
+  if (values.only !== undefined && values.only !== "dataplane" && values.only !== "longpaths") throw new Error(`bench: --only takes dataplane or longpaths (got ${values.only})`);
   const pairs = values.pairs.split(",").map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -197,6 +203,15 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
     sizes: [],
   };
+  mkdirSync(out, { recursive: true });
+  if (values.only === "longpaths") {
+    const lp = await longPathScenarios(runs, values.release, out, log);
+    const md = `Measured ${report.date} on ${report.machine.cpus} x ${report.machine.cpuModel}, kernel ${report.machine.kernel} (the host's; the guests' below).\n\n${longPathsMarkdown(lp).join("\n")}\n`;
+    writeFileSync(join(out, `longpaths-${values.release}.json`), `${JSON.stringify({ ...report, longPaths: lp }, null, 2)}\n`);
+    writeFileSync(join(out, `longpaths-${values.release}.md`), md);
+    process.stdout.write(md);
+    return;
+  }
   if (values.only !== "dataplane") for (const n of pairs) report.sizes.push(await measureSize(n, runs));
   report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
   lab("down");

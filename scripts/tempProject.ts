@@ -28,6 +28,10 @@ export interface VerifyResult {
   linkBytes: Record<string, number>;
   problems: string[];
   paths: Array<{ dev: string; share: number }>;
+  tcpByPath: Record<string, number>;
+  window: { windowLimited: boolean; verdict: string };
+  advice?: { sysctls: Record<string, string> };
+  remedies?: Array<{ label: string; mptcpMbps: number }>;
 }
 
 export class TempProject {
@@ -57,10 +61,15 @@ export class TempProject {
     for (const [name, target] of Object.entries(links)) symlinkSync(target, join(this.dir, name));
     this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
     // YAML is a superset of JSON: no YAML writer needed.
-    writeFileSync(this.configFile, JSON.stringify({ config }, null, 2));
+    this.configure(config);
     mkdirSync(join(this.dir, "state"));
     this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: stack };
     this.ok("stack", "init");
+  }
+
+  /** Replaces the stack's `config:` map (the next `up` applies it). */
+  configure(config: Record<string, unknown>): void {
+    writeFileSync(this.configFile, JSON.stringify({ config }, null, 2));
   }
 
   /** Runs `npm run pulumi` (scripts/pulumi.sh) in this project for this stack. */

@@ -4,10 +4,16 @@
  * path judged by its role (active paths carry traffic, backup paths joined and stand by), and a
  * timeline of the bytes each link sent. `--failover` also fails a path mid-transfer (carrier loss,
  * then silent drop) and measures the stall and the recovery. `--report FILE` writes the timelines
- * as a self-contained HTML page (or SVG) beside FILE's JSON data. Exits 1 when a check fails.
+ * as a self-contained HTML page (or SVG) beside FILE's JSON data. Each pair's paths get their round
+ * trip and bandwidth-delay product, and the connection a window verdict; `--advise` prints the
+ * buffer sysctls that remove a window limit, `--each-path` measures single-path TCP on every path
+ * (so MPTCP is compared with the best one), `--remedies` measures what helps when MPTCP
+ * underperforms, `--warmup S` leaves each transfer's first seconds out (long round trips). Exits 1
+ * when a check fails.
  *
  * Usage: npm run verify -- [--stack lab] [--config-file F] [--seconds 5] [--runs 1] [--json]
  *          [--failover] [--failover-path eno1] [--failover-kinds carrier,drop] [--report FILE]
+ *          [--warmup 0] [--each-path] [--remedies] [--advise]
  */
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
@@ -16,9 +22,10 @@ import { connectionSchema, toSshTarget } from "../provider/connection";
 import { failoverOf, failoverSchema, verifyConfigSchema, type VerifyConfig } from "../provider/resources/verification";
 import { SshTransport } from "../provider/transport/ssh";
 import { formatTable, measurePair, type PairResult } from "../provider/verify";
+import { formatAdvice } from "../provider/verify/table";
 import { writeReport } from "../provider/verify/report";
 import { groupConfigSchema, pairUp, resolvePaths, type HostConfig } from "../provider/components/config";
-import { verificationPaths } from "../provider/components/paths";
+import { peerAddresses, verificationPaths } from "../provider/components/paths";
 import { REPO_ROOT } from "./tempProject";
 
 interface Options {
@@ -31,6 +38,10 @@ interface Options {
   failoverPath?: string;
   failoverKinds?: string[];
   report?: string;
+  warmup: number;
+  eachPath: boolean;
+  remedies: boolean;
+  advise: boolean;
 }
 
 /** Parses the command line; throws naming the bad option. */
@@ -47,9 +58,23 @@ export function optionsOf(argv: string[]): Options {
       "failover-path": { type: "string" },
       "failover-kinds": { type: "string" },
       report: { type: "string" },
+      warmup: { type: "string", default: "0" },
+      "each-path": { type: "boolean", default: false },
+      remedies: { type: "boolean", default: false },
+      advise: { type: "boolean", default: false },
     },
   });
-  const options: Options = { stack: values.stack, seconds: Number(values.seconds), runs: Number(values.runs), json: values.json, failover: values.failover };
+  const options: Options = {
+    stack: values.stack,
+    seconds: Number(values.seconds),
+    runs: Number(values.runs),
+    json: values.json,
+    failover: values.failover,
+    warmup: Number(values.warmup),
+    eachPath: values["each-path"],
+    remedies: values.remedies,
+    advise: values.advise,
+  };
   if (values["config-file"] !== undefined) options.configFile = resolve(values["config-file"]);
   if (values.report !== undefined) options.report = resolve(values.report);
   if (values["failover-path"] !== undefined) options.failoverPath = values["failover-path"];
@@ -57,6 +82,7 @@ export function optionsOf(argv: string[]): Options {
   if ((options.failoverPath || options.failoverKinds) && !options.failover) throw new Error("verify: --failover-path and --failover-kinds go with --failover");
   if (!(options.seconds >= 1 && options.seconds <= 120)) throw new Error("verify: --seconds is 1..120");
   if (!(options.runs >= 1 && options.runs <= 20)) throw new Error("verify: --runs is 1..20");
+  if (!(Number.isInteger(options.warmup) && options.warmup >= 0 && options.warmup <= 60)) throw new Error("verify: --warmup is 0..60 seconds");
   return options;
 }
 
@@ -90,7 +116,8 @@ function transportFor(host: HostConfig): SshTransport {
 async function verifyPair(server: HostConfig, client: HostConfig, target: string, options: Options, failover: VerifyConfig["failover"], log: (s: string) => void): Promise<PairResult> {
   const s = transportFor(server);
   const c = transportFor(client);
-  const paths = verificationPaths(server, client);
+  const peers = peerAddresses(server, client);
+  const paths = verificationPaths(server, client).map((p) => ({ ...p, peerAddress: peers[p.dev] }));
   try {
     const inputs = { server: { name: server.name }, client: { name: client.name, paths }, ...(failover ? { failover } : {}) };
     if (failover?.path !== undefined && !paths.some((p) => p.dev === failover.path)) throw new Error(`verify: --failover-path ${failover.path} is not one of ${client.name}'s paths (${paths.map((p) => p.dev).join(", ")})`);
@@ -100,6 +127,9 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
       paths,
       target,
       seconds: options.seconds,
+      warmup: options.warmup,
+      eachPath: options.eachPath,
+      remedies: options.remedies,
       runs: options.runs,
       failover: failoverOf(inputs, { server: s, client: c }),
       log,
@@ -119,6 +149,8 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`verify: ${s}\n`);
   const results = await Promise.all(found.map(({ server, client, target }) => verifyPair(server, client, target, options, failover, log)));
   process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatTable(results)}\n`);
+  // The advice goes to stderr with --json, so stdout stays one JSON document (it is in there too).
+  if (options.advise) (options.json ? process.stderr : process.stdout).write(`\n${formatAdvice(results)}\n`);
   if (options.report) {
     const written = writeReport(options.report, results, { stack: options.stack, date: new Date().toISOString() });
     log(`report: ${written.join(", ")}`);

@@ -54,6 +54,8 @@ function summary(server: string, measured: MptcpVerification) {
     joins: r.joins,
     paths: r.paths.map((p) => ({ dev: p.dev, role: p.role, sharePercent: Math.round(p.share * 1000) / 10, subflows: p.subflows })),
     failover: r.failover.map(({ timeline: _samples, ...f }) => f),
+    // A proof recorded before the window analysis existed has none.
+    ...(r.window ? { window: r.window.verdict } : {}),
     ok: r.ok,
   }));
 }

@@ -24,3 +24,16 @@ export function verificationPaths(server: HostConfig, client: HostConfig): PathS
   }
   return paths;
 }
+
+/** Each path's server address (by the client's link): where single-path TCP measures the path alone. */
+export function peerAddresses(server: HostConfig, client: HostConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const iface of client.interfaces) {
+    for (const cidr of iface.addresses) {
+      const subnet = canonicalCidr(cidr);
+      const peer = server.interfaces.flatMap((x) => x.addresses).find((c) => inSubnet(splitCidr(c)!.address, subnet));
+      if (peer && !out[iface.name]) out[iface.name] = splitCidr(peer)!.address;
+    }
+  }
+  return out;
+}

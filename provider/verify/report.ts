@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import type { PairResult } from "./measure";
 import { rates, type Timeline } from "./timeline";
+import { fmtMB, type WindowAnalysis } from "./window";
 
 /** Link colours, in path order (colour-blind-safe palette). */
 const COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"];
@@ -24,8 +25,14 @@ function niceStep(max: number, count: number): number {
   return [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
 }
 
-/** One timeline as an SVG chart: Mbit/s per link and in total, subflows per link underneath. */
-export function timelineSvg(timeline: Timeline, devs: readonly string[], width = 760): string {
+/** The window in one line for a chart: each path's round trip, and need against what the buffers allow. */
+export function windowNote(w: WindowAnalysis): string {
+  const rtts = w.paths.map((p) => `${p.dev} rtt ${p.rttMs === null ? "?" : Math.round(p.rttMs)} ms`).join(", ");
+  return `${rtts}; ${w.windowLimited ? "window-limited" : "not window-limited"}: need ${fmtMB(w.needBytes)} in flight, buffers allow ${fmtMB(w.allowedBytes)}`;
+}
+
+/** One timeline as an SVG chart: Mbit/s per link and in total, subflows per link underneath; `note` goes under the title. */
+export function timelineSvg(timeline: Timeline, devs: readonly string[], width = 760, note?: string): string {
   const intervals = rates(timeline);
   const h = 230;
   const strip = 70;
@@ -42,6 +49,7 @@ export function timelineSvg(timeline: Timeline, devs: readonly string[], width =
   const total = m.t + h + m.b + strip + 22;
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${total}" viewBox="0 0 ${width} ${total}" font-family="sans-serif" font-size="11">`);
   parts.push(`<text x="${m.l}" y="16" font-size="13" font-weight="bold">${esc(timeline.label)}</text>`);
+  if (note) parts.push(`<text x="${width - m.r}" y="16" text-anchor="end" fill="#555">${esc(note)}</text>`);
   // The failure window, shaded, between the first two events.
   const [fail, restore] = timeline.events;
   if (fail && restore) parts.push(`<rect x="${x(fail.t).toFixed(1)}" y="${m.t}" width="${Math.max(0, x(restore.t) - x(fail.t)).toFixed(1)}" height="${h}" fill="#d62728" fill-opacity="0.08"/>`);
@@ -87,7 +95,13 @@ export function timelineSvg(timeline: Timeline, devs: readonly string[], width =
 }
 
 function summaryHtml(r: PairResult): string {
-  const rows = r.paths.map((p) => `<tr><td>${esc(p.dev)}</td><td>${p.role}</td><td>${(p.share * 100).toFixed(1)}%</td><td>${(p.bytes / 1e6).toFixed(1)}</td><td>${p.subflows.client} / ${p.subflows.server}</td><td>${p.subflows.clientBackup} / ${p.subflows.serverBackup}</td></tr>`);
+  const rows = r.paths.map((p) => {
+    const w = r.window.paths.find((x) => x.dev === p.dev);
+    const rtt = w && w.rttMs !== null ? `${Math.round(w.rttMs)} (${Math.round(w.minRttMs ?? w.rttMs)})` : "?";
+    const tcp = r.tcpByPath[p.dev];
+    return `<tr><td>${esc(p.dev)}</td><td>${p.role}</td><td>${(p.share * 100).toFixed(1)}%</td><td>${(p.bytes / 1e6).toFixed(1)}</td><td>${p.subflows.client} / ${p.subflows.server}</td><td>${p.subflows.clientBackup} / ${p.subflows.serverBackup}</td><td>${tcp === undefined ? "" : tcp.toFixed(1)}</td><td>${rtt}</td><td>${w ? fmtMB(w.bdpBytes) : "?"}</td></tr>`;
+  });
+  const remedies = (r.remedies ?? []).map((x) => `<tr><td>${esc(x.label)}</td><td>${x.mptcpMbps.toFixed(1)} Mbit/s</td></tr>`);
   const fo = r.failover.map(
     (f) =>
       `<tr><td>${f.kind} on ${esc(f.path)}</td><td>${f.stallSeconds.toFixed(2)}</td><td>${f.beforeMbps.toFixed(0)} / ${f.duringMbps.toFixed(0)} / ${f.afterMbps.toFixed(0)}</td><td>${esc(f.tookOver.join(", ") || "none")}</td><td>${f.recovered ? `yes${f.recoveredAfterSeconds !== null ? ` (${f.recoveredAfterSeconds.toFixed(2)} s)` : ""}` : "<b>no</b>"}</td></tr>`,
@@ -96,7 +110,9 @@ function summaryHtml(r: PairResult): string {
     `<table><tr><th colspan="2">${esc(r.client)} &rarr; ${esc(r.server)} (${esc(r.target)})</th></tr>`,
     `<tr><td>TCP (one path)</td><td>${r.tcpMbps.toFixed(1)} Mbit/s</td></tr><tr><td>MPTCP</td><td>${r.mptcpMbps.toFixed(1)} Mbit/s</td></tr><tr><td>ratio</td><td>${r.ratio.toFixed(2)}x</td></tr>`,
     `<tr><td>MP_JOIN (client SYN/ACK rx; server SYN rx, ACK rx)</td><td>${r.joins.clientSynAckRx}; ${r.joins.serverSynRx}, ${r.joins.serverAckRx}</td></tr></table>`,
-    `<table><tr><th>path</th><th>role</th><th>share</th><th>MB sent</th><th>subflows client / server</th><th>flagged backup</th></tr>${rows.join("")}</table>`,
+    `<table><tr><th>path</th><th>role</th><th>share</th><th>MB sent</th><th>subflows client / server</th><th>flagged backup</th><th>TCP alone, Mbit/s</th><th>rtt ms (min)</th><th>BDP</th></tr>${rows.join("")}</table>`,
+    `<p class="${r.window.windowLimited ? "fail" : "ok"}">${esc(r.window.verdict)}</p>`,
+    remedies.length ? `<table><tr><th>remedy</th><th>MPTCP with it</th></tr>${remedies.join("")}</table>` : "",
     fo.length ? `<table><tr><th>failure</th><th>stall s</th><th>Mbit/s before / during / after</th><th>took over</th><th>failed path back</th></tr>${fo.join("")}</table>` : "",
     `<p class="${r.ok ? "ok" : "fail"}">${r.ok ? "OK: every path works in its role" : `FAIL: ${r.problems.map(esc).join("<br>")}`}</p>`,
   ].join("\n");
@@ -112,7 +128,7 @@ export function plotted(r: PairResult): Timeline[] {
 export function reportHtml(results: readonly PairResult[], meta: { stack: string; date: string }): string {
   const pairs = results.map((r) => {
     const devs = r.paths.map((p) => p.dev);
-    const charts = plotted(r).map((t) => timelineSvg(t, devs)).join("\n");
+    const charts = plotted(r).map((t) => timelineSvg(t, devs, 760, windowNote(r.window))).join("\n");
     return `<section><div class="charts">${charts}</div><div class="summary">${summaryHtml(r)}</div></section>`;
   });
   return `<!doctype html>
@@ -138,7 +154,7 @@ export function writeReport(file: string, results: readonly PairResult[], meta: 
   const data = dataPathOf(file);
   writeFileSync(data, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
   if (/\.svg$/i.test(file)) {
-    const charts = results.flatMap((r) => plotted(r).map((t) => timelineSvg(t, r.paths.map((p) => p.dev))));
+    const charts = results.flatMap((r) => plotted(r).map((t) => timelineSvg(t, r.paths.map((p) => p.dev), 760, windowNote(r.window))));
     const heights = charts.map((c) => Number(/height="(\d+)"/.exec(c)![1]));
     let offset = 0;
     const body = charts.map((c, i) => {

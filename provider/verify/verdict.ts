@@ -15,6 +15,8 @@ export interface PathSpec {
   role: PathRole;
   /** The server's link on the same path (used to fail the path from the server's side). */
   peerDev?: string | undefined;
+  /** The server's address on the path (single-path TCP to it measures the path alone). */
+  peerAddress?: string | undefined;
 }
 
 /** Below this share of the bytes, an active path is not really carrying traffic. */

@@ -64,9 +64,11 @@ Tiers: netns (default; namespaces sharing this kernel, no init), systemd (Debian
 containers booting systemd with a real network manager) and vm (the same Debian images
 as QEMU VMs with their own kernels); see test/lab/README.md.
 
-  up [--pairs N] [--links L] [--rate MBIT | --rates R1,R2,..]
+  up [--pairs N] [--links L] [--rate MBIT | --rates R1,R2,..] [--delays MS1,MS2,..]
                                 build (or repair) the lab; defaults N=1, L=2 (eno1..enoL),
-                                200 Mbit/s on every link (env LAB_PAIRS, LAB_LINKS, LAB_RATE_MBIT)
+                                200 Mbit/s on every link (env LAB_PAIRS, LAB_LINKS, LAB_RATE_MBIT);
+                                --delays: one-way delay per link (netem; needs a kernel with
+                                sch_netem: the VM tier's guests have it, this machine may not)
   down                          remove every lab server, link, mount and process
   status                        show each server; exit non-zero unless fully up
   ssh HOST [CMD...]             run CMD on HOST over real SSH (.lab/ssh_config)
@@ -166,6 +168,13 @@ active_links() {
   local count
   count=$(cat "$LAB/links" 2>/dev/null || echo "$DEFAULT_LINKS")
   printf '%s\n' "${LINK_NAMES[@]:0:count}"
+}
+# The one-way delay of a data link in milliseconds (0: none), from the lab's state.
+link_delay() {
+  local list i
+  i=$(link_index "$1")
+  IFS=, read -ra list <<<"$(cat "$LAB/delays" 2>/dev/null || echo 0)"
+  echo "${list[$i]:-${list[-1]}}"
 }
 # The rate of a data link in Mbit/s, from the lab's state (one per link, comma separated).
 link_rate() {
@@ -456,6 +465,14 @@ pair_links_ok() {
   return 0
 }
 
+# ", delayed 150,150 ms one way" for the log, or nothing when no link is delayed.
+delay_summary() {
+  local d
+  d=$(cat "$LAB/delays" 2>/dev/null || echo 0)
+  [[ $d =~ [1-9] ]] && printf ', delayed %s ms one way' "$d"
+  return 0
+}
+
 # "eno1 10.0.0.0/24 200 Mbit/s, eno2 ..." for the log.
 pair_link_summary() {
   local k=$1 ifc out=''
@@ -482,7 +499,7 @@ create_pair_links() {
 
 # Shapes one end of a data link to its rate (idempotent).
 shape_link() {
-  local name=$1 ifc=$2 rate burst
+  local name=$1 ifc=$2 rate burst delay
   rate=$(link_rate "$ifc")
   # Without GSO every packet is MTU sized, so the bucket only needs a couple
   # of milliseconds of traffic; 32 KiB floor keeps low rates smooth.
@@ -491,7 +508,38 @@ shape_link() {
   # veth hands tbf 64 KiB GSO super-packets that a small bucket cannot
   # pass smoothly; segment in the stack instead.
   nsenter --net="$(netns_file "$name")" -- ethtool -K "$ifc" tso off gso off gro off >/dev/null 2>&1 || true
-  tc -n "$NETNS_PREFIX$name" qdisc replace dev "$ifc" root tbf rate "${rate}mbit" burst "$burst" latency 20ms
+  delay=$(link_delay "$ifc")
+  # The bottleneck's queue grows with the path: after a loss cubic keeps 0.7 of its window, so
+  # the link stays busy only if the queue holds about 0.3/0.7 = 0.43 of the round trip. 20 ms
+  # plus the one-way delay (half the round trip) gives that; 20 ms alone is for short links.
+  if ((delay > 0)) && [[ $TIER != vm ]]; then
+    # netem under tbf, on the same end: each end delays what it sends (the VM tier's guests
+    # delay inside their own kernels instead, see tier-vm.sh).
+    tc -n "$NETNS_PREFIX$name" qdisc del dev "$ifc" root 2>/dev/null || true
+    tc -n "$NETNS_PREFIX$name" qdisc add dev "$ifc" root handle 1: tbf rate "${rate}mbit" burst "$burst" latency "$((20 + delay))ms"
+    tc -n "$NETNS_PREFIX$name" qdisc add dev "$ifc" parent 1:1 handle 10: netem delay "${delay}ms" limit "$(netem_limit "$rate" "$delay")"
+  else
+    # tbf keeps its child on replace: a delay taken away takes the whole tree with it.
+    if tc -n "$NETNS_PREFIX$name" qdisc show dev "$ifc" | grep -q '^qdisc netem '; then tc -n "$NETNS_PREFIX$name" qdisc del dev "$ifc" root; fi
+    tc -n "$NETNS_PREFIX$name" qdisc replace dev "$ifc" root tbf rate "${rate}mbit" burst "$burst" latency "$((20 + delay))ms"
+  fi
+}
+
+# Packets netem must hold for a link: what it delays (rate x delay), twice over for slow
+# start's bursts, plus netem's own default of 1000. Too small a limit drops packets at the
+# delay line and caps the path at limit x MTU per delay, whatever the buffers.
+netem_limit() {
+  local rate=$1 delay=$2
+  echo $((2 * rate * 1000000 * delay / 8000 / 1514 + 1000))
+}
+
+# Dies unless this machine's kernel can delay packets (sch_netem): the netns and systemd tiers
+# shape with it. Probed in a throwaway network namespace, so nothing here is touched.
+require_host_netem() {
+  local out
+  if ! out=$(unshare --net tc qdisc add dev lo root netem delay 1ms 2>&1); then
+    die "--delays needs sch_netem in the kernel that shapes the links: the $TIER tier shares this machine's kernel ($(uname -r)), which cannot add netem (tc: ${out:-failed}); the VM tier's guests have it: lab.sh --tier vm up --delays ..."
+  fi
 }
 
 # Idempotent: addresses, link state and shaping of both sides of a pair.
@@ -545,7 +593,7 @@ EOF
       if ((n == count)); then sep=''; else sep=','; fi
       links=''
       for ifc in $(active_links); do
-        links+="${links:+,}{\"name\":\"$ifc\",\"address\":\"$(data_addr "$n" "$ifc")\",\"rateMbit\":$(link_rate "$ifc")}"
+        links+="${links:+,}{\"name\":\"$ifc\",\"address\":\"$(data_addr "$n" "$ifc")\",\"rateMbit\":$(link_rate "$ifc"),\"delayMs\":$(link_delay "$ifc")}"
       done
       printf '  {"name":"%s","tier":"%s","host":"%s","port":22,"user":"root","pair":%d,"role":"%s","links":[%s]}%s\n' \
         "$(srv "$n")" "$TIER" "$(mgmt_srv_ip "$n")" "$(pair_of "$n")" "$(role_of "$n")" "$links" "$sep"
@@ -573,14 +621,14 @@ wait_ssh() {
 
 # ---------------------------------------------------------------- commands
 
-# Options of `up` shared by every tier: sets PAIRS, LINKS and RATES (one rate per link,
+# Options of `up` shared by every tier: sets PAIRS, LINKS, RATES and DELAYS (one value per link,
 # comma separated), or dies naming the bad option before anything is touched.
 parse_up_options() {
-  local rate='' rate_list='' r i
+  local rate='' rate_list='' delays='' r i
   PAIRS=${LAB_PAIRS:-$DEFAULT_PAIRS} LINKS=${LAB_LINKS:-$DEFAULT_LINKS} UP_REST=()
   while (($#)); do
     case $1 in
-      --pairs | --links | --rate | --rates)
+      --pairs | --links | --rate | --rates | --delays)
         (($# >= 2)) || die "$1 needs a value"
         set -- "$1=$2" "${@:3}"
         ;;
@@ -588,6 +636,7 @@ parse_up_options() {
       --links=*) LINKS=${1#*=} && shift ;;
       --rate=*) rate=${1#*=} && shift ;;
       --rates=*) rate_list=${1#*=} && shift ;;
+      --delays=*) delays=${1#*=} && shift ;;
       *) UP_REST+=("$1") && shift ;;
     esac
   done
@@ -614,6 +663,22 @@ parse_up_options() {
       die "--rate(s) must be integer Mbit/s from 1 to 100000 (got '$i')"
     fi
   done
+  IFS=, read -ra r <<<"${delays:-0}"
+  if ((${#r[@]} == 1)); then
+    DELAYS=$(printf "${r[0]}%.0s," $(seq "$LINKS"))
+    DELAYS=${DELAYS%,}
+  elif ((${#r[@]} == LINKS)); then
+    DELAYS=$delays
+  else
+    die "--delays needs one delay or one per link ($LINKS links), got ${#r[@]} ('$delays')"
+  fi
+  IFS=, read -ra r <<<"$DELAYS"
+  for i in "${r[@]}"; do
+    if ! [[ $i =~ ^[0-9]+$ ]] || ((i > 10000)); then
+      die "--delays must be integer milliseconds (one way) from 0 to 10000 (got '$i')"
+    fi
+  done
+  if [[ $DELAYS =~ [1-9] && $TIER != vm ]]; then require_host_netem; fi
 }
 
 cmd_up() {
@@ -633,6 +698,7 @@ cmd_up() {
   mkdir -p "$LAB"
   echo "$LINKS" >"$LAB/links"
   echo "$RATES" >"$LAB/rates"
+  echo "$DELAYS" >"$LAB/delays"
   ensure_state_dirs
   ensure_client_key
 
@@ -669,7 +735,7 @@ cmd_up() {
   echo "$PAIRS" >"$LAB/pairs"
   write_client_files "$count"
   for ((n = 1; n <= count; n++)); do wait_ssh "$(srv "$n")"; done
-  log "up: $PAIRS pair(s), $LINKS data link(s) shaped to $RATES Mbit/s, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  log "up: $PAIRS pair(s), $LINKS data link(s) shaped to $RATES Mbit/s$(delay_summary), ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 cmd_down() {
@@ -736,7 +802,7 @@ cmd_status() {
     fi
     echo "$line"
   done
-  if ((ok)); then echo "lab is up: $pairs pair(s), $(active_links | paste -sd, -) at $(cat "$LAB/rates" 2>/dev/null || echo '?') Mbit/s"; else
+  if ((ok)); then echo "lab is up: $pairs pair(s), $(active_links | paste -sd, -) at $(cat "$LAB/rates" 2>/dev/null || echo '?') Mbit/s$(delay_summary)"; else
     echo "lab is NOT fully up"
     return 1
   fi

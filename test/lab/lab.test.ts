@@ -2,6 +2,7 @@
  * The lab itself: two real SSH servers with the guide's addresses, their own /etc, and two
  * data links that both carry traffic.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
@@ -47,6 +48,24 @@ describe("lab", () => {
     // A fixed amount, not a rate: the assertion is that this link carried most of it (the rest may still be queued).
     onHost("server2", "sh", "-c", `for i in 1 2 3 4 5 6 7 8 9 10; do iperf3 -c ${peer} -p 5299 -n 4M >/dev/null && exit 0; sleep 0.3; done; exit 1`);
     expect(txBytes("server2", dev) - before).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
+  it("delays its links with --delays where this machine's kernel has netem, and refuses it, naming tier and kernel, where not", () => {
+    const netem = spawnSync("unshare", ["--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]).status === 0;
+    if (!netem) {
+      // This machine's kernel (no sch_netem): refused before anything is touched.
+      const r = spawnSync("bash", [join(ROOT, "test/lab/lab.sh"), "up", "--delays", "50,50"], { encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/--delays needs sch_netem in the kernel that shapes the links: the netns tier shares this machine's kernel \(\S+\), which cannot add netem \(tc: .*\); the VM tier's guests have it/);
+      return;
+    }
+    lab("up", "--delays", "50,50");
+    try {
+      for (const s of ["server1", "server2"]) expect(onHost(s, "tc", "qdisc", "show", "dev", "eno1")).toMatch(/qdisc netem 10: parent 1:1 limit \d+ delay 50ms/);
+    } finally {
+      lab("up");
+    }
+    expect(onHost("server1", "tc", "qdisc", "show", "dev", "eno1")).not.toMatch(/netem/);
   });
 
   it("is the topology Pulumi.lab.yaml configures (one pair, two links)", () => {

@@ -292,6 +292,9 @@ cmd_up() {
   take_lock
   start=$(date +%s.%N)
   count=$((2 * PAIRS))
+  # Delays are shaping, not the servers: a new value reshapes running servers, no rebuild.
+  mkdir -p "$LAB"
+  echo "$DELAYS" >"$LAB/delays"
   if sd_needs_build; then
     for name in $(discover_servers); do
       log "$name: removing"
@@ -316,9 +319,11 @@ cmd_up() {
     echo "$WANT" >"$LAB/config"
   else
     log "already up: $WANT"
+    for ((k = 1; k <= PAIRS; k++)); do shape_pair "$k"; done
+    write_client_files "$count"
   fi
   for ((n = 1; n <= count; n++)); do sd_wait_booted "$(srv "$n")"; done
-  log "up: $PAIRS pair(s) of $RELEASE containers ($FLAVOR), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  log "up: $PAIRS pair(s) of $RELEASE containers ($FLAVOR), $LINKS data link(s) at $RATES Mbit/s$(delay_summary), booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 # The host key a server presents (read from its disk, whether or not it runs).
@@ -384,7 +389,7 @@ cmd_status() {
     fi
     echo "$line"
   done
-  if ((ok)); then echo "systemd tier is up: $(<"$LAB/config")"; else
+  if ((ok)); then echo "systemd tier is up: $(<"$LAB/config")$(delay_summary)"; else
     echo "systemd tier is NOT fully up"
     return 1
   fi

@@ -113,6 +113,25 @@ vm_start() {
     -pidfile "$dir/qemu.pid" -daemonize)
 }
 
+# The links' delays, inside the guest: this machine's kernel has no sch_netem, the guests'
+# kernels do, so each guest delays what it sends on each data NIC (a one-way delay per
+# direction). The rate stays with tbf on the host side, whose queue grows with the delay
+# (shape_link). Lost with a reboot or a re-created NIC: the lab's reboot and relink put it back.
+vm_apply_delays() {
+  local name=$1 ifc delay out
+  for ifc in $(active_links); do
+    delay=$(link_delay "$ifc")
+    if ((delay == 0)); then
+      # Back to the guest's default qdisc; "no qdisc to delete" is fine.
+      in_srv "$name" tc qdisc del dev "$ifc" root 2>/dev/null || true
+      continue
+    fi
+    if ! out=$(in_srv "$name" tc qdisc replace dev "$ifc" root netem delay "${delay}ms" limit "$(netem_limit "$(link_rate "$ifc")" "$delay")" 2>&1); then
+      die "$name: --delays: 'tc qdisc replace dev $ifc root netem' failed in the guest (kernel $(in_srv "$name" uname -r)): $out"
+    fi
+  done
+}
+
 # A line for the QEMU monitor (e.g. "set_link n2 off").
 vm_monitor() {
   local name=$1
@@ -179,6 +198,9 @@ cmd_up() {
   take_lock
   start=$(date +%s.%N)
   count=$((2 * PAIRS))
+  # Delays are shaping, not the machines: a new value reshapes running VMs, no reboot.
+  mkdir -p "$LAB"
+  echo "$DELAYS" >"$LAB/delays"
   if sd_needs_build; then
     for name in $(discover_servers); do
       log "$name: removing"
@@ -210,9 +232,14 @@ cmd_up() {
     echo "$WANT" >"$LAB/config"
   else
     log "already up: $WANT"
+    for ((k = 1; k <= PAIRS; k++)); do shape_pair "$k"; done
+    write_client_files "$count"
   fi
-  for ((n = 1; n <= count; n++)); do vm_wait_booted "$(srv "$n")"; done
-  log "up: $PAIRS pair(s) of $RELEASE VMs (kernel $(in_srv server1 uname -r), $FLAVOR), $LINKS data link(s) at $RATES Mbit/s, booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
+  for ((n = 1; n <= count; n++)); do
+    vm_wait_booted "$(srv "$n")"
+    vm_apply_delays "$(srv "$n")"
+  done
+  log "up: $PAIRS pair(s) of $RELEASE VMs (kernel $(in_srv server1 uname -r), $FLAVOR), $LINKS data link(s) at $RATES Mbit/s$(delay_summary), booted, ssh OK ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s)"
 }
 
 cmd_status() {
@@ -240,7 +267,7 @@ cmd_status() {
     fi
     echo "$line"
   done
-  if ((ok)); then echo "VM tier is up: $(<"$LAB/config")"; else
+  if ((ok)); then echo "VM tier is up: $(<"$LAB/config")$(delay_summary)"; else
     echo "VM tier is NOT fully up"
     return 1
   fi
@@ -263,6 +290,7 @@ cmd_reboot() {
   done
   [[ -n $after && $after != "$before" ]] || die "$name: did not boot again"
   vm_wait_booted "$name"
+  vm_apply_delays "$name"
   sd_report_boot "$name" "$after" "$start"
 }
 
@@ -283,6 +311,7 @@ cmd_relink() {
     done
     in_srv "$name" test -e "/sys/class/net/$ifc" || die "$name: $ifc did not come back after the driver rebind"
   done
+  vm_apply_delays "$name"
   log "$name: data NICs re-created ($(active_links | tr '\n' ' '))"
 }
 

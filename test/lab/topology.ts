@@ -41,6 +41,8 @@ export interface LabLink {
   /** Address with prefix, e.g. "10.0.0.1/24". */
   address: string;
   rateMbit: number;
+  /** One-way delay each end adds (netem), in milliseconds; 0 when the link is not delayed. */
+  delayMs: number;
 }
 
 /** One lab server, as the lab's hosts.json describes it. */
@@ -83,15 +85,19 @@ export function keyPaths(tier: LabTier = "netns"): KeyPaths {
   return { privateKeyPath: join(labDir(tier), "id_ed25519"), knownHostsPath: join(labDir(tier), "known_hosts") };
 }
 
+/** The socket buffer sysctls of the lab stack (the tuning step of the reference setup). */
+export const BUFFER_SYSCTLS = ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"];
+
 const addressOf = (cidr: string) => cidr.split("/")[0]!;
 const subnetOf = (cidr: string) => `${addressOf(cidr).split(".").slice(0, 3).join(".")}.0/24`;
 
 /**
  * The lab stack's `mptcp-pulumi:hosts` for these servers: every link addressed and routed by
  * source in its own table; the server signals, and the client opens subflows from, every
- * address but eno1's; limits large enough for all links; the guide's buffer and rp_filter sysctls.
+ * address but eno1's; limits large enough for all links; the guide's buffer and rp_filter sysctls
+ * (with `buffers: "kernel"`, the kernel's own tcp_rmem/tcp_wmem: the long-path tests' first step).
  */
-export function stackHosts(hosts: readonly LabHost[], keys: KeyPaths): unknown[] {
+export function stackHosts(hosts: readonly LabHost[], keys: KeyPaths, buffers: "stack" | "kernel" = "stack"): unknown[] {
   return hosts.map((h) => {
     const limit = Math.max(2, h.links.length);
     return {
@@ -109,7 +115,7 @@ export function stackHosts(hosts: readonly LabHost[], keys: KeyPaths): unknown[]
           routes: [{ dst: subnetOf(l.address), dev: l.name, scope: "link" }],
         };
       }),
-      sysctls: { ...TOPOLOGY.sysctls },
+      sysctls: Object.fromEntries(Object.entries(TOPOLOGY.sysctls).filter(([k]) => buffers === "stack" || !BUFFER_SYSCTLS.includes(k))),
     };
   });
 }

@@ -6,6 +6,9 @@ import type { PairResult } from "../../../provider/verify/measure";
 import { dataPathOf, reportHtml, timelineSvg, writeReport } from "../../../provider/verify/report";
 import { formatTable } from "../../../provider/verify/table";
 import type { Timeline } from "../../../provider/verify/timeline";
+import type { HostBuffers } from "../../../provider/verify/window";
+
+const BUFFERS: HostBuffers = { kernel: "6.18.44", tcpRmem: [4096, 131072, 33554432], tcpWmem: [4096, 131072, 33554432], rmemMax: 212992, wmemMax: 212992, advWinScale: 1, availableSchedulers: ["default"] };
 
 function timeline(label: string): Timeline {
   const samples = Array.from({ length: 31 }, (_, i) => ({ t: i / 10, bytes: { eno1: i * 2.5e6, eno2: i < 15 ? 0 : (i - 15) * 2.4e6 }, subflows: { eno1: 2, eno2: 2 } }));
@@ -29,6 +32,25 @@ const result: PairResult = {
   failover: [
     { kind: "carrier", path: "eno1", failedAt: 1.5, restoredAt: 2.5, stallSeconds: 0.6, beforeMbps: 200, duringMbps: 150, afterMbps: 200, tookOver: ["eno2"], recovered: true, recoveredAfterSeconds: 0.1, subflowsAtEnd: 2, problems: [], ok: true, timeline: timeline("failover: carrier on eno1") },
   ],
+  tcpByPath: { eno1: 191.3 },
+  buffers: { server: BUFFERS, client: BUFFERS },
+  window: {
+    paths: [
+      { dev: "eno1", rttMs: 1.2, minRttMs: 0.1, rateMbps: 191.3, rateFrom: "tcp", bdpBytes: 2391 },
+      { dev: "eno2", rttMs: 1.4, minRttMs: 0.1, rateMbps: 0.01, rateFrom: "mptcp", bdpBytes: 0 },
+    ],
+    needBytes: 2391,
+    receiveWindowBytes: 16_777_216,
+    receiveRule: "tcp_adv_win_scale 1 leaves half of it as window",
+    sendLimitBytes: 33_554_432,
+    allowedBytes: 16_777_216,
+    limitedBy: "tcp_rmem",
+    advertisedWindowBytes: 2_000_000,
+    inFlightBytes: 30_000,
+    fill: 0.015,
+    windowLimited: false,
+    verdict: "not window-limited: the 2 paths need at least 0.0 MB in flight",
+  },
   ok: true,
   problems: [],
 };
@@ -38,6 +60,7 @@ describe("reports", () => {
     const text = formatTable([result]);
     expect(text).toContain("eno2 backup 0.0% 0.0 MB (subflows 2/2)");
     expect(text).toContain("OK: every path in its role");
+    expect(text).toContain("server2 -> server1: eno1 rtt 1 ms (min 0), 191.3 Mbit/s, BDP 0.0 MB; eno2 rtt 1 ms (min 0), 0.0 Mbit/s (its MPTCP share), BDP 0.0 MB\n  not window-limited");
     expect(text).toMatch(/\| server2 -> server1 \| carrier on eno1 \| 0\.60 +\| 200\.0 \/ 150\.0 \/ 200\.0 +\| eno2 +\| yes \(0\.10 s\) +\| OK +\|/);
   });
 
@@ -55,6 +78,10 @@ describe("reports", () => {
     expect(html).not.toContain(">TCP, run 1<");
     expect(html).not.toMatch(/<(script|link|img)\b/);
     expect(html).toContain("<td>eno2</td><td>backup</td>");
+    // The round trips and the window next to the throughput.
+    expect(html).toContain("<td>191.3</td><td>1 (0)</td><td>0.0 MB</td>");
+    expect(html).toContain("not window-limited: the 2 paths need at least 0.0 MB in flight");
+    expect(html).toContain("eno1 rtt 1 ms, eno2 rtt 1 ms; not window-limited: need 0.0 MB in flight, buffers allow 16.8 MB");
   });
 
   it("writes HTML or SVG with the JSON data beside it", () => {
