@@ -9,6 +9,8 @@ source "$root/scripts/node-env.sh"
 config=tsconfig.json
 [[ ${1:-} == --package ]] && config=tsconfig.build.json
 cd "$root"
+# A module removed from provider/ must not live on in dist/ (and in the package).
+rm -rf dist
 node node_modules/typescript/bin/tsc -p "$config"
 # The host programs, in the same folders as the modules that read them.
 (cd provider && find . -name '*.sh' -exec cp --parents {} ../dist/provider/ \;)

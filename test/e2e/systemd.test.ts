@@ -14,15 +14,15 @@ afterAll(() => {
   sd.lab("down");
 });
 
-// With the networkd flavor, the policy routes go into a netplan file of ours and networkd keeps
+// With the netplan flavor, the policy routes go into a netplan file of ours and networkd keeps
 // them: nothing is lost at a reboot or at any of networkd's own events, all on one `up`. Only
 // device-bound endpoints lose their device when the NICs are re-created in a container (no udev).
 const onClient = (...command: string[]) => void sd.onHost("server2", ...command);
 describeLifecycle({
-  name: "networkd flavor",
-  stack: "sd-networkd",
+  name: "netplan flavor",
+  stack: "sd-netplan",
   harness: sd,
-  up: ["--flavor", "networkd"],
+  up: ["--flavor", "netplan"],
   lostAtReboot: [],
   events: [
     { name: "networkctl reconfigure eno2", run: () => onClient("networkctl", "reconfigure", "eno2") },

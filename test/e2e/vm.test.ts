@@ -18,7 +18,7 @@ afterAll(() => {
 });
 
 const KERNELS = [
-  { release: "bookworm", flavor: "networkd", kernel: /^6\.1\./, iproute2: /iproute2-6\.1\./ },
+  { release: "bookworm", flavor: "netplan", kernel: /^6\.1\./, iproute2: /iproute2-6\.1\./ },
   { release: "trixie", flavor: "plain", kernel: /^6\.12\./, iproute2: /iproute2-6\.15\./ },
 ];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) and caches the lab's Debian root filesystem images with mmdebstrap, from
 # Debian's own packages: one image per release holding the packages of every flavor
-# (netplan + systemd-networkd, NetworkManager, mptcpd, sshd, iproute2, iperf3, mptcpize),
+# (netplan + systemd-networkd, NetworkManager, ifupdown, mptcpd, sshd, sudo, iproute2, iperf3, mptcpize),
 # all network managers disabled; the flavor is chosen when a server is created.
 #
 # Usage: bash test/lab/image.sh <release>[-vm] [--rebuild]   (prints the image directory)
@@ -17,13 +17,13 @@ IMAGES=${LAB_IMAGES:-$REPO_ROOT/.images}
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # Bump when the package list or the customization changes: old images are rebuilt.
-IMAGE_VERSION=3
+IMAGE_VERSION=4
 
 # Every flavor's packages, so one image serves them all.
 PACKAGES=(
   systemd systemd-sysv dbus libpam-systemd
-  netplan.io network-manager mptcpd mptcpd-plugins
-  openssh-server iproute2 iperf3 mptcpize ethtool procps iputils-ping kmod less
+  netplan.io network-manager mptcpd mptcpd-plugins ifupdown
+  openssh-server iproute2 iperf3 mptcpize ethtool procps iputils-ping kmod less sudo
 )
 
 say() { printf 'image: %s\n' "$*" >&2; }
@@ -79,7 +79,7 @@ mmdebstrap --variant=minbase --verbose \
     IFS=,
     echo "${PACKAGES[*]}"
   )" \
-  --customize-hook='chroot "$1" systemctl disable NetworkManager.service NetworkManager-wait-online.service systemd-networkd.service systemd-networkd-wait-online.service systemd-resolved.service mptcp.service 2>/dev/null || true' \
+  --customize-hook='chroot "$1" systemctl disable NetworkManager.service NetworkManager-wait-online.service systemd-networkd.service systemd-networkd-wait-online.service systemd-resolved.service mptcp.service networking.service 2>/dev/null || true' \
   --customize-hook='chroot "$1" systemctl mask getty@tty1.service console-getty.service 2>/dev/null || true' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*_key "$1"/etc/ssh/ssh_host_*_key.pub "$1"/etc/machine-id; : > "$1"/etc/machine-id' \
   --customize-hook='printf "%s\n" "HostKey /etc/ssh/ssh_host_ed25519_key" "PasswordAuthentication no" "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" "MaxSessions 64" "MaxStartups 64" "LogLevel VERBOSE" > "$1"/etc/ssh/sshd_config.d/lab.conf' \

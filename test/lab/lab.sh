@@ -78,7 +78,7 @@ as QEMU VMs with their own kernels); see test/lab/README.md.
   sshd-stop HOST                stop HOST's sshd and its sessions (fault injection)
   sshd-start HOST               start HOST's sshd again
 
-systemd tier (--tier systemd): up also takes [--flavor networkd|networkmanager|plain]
+systemd tier (--tier systemd): up also takes [--flavor plain|ifupdown|netplan|networkd|networkmanager]
   [--release bookworm|trixie] [--mptcpd]; reboot is a real `systemctl reboot` inside;
   relink HOST deletes and re-creates the data links of HOST's pair (as a driver reload);
   down leaves only the cached images (.images/).

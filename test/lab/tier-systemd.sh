@@ -3,13 +3,14 @@
 # loaded: each server is a Debian image booted with systemd as PID 1 by systemd-nspawn, in a
 # network namespace wired like the netns tier's (mgmt0 with sshd, data links eno1..enoL between
 # the pair, tbf-shaped), with its own persistent overlay over the cached image. Its network
-# stack is a flavor: netplan rendering to systemd-networkd, NetworkManager, or plain (addresses
-# from a oneshot unit); mptcpd optionally. `reboot` is a real `systemctl reboot` inside.
+# stack is a flavor: plain (addresses from a oneshot unit), ifupdown (/etc/network/interfaces),
+# netplan rendering to systemd-networkd, systemd-networkd alone (its own .network files) or
+# NetworkManager; mptcpd optionally. `reboot` is a real `systemctl reboot` inside.
 #
 # Per server, in $LAB/serverN: upper/ work/ (the overlay), root/ (its mount point),
 # supervisor.pid, nspawn.pid, boots (boot counter), console.log.
 
-SD_FLAVORS=(networkd networkmanager plain)
+SD_FLAVORS=(plain ifupdown netplan networkd networkmanager)
 SD_RELEASES=(bookworm trixie)
 SD_CAPS=CAP_NET_ADMIN,CAP_NET_RAW
 # The cgroup folder that holds one subtree per server (sd_own_cgroup).
@@ -88,12 +89,27 @@ sd_customize() {
     'case "$1" in trigger | settle) /usr/bin/udevadm "$@" 2>/dev/null; exit 0 ;; esac' 'exec /usr/bin/udevadm "$@"' |
     sd_write "$root" /usr/local/sbin/udevadm 0755
   case $flavor in
-    networkd)
+    netplan)
       {
         printf 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n'
         for ifc in $(active_links); do printf '    %s:\n      addresses: [%s]\n' "$ifc" "$(data_addr "$n" "$ifc")"; done
       } | sd_write "$root" /etc/netplan/50-lab.yaml 0600
       chroot "$root" systemctl enable -q systemd-networkd.service
+      ;;
+    networkd)
+      # networkd alone: one .network file per link, as an admin writes them (readable by networkd).
+      for ifc in $(active_links); do
+        printf '[Match]\nName=%s\n\n[Network]\nAddress=%s\n' "$ifc" "$(data_addr "$n" "$ifc")" | sd_write "$root" "/etc/systemd/network/20-$ifc.network" 0644
+      done
+      chroot "$root" systemctl enable -q systemd-networkd.service
+      ;;
+    ifupdown)
+      # Debian's default on a server installed without a desktop.
+      {
+        printf '# The data links (mptcp-pulumi lab); mgmt0 is the lab'"'"'s own.\nsource /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n'
+        for ifc in $(active_links); do printf '\nauto %s\niface %s inet static\n    address %s\n' "$ifc" "$ifc" "$(data_addr "$n" "$ifc")"; done
+      } | sd_write "$root" /etc/network/interfaces 0644
+      chroot "$root" systemctl enable -q networking.service
       ;;
     networkmanager)
       printf '[main]\nno-auto-default=*\n\n[keyfile]\nunmanaged-devices=interface-name:mgmt0\n' |
@@ -283,7 +299,7 @@ sd_new_state() {
 
 cmd_up() {
   local count n k name start image
-  sd_parse_up networkd "$@"
+  sd_parse_up netplan "$@"
   require_root
   require_tools ip:iproute2 tc:iproute2 ssh:openssh-client ssh-keygen:openssh-client nsenter:util-linux \
     flock:util-linux mount:mount ethtool:ethtool systemd-nspawn:systemd-container mmdebstrap:mmdebstrap ps:procps
