@@ -9,6 +9,7 @@ import type { EndpointOutputs, endpointSchema } from "./resources/endpoint";
 import type { HostOutputs, hostSchema } from "./resources/host";
 import type { InterfaceOutputs, interfaceSchema } from "./resources/interface";
 import type { PolicyRouteOutputs, policyRouteSchema } from "./resources/policyRoute";
+import type { preflightSchema } from "./resources/preflight";
 import type { SysctlOutputs, sysctlSchema } from "./resources/sysctl";
 import type { verificationSchema } from "./resources/verification";
 import type { PairResult } from "./verify";
@@ -29,6 +30,8 @@ export type NetworkInterfaceArgs = Args<Omit<z.input<typeof interfaceSchema>, "c
 export type PolicyRouteArgs = Args<Omit<z.input<typeof policyRouteSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
 /** Inputs of an MPTCP endpoint. */
 export type EndpointArgs = Args<Omit<z.input<typeof endpointSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
+/** Inputs of a host's preflight. */
+export type PreflightArgs = Args<Omit<z.input<typeof preflightSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
 /** Inputs of a sysctl tuning set. */
 export type SysctlTuningArgs = Args<Omit<z.input<typeof sysctlSchema>, "connection">> & { connection: pulumi.Input<ConnectionInput> };
 
@@ -49,6 +52,17 @@ function secretKeyOptions(opts: pulumi.CustomResourceOptions | undefined): pulum
 abstract class MptcpResource extends pulumi.CustomResource {
   protected constructor(kind: ResourceKind, name: string, args: object, outputs: readonly string[], opts: pulumi.CustomResourceOptions | undefined) {
     super(`pulumi-nodejs:dynamic/mptcp:${kind}`, name, { ...withOutputs(args, outputs), __provider: providerModule(kind) }, secretKeyOptions(opts));
+  }
+}
+
+/**
+ * Every object a host declares, planned against the host before anything changes on it; a
+ * refusal stops the `up` there. The host's other resources depend on it. Holds nothing on the host.
+ */
+export class Preflight extends MptcpResource {
+  /** Declares the preflight of one host. */
+  constructor(name: string, args: PreflightArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Preflight", name, args, [], opts);
   }
 }
 

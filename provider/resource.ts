@@ -24,7 +24,13 @@ export interface Hosted {
 /** A resource planning error found before anything was sent to the host. */
 export class PlanError extends Error {
   /** `connection` names the host, spelled as everywhere else. */
-  constructor(connection: Connection, resource: string, reason: string) {
+  constructor(
+    connection: Connection,
+    /** What was planned, e.g. "table 102". */
+    readonly resource: string,
+    /** Why it cannot be done, without the host. */
+    readonly reason: string,
+  ) {
     super(`${resource} on ${hostKeyOf(connection)}: ${reason}`);
     this.name = "PlanError";
   }

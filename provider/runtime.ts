@@ -12,6 +12,7 @@ import { endpointDefinition } from "./resources/endpoint";
 import { hostDefinition } from "./resources/host";
 import { interfaceDefinition } from "./resources/interface";
 import { policyRouteDefinition } from "./resources/policyRoute";
+import { preflightDefinition } from "./resources/preflight";
 import { sysctlDefinition } from "./resources/sysctl";
 import { verificationProviderFor } from "./resources/verification";
 
@@ -23,6 +24,7 @@ export const context = new ProviderContext(projectRoot(), sharedSightings());
 
 /** Every resource kind the provider serves, by the kind name stored stacks call it by. */
 export const providers = {
+  Preflight: dynamicProviderFor(preflightDefinition, context),
   MptcpHost: dynamicProviderFor(hostDefinition, context),
   NetworkInterface: dynamicProviderFor(interfaceDefinition, context),
   PolicyRoute: dynamicProviderFor(policyRouteDefinition, context),

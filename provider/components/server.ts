@@ -3,7 +3,7 @@
  * routes, sysctl tuning, endpoints), declared in the order they depend on each other.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, SysctlTuning } from "../index";
+import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, Preflight, SysctlTuning } from "../index";
 import { projectRoot } from "../connection";
 import { endpointSlug, endpointText } from "../model/endpoint";
 import type { HostOutputs } from "../resources/host";
@@ -74,29 +74,47 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
   const connection = host.connection;
   const common = { connection, ...(privateKey ? { privateKey } : {}) };
   const child = (child: Child, extra: pulumi.CustomResourceOptions = {}) => childOptions(parent, host, child, defaults, extra);
-  const mptcp = new MptcpHost(
-    `${host.name}-mptcp`,
+  const mptcpArgs = {
+    enabled: true,
+    limits: host.limits,
+    ...(host.pathManager ? { pathManager: host.pathManager } : {}),
+    ...(host.scheduler ? { scheduler: host.scheduler } : {}),
+    foreignEndpoints: host.foreignEndpoints,
+    declaredEndpoints: host.endpoints.map(endpointText),
+  };
+  const interfaceArgs = host.interfaces.map(({ options, ...iface }) => ({ options, args: iface }));
+  const tuningArgs = Object.keys(host.sysctls).length ? { name: "tuning", values: host.sysctls } : undefined;
+  const routeArgs = host.policyRoutes.map(({ options, ...p }) => ({ options, args: p }));
+  const endpointArgs = host.endpoints.map(({ options, ...e }) => ({
+    options,
+    suffix: `endpoint-${endpointSlug(e)}`,
+    args: { address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) },
+  }));
+  // Every other resource waits for it: a refusal stops the up before the host's first change.
+  const preflight = new Preflight(
+    `${host.name}-preflight`,
     {
       ...common,
-      enabled: true,
-      limits: host.limits,
-      ...(host.pathManager ? { pathManager: host.pathManager } : {}),
-      ...(host.scheduler ? { scheduler: host.scheduler } : {}),
-      foreignEndpoints: host.foreignEndpoints,
-      declaredEndpoints: host.endpoints.map(endpointText),
+      declared: {
+        mptcp: mptcpArgs,
+        interfaces: interfaceArgs.map((i) => i.args),
+        policyRoutes: routeArgs.map((r) => r.args),
+        endpoints: endpointArgs.map((e) => e.args),
+        tunings: tuningArgs ? [tuningArgs] : [],
+      },
     },
-    child({ suffix: "mptcp", kind: "mptcp" }),
+    child({ suffix: "preflight" }),
   );
-  const interfaces = host.interfaces.map(({ options, ...iface }) => new NetworkInterface(`${host.name}-${iface.name}`, { ...common, ...iface }, child({ suffix: iface.name, kind: "interface", own: options })));
-  const tuning = Object.keys(host.sysctls).length ? new SysctlTuning(`${host.name}-tuning`, { ...common, name: "tuning", values: host.sysctls }, child({ suffix: "tuning", kind: "tuning" })) : undefined;
-  const routes = host.policyRoutes.map(
-    ({ options, ...p }) => new PolicyRoute(`${host.name}-table-${p.table}`, { ...common, ...p }, child({ suffix: `table-${p.table}`, kind: "policyRoute", own: options }, { dependsOn: interfaces })),
+  const after = { dependsOn: [preflight] };
+  const mptcp = new MptcpHost(`${host.name}-mptcp`, { ...common, ...mptcpArgs }, child({ suffix: "mptcp", kind: "mptcp" }, after));
+  const interfaces = interfaceArgs.map(({ options, args }) => new NetworkInterface(`${host.name}-${args.name}`, { ...common, ...args }, child({ suffix: args.name, kind: "interface", own: options }, after)));
+  const tuning = tuningArgs ? new SysctlTuning(`${host.name}-tuning`, { ...common, ...tuningArgs }, child({ suffix: "tuning", kind: "tuning" }, after)) : undefined;
+  const routes = routeArgs.map(
+    ({ options, args }) => new PolicyRoute(`${host.name}-table-${args.table}`, { ...common, ...args }, child({ suffix: `table-${args.table}`, kind: "policyRoute", own: options }, { dependsOn: [preflight, ...interfaces] })),
   );
-  const endpoints = host.endpoints.map(({ options, ...e }) => {
-    const suffix = `endpoint-${endpointSlug(e)}`;
-    const args = { ...common, address: e.address, dev: e.dev, flags: e.flags, ...(e.id !== undefined ? { id: e.id } : {}), ...(e.port !== undefined ? { port: e.port } : {}) };
-    return new Endpoint(`${host.name}-${suffix}`, args, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [mptcp, ...interfaces, ...routes] }));
-  });
+  const endpoints = endpointArgs.map(
+    ({ options, suffix, args }) => new Endpoint(`${host.name}-${suffix}`, { ...common, ...args }, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [preflight, mptcp, ...interfaces, ...routes] })),
+  );
   const outputs: MptcpServerOutputs = {
     role: host.role,
     address: connection.host,
@@ -108,5 +126,5 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
     foreignSeen: mptcp.foreignSeen,
     managers: mptcp.facts.apply((facts: HostFacts | undefined) => Object.fromEntries(host.interfaces.map((iface) => [iface.name, facts?.managers ? keeperOf(iface.name, { facts }).title : "unknown until the host is read"]))),
   };
-  return { resources: [mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };
+  return { resources: [preflight, mptcp, ...interfaces, ...(tuning ? [tuning] : []), ...routes, ...endpoints], outputs };
 }

@@ -184,7 +184,7 @@ export function nmAddressLimits(iface: string, declared: readonly string[], prop
         property: property(i),
         reason:
           `${iface} is managed by NetworkManager (connection ${conn.id}), whose ipv${family}.method is ${method}: it would not keep ${cidr}. ` +
-          `Fix: nmcli connection modify ${conn.id} ipv${family}.method manual (or auto), then run up again`,
+          `Fix: nmcli connection modify ${conn.id} ipv${family}.method auto (or manual, with an address of the connection's own), then run up again`,
       },
     ];
   });

@@ -33,14 +33,14 @@ const labHosts = labStackHosts;
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 describe("MptcpGroup", () => {
-  it("registers a server component per host with its seven resources, and the client's verification", async () => {
+  it("registers a server component per host with its eight resources (the preflight among them), and the client's verification", async () => {
     new MptcpGroup("lab", { hosts: labHosts(), verify: { seconds: 2 } });
     await settle();
     const names = registered.map((r) => `${r.type.split(":").pop()} ${r.name}`).sort();
     expect(names).toEqual(
       [
         "MptcpGroup lab",
-        ...["server1", "server2"].flatMap((s) => [`MptcpServer ${s}`, `MptcpHost ${s}-mptcp`, `NetworkInterface ${s}-eno1`, `NetworkInterface ${s}-eno2`, `PolicyRoute ${s}-table-101`, `PolicyRoute ${s}-table-102`, `SysctlTuning ${s}-tuning`]),
+        ...["server1", "server2"].flatMap((s) => [`MptcpServer ${s}`, `MptcpHost ${s}-mptcp`, `NetworkInterface ${s}-eno1`, `NetworkInterface ${s}-eno2`, `PolicyRoute ${s}-table-101`, `PolicyRoute ${s}-table-102`, `Preflight ${s}-preflight`, `SysctlTuning ${s}-tuning`]),
         "Endpoint server1-endpoint-192.168.0.1",
         "Endpoint server2-endpoint-192.168.0.2",
         "MptcpVerification server2-verify",
@@ -57,7 +57,7 @@ describe("MptcpGroup", () => {
     new MptcpGroup("lab", { hosts });
     await settle();
     const server1 = registered.filter((r) => r.name.startsWith("server1-"));
-    expect(server1).toHaveLength(7);
+    expect(server1).toHaveLength(8);
     for (const r of server1) expect(Object.keys(r.inputs), r.name).not.toContain("options");
   });
 

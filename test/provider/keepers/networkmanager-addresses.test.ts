@@ -53,7 +53,7 @@ describe("an interface NetworkManager manages", () => {
     const off = () => nmHostState((c) => (c.settings["ipv6.method"] = "disabled"));
     const message = planErrorOf(() => planInterface(v6, off(), undefined));
     expect(message).toContain("addresses[1]: eno2 is managed by NetworkManager (connection eno2), whose ipv6.method is disabled: it would not keep fd00:2::2/64");
-    expect(message).toContain("Fix: nmcli connection modify eno2 ipv6.method manual (or auto)");
+    expect(message).toContain("Fix: nmcli connection modify eno2 ipv6.method auto (or manual, with an address of the connection's own)");
     const outs = interfaceDefinition.outputs(ENO2, off(), off(), undefined);
     expect(interfaceDefinition.refuse!(outs, v6).map((f) => f.property)).toEqual(["addresses[1]"]);
     expect(interfaceDefinition.refuse!(outs, ENO2)).toEqual([]);
