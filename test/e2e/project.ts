@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { urnName } from "../../scripts/drift";
 import { TempProject as BaseProject } from "../../scripts/tempProject";
-import { LAB_DIR, onHost, ROOT } from "../lab/harness";
+import { LAB_DIR, ROOT } from "../lab/harness";
+
+export { snapshot } from "../lab/harness";
 
 /** A temporary project holding one stack made from the lab stack's configuration. */
 export class TempProject extends BaseProject {
@@ -47,25 +49,3 @@ export function previewOps(json: string): Record<string, string> {
   return Object.fromEntries((preview.steps ?? []).filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [urnName(s.urn), s.op]));
 }
 
-/** Everything the stack may touch on a server, as the server itself reports it (`run` picks the tier). */
-export function snapshot(server: string, run: (server: string, ...command: string[]) => string = onHost): string {
-  return run(
-    server,
-    "sh",
-    "-c",
-    [
-      "ip mptcp endpoint show",
-      "ip mptcp limits show",
-      "ip rule show",
-      "ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'",
-      "ip -6 rule show",
-      "ip -6 route show table all | grep -v '^local\\|^anycast\\|^multicast\\|^fe80\\|^ff00'",
-      "ip -br addr",
-      "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
-      "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",
-      "ls -R /etc/mptcp-pulumi 2>&1; true",
-      // The network managers' folders, where our netplan files and networkd drop-ins go.
-      "ls -aR /etc/netplan /etc/systemd/network 2>&1; true",
-    ].join("; echo ---; "),
-  );
-}

@@ -5,13 +5,14 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { projectRoot } from "../../provider/connection";
 import { keyPaths, labDir, labHosts, type LabTier } from "./topology";
 
 export { labHosts, type LabHost } from "./topology";
 
-/** Repository root. */
-export const ROOT = resolve(__dirname, "../..");
+/** Repository root (from test/lab or dist/test/lab alike). */
+export const ROOT = projectRoot(__dirname);
 /** The lab's state directory (keys, known_hosts, ssh_config, sshd logs). */
 export const LAB_DIR = labDir("netns");
 const LAB = join(ROOT, "test/lab/lab.sh");
@@ -55,6 +56,29 @@ export function acceptedConnections(server: string): number {
   return log.split("\n").filter((line) => line.includes("Accepted publickey")).length;
 }
 
+
+/** Everything the stack may touch on a server, as the server itself reports it (`run` picks the tier). */
+export function snapshot(server: string, run: (server: string, ...command: string[]) => string = onHost): string {
+  return run(
+    server,
+    "sh",
+    "-c",
+    [
+      "ip mptcp endpoint show",
+      "ip mptcp limits show",
+      "ip rule show",
+      "ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'",
+      "ip -6 rule show",
+      "ip -6 route show table all | grep -v '^local\\|^anycast\\|^multicast\\|^fe80\\|^ff00'",
+      "ip -br addr",
+      "sysctl net.mptcp.enabled net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.conf.all.rp_filter",
+      "ls -a /etc/sysctl.d /etc/systemd/system 2>&1",
+      "ls -R /etc/mptcp-pulumi 2>&1; true",
+      // The network managers' folders, where our netplan files and networkd drop-ins go.
+      "ls -aR /etc/netplan /etc/systemd/network 2>&1; true",
+    ].join("; echo ---; "),
+  );
+}
 
 /** Rebuilds the lab from nothing (fresh namespaces and /etc), about two seconds per pair. */
 export function freshLab(pairs = 1): void {

@@ -17,7 +17,7 @@
  */
 import { NM_HOOK_PATH } from "../../hostpaths";
 import { canonicalAddress, canonicalCidr, familyOf, splitCidr } from "../../model/address";
-import { familyOfRoute, routeMatches, sameSlot, type TableRoute } from "../../model/route";
+import { effectiveMetric, familyOfRoute, routeMatches, sameSlot, type TableRoute } from "../../model/route";
 import { familyOfRule, type PolicyRule } from "../../model/rule";
 import type { TableId } from "../../model/table";
 import type { NmOp, Operation } from "../../operations";
@@ -68,12 +68,16 @@ function entries(value: string): string[] {
 /** NM 1.42 takes a route's scope only as the kernel's number (rtnetlink's RT_SCOPE_*). */
 const SCOPE_NUMBERS: Record<string, number> = { site: 200, link: 253, host: 254 };
 
-/** A route as NM writes it: "DST/PREFIX [VIA] [METRIC] table=N [scope=S] [src=A]". */
+/**
+ * A route as NM writes it: "DST/PREFIX [VIA] METRIC table=N [scope=S] [src=A]". The metric is
+ * always written: without one NM gives the route the connection's own (100 and up on ethernet),
+ * not the kernel's default the declaration means.
+ */
 function nmRoute(r: TableRoute, table: TableId): string {
   const family = familyOfRoute(r);
   const dst = r.dst === "default" ? (family === 6 ? "::/0" : "0.0.0.0/0") : splitCidr(r.dst) ? canonicalCidr(r.dst) : `${canonicalAddress(r.dst)}/${family === 6 ? 128 : 32}`;
   const scope = r.scope !== undefined ? `scope=${SCOPE_NUMBERS[r.scope] ?? r.scope}` : undefined;
-  return [dst, r.via, r.metric, `table=${table}`, scope, r.src !== undefined ? `src=${r.src}` : undefined].filter((w) => w !== undefined).join(" ");
+  return [dst, r.via, String(effectiveMetric(r)), `table=${table}`, scope, r.src !== undefined ? `src=${r.src}` : undefined].filter((w) => w !== undefined).join(" ");
 }
 
 /** A rule as NM writes it: "priority P [from F] [to T] [fwmark M] [iif I] [oif O] table N". */

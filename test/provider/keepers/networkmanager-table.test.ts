@@ -15,7 +15,7 @@ const TABLE_102 = policy({
     { dst: "192.168.0.0/24", dev: "eno2", scope: "link" },
   ],
 });
-const ROUTES = "0.0.0.0/0 192.168.0.1 10 table=102, 192.168.0.0/24 table=102 scope=253";
+const ROUTES = "0.0.0.0/0 192.168.0.1 10 table=102, 192.168.0.0/24 0 table=102 scope=253";
 const RULES = "priority 1002 from 192.168.0.2 table 102";
 const nmOps = (plan: Operation[]) => plan.filter((op): op is NmOp => op.type === "nm");
 
@@ -27,9 +27,16 @@ describe("a policy table on an interface NetworkManager manages", () => {
     expect(describeOp(nmOps(plan)[0]!)).toContain("(NetworkManager)");
   });
 
+  it("writes the kernel's default metric of a route declared without one (else NM gives it the connection's, 100 and up)", () => {
+    const v6 = policy({ table: 202, rules: [{ from: "fd00:2::2", priority: 1202 }], routes: [{ dst: "fd00:2::/64", dev: "eno2" }] });
+    const plan = planPolicyRoute(v6, nmHostState((c) => (c.settings["ipv6.method"] = "auto")));
+    expect(nmOps(plan)[0]!.set["ipv6.routes"]).toBe("fd00:2::/64 1024 table=202");
+    expect(ROUTES).toContain("192.168.0.0/24 0 table=102");
+  });
+
   it("is left alone once the connection holds it as NM prints it and the kernel has it", () => {
     const state = nmHostState((c) => {
-      c.settings["ipv4.routes"] = "0.0.0.0/0 192.168.0.1 10 table=102, 192.168.0.0/24 scope=253 table=102";
+      c.settings["ipv4.routes"] = "0.0.0.0/0 192.168.0.1 10 table=102, 192.168.0.0/24 0 scope=253 table=102";
       c.settings["ipv4.routing-rules"] = RULES;
     });
     expect(planPolicyRoute(TABLE_102, state)).toEqual([]);
