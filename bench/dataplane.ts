@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { toSshTarget, connectionSchema } from "../provider/connection";
+import { connectionSchema, toSshTarget, usesSudo } from "../provider/connection";
 import { SshTransport } from "../provider/transport/ssh";
 import { measurePair, median, netnsInjector, parseIperfMbps, type FailoverResult, type PairResult } from "../provider/verify";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
@@ -125,8 +125,8 @@ async function runScenario(sc: Scenario, runs: number, seconds: number, log: (s:
         tcp[p.dev]!.push(await tcpOn(s, c, peer, seconds));
       }
       const r = await measurePair({
-        server: { name: server.name, transport: s },
-        client: { name: client.name, transport: c },
+        server: { name: server.name, transport: s, sudo: usesSudo(connectionSchema.parse(server.connection)) },
+        client: { name: client.name, transport: c, sudo: usesSudo(connectionSchema.parse(client.connection)) },
         paths,
         target,
         seconds,

@@ -19,6 +19,7 @@
  * slowly at 400 ms round trips for a 10 s figure.) The short path's 5 ms against the long one's
  * 200 ms: a round-trip ratio of 40, where the long path's data holds the shared window.
  */
+import { connectionSchema, usesSudo } from "../provider/connection";
 import type { SshTransport } from "../provider/transport/ssh";
 import { groupConfigSchema, pairUp } from "../provider/components/config";
 import { peerAddresses, verificationPaths } from "../provider/components/paths";
@@ -101,7 +102,7 @@ export async function longPathScenarios(runs: number, release: string, out: stri
   const peers = peerAddresses(server, client);
   const paths = verificationPaths(server, client).map((p) => ({ ...p, peerAddress: peers[p.dev] }));
   const measure = (t: { s: SshTransport; c: SshTransport }, remedies: boolean) =>
-    measurePair({ server: { name: server.name, transport: t.s }, client: { name: client.name, transport: t.c }, paths, target, seconds: SECONDS, warmup: WARMUP, eachPath: true, remedies, runs: 1, log });
+    measurePair({ server: { name: server.name, transport: t.s, sudo: usesSudo(connectionSchema.parse(server.connection)) }, client: { name: client.name, transport: t.c, sudo: usesSudo(connectionSchema.parse(client.connection)) }, paths, target, seconds: SECONDS, warmup: WARMUP, eachPath: true, remedies, runs: 1, log });
   const apply = (buffers: "stack" | "kernel") => {
     project.configure(config(buffers));
     log(`pulumi up (${buffers === "stack" ? "the stack's buffers" : "the kernel's buffers"})`);

@@ -17,4 +17,4 @@ command -v shellcheck >/dev/null 2>&1 || { say "shellcheck is missing: apt-get i
 say "shellcheck: the repository's scripts"
 shellcheck -x scripts/*.sh bench/*.sh test/lab/*.sh
 say "shellcheck: the host library (provider/host/*.sh and the keepers' host.sh, as one program)"
-cat provider/host/lib.sh provider/host/session.sh provider/host/ops.sh provider/keepers/*/host.sh provider/host/probe.sh provider/host/replay.sh | shellcheck -s sh -
+cat provider/host/lib.sh provider/host/session.sh provider/host/ops.sh provider/keepers/*/host.sh provider/host/probe.sh provider/host/replay.sh provider/host/verify.sh | shellcheck -s sh -

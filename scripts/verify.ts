@@ -18,7 +18,7 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { connectionSchema, toSshTarget } from "../provider/connection";
+import { connectionSchema, toSshTarget, usesSudo } from "../provider/connection";
 import { failoverOf, failoverSchema, verifyConfigSchema, type VerifyConfig } from "../provider/resources/verification";
 import { SshTransport } from "../provider/transport/ssh";
 import { formatTable, measurePair, type PairResult } from "../provider/verify";
@@ -108,9 +108,10 @@ export function failoverConfig(options: Options, stackVerify: VerifyConfig | und
   return parsed.data;
 }
 
-function transportFor(host: HostConfig): SshTransport {
+/** How the verification reaches a host: its transport, and whether the login needs sudo. */
+function transportFor(host: HostConfig): { transport: SshTransport; sudo: boolean } {
   const connection = connectionSchema.parse(resolvePaths(host.connection, REPO_ROOT));
-  return new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"], REPO_ROOT));
+  return { transport: new SshTransport(toSshTarget(connection, process.env["MPTCP_PULUMI_PRIVATE_KEY"], REPO_ROOT)), sudo: usesSudo(connection) };
 }
 
 async function verifyPair(server: HostConfig, client: HostConfig, target: string, options: Options, failover: VerifyConfig["failover"], log: (s: string) => void): Promise<PairResult> {
@@ -122,8 +123,8 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
     const inputs = { server: { name: server.name }, client: { name: client.name, paths }, ...(failover ? { failover } : {}) };
     if (failover?.path !== undefined && !paths.some((p) => p.dev === failover.path)) throw new Error(`verify: --failover-path ${failover.path} is not one of ${client.name}'s paths (${paths.map((p) => p.dev).join(", ")})`);
     return await measurePair({
-      server: { name: server.name, transport: s },
-      client: { name: client.name, transport: c },
+      server: { name: server.name, ...s },
+      client: { name: client.name, ...c },
       paths,
       target,
       seconds: options.seconds,
@@ -135,7 +136,7 @@ async function verifyPair(server: HostConfig, client: HostConfig, target: string
       log,
     });
   } finally {
-    await Promise.all([s.close(), c.close()]);
+    await Promise.all([s.transport.close(), c.transport.close()]);
   }
 }
 

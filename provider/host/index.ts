@@ -18,6 +18,7 @@ const FILES = {
   ops: "host/ops.sh",
   probe: "host/probe.sh",
   replay: "host/replay.sh",
+  verify: "host/verify.sh",
   networkd: "keepers/networkd/host.sh",
   netplan: "keepers/netplan/host.sh",
   networkmanager: "keepers/networkmanager/host.sh",

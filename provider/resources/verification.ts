@@ -11,12 +11,11 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { connectionSchema, machineOf, privateKeySchema } from "../connection";
+import { connectionSchema, machineOf, privateKeySchema, usesSudo } from "../connection";
 import { canonicalJson, checkInputs, inputsFrom } from "../resource";
 import type { ProviderContext } from "../context";
 import { interfaceName, ipAddress, parseOrThrow } from "../validation";
-import { FAILURE_KINDS, formatTable, measurePair, netnsInjector, sshInjector, type FailoverSpec, type Injector, type PairResult } from "../verify";
-import type { SshTransport } from "../transport/ssh";
+import { FAILURE_KINDS, formatTable, measurePair, netnsInjector, sshInjector, type FailoverSpec, type Injector, type MeasuredHost, type PairResult } from "../verify";
 
 const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "name is lowercase letters, digits and '-'");
 const seconds = (what: string, min: number, max: number, fallback: number) =>
@@ -108,7 +107,7 @@ export type VerificationOutputs = VerificationInputs & { result: PairResult; mea
 export type FailoverInputs = Pick<VerificationInputs, "failover"> & { server: { name: string }; client: { name: string; paths: VerificationInputs["client"]["paths"] } };
 
 /** The failover of a measurement, with its injector built from the inputs. */
-export function failoverOf(inputs: FailoverInputs, transports: { server: SshTransport; client: SshTransport }): FailoverSpec | undefined {
+export function failoverOf(inputs: FailoverInputs, hosts: { server: Pick<MeasuredHost, "transport" | "sudo">; client: Pick<MeasuredHost, "transport" | "sudo"> }): FailoverSpec | undefined {
   const f = inputs.failover;
   if (!f) return undefined;
   const path = f.path ?? inputs.client.paths[0]!.dev;
@@ -118,7 +117,7 @@ export function failoverOf(inputs: FailoverInputs, transports: { server: SshTran
     injector = netnsInjector(f.inject.netns ?? inputs.server.name, failed.peerDev!);
   } else {
     const host = f.inject.host === "server" ? inputs.server.name : inputs.client.name;
-    injector = sshInjector(host, transports[f.inject.host], { ...(f.inject.carrier ? { carrier: f.inject.carrier } : {}), ...(f.inject.drop ? { drop: f.inject.drop } : {}) }, f.inject.guardSeconds);
+    injector = sshInjector(host, hosts[f.inject.host].transport, hosts[f.inject.host].sudo, { ...(f.inject.carrier ? { carrier: f.inject.carrier } : {}), ...(f.inject.drop ? { drop: f.inject.drop } : {}) }, f.inject.guardSeconds);
   }
   return { path, kinds: f.kinds, windows: { before: f.before, during: f.during, after: f.after }, injector };
 }
@@ -126,14 +125,17 @@ export function failoverOf(inputs: FailoverInputs, transports: { server: SshTran
 async function measure(context: ProviderContext, inputs: VerificationInputs): Promise<VerificationOutputs> {
   const server = context.sessionFor(inputs.server.connection, inputs.privateKey);
   const client = context.sessionFor(inputs.client.connection, inputs.privateKey);
+  const hosts = {
+    server: { name: inputs.server.name, transport: server.transport, sudo: usesSudo(inputs.server.connection) },
+    client: { name: inputs.client.name, transport: client.transport, sudo: usesSudo(inputs.client.connection) },
+  };
   const result = await measurePair({
-    server: { name: inputs.server.name, transport: server.transport },
-    client: { name: inputs.client.name, transport: client.transport },
+    ...hosts,
     paths: inputs.client.paths,
     target: inputs.target,
     seconds: inputs.seconds,
     runs: inputs.runs,
-    failover: failoverOf(inputs, { server: server.transport, client: client.transport }),
+    failover: failoverOf(inputs, hosts),
   });
   if (!result.ok) throw new Error(`MPTCP verification failed:\n${formatTable([result])}`);
   return { ...inputs, result, measuredAt: new Date().toISOString() };

@@ -16,6 +16,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellCommand, shellQuote } from "../transport/quote";
+import { verifyProgram } from "./hostCalls";
 import type { SshTransport } from "../transport/ssh";
 import type { FailureKind } from "./failover";
 
@@ -93,26 +94,8 @@ export function netnsInjector(netns: string, dev: string): Injector {
 /** Commands that fail and restore a path, per kind, as argument vectors. */
 export type FailureCommands = Partial<Record<FailureKind, { fail: string[]; restore: string[] }>>;
 
-/** The script that arms the self-restore timer and fails the path (one round trip). */
-export function armAndFailScript(commands: { fail: string[]; restore: string[] }, guardSeconds: number, guardFile: string): string {
-  const restore = shellCommand(commands.restore);
-  return [
-    `setsid sh -c ${shellQuote(`sleep ${guardSeconds}; ${restore}`)} </dev/null >/dev/null 2>&1 &`,
-    `echo $! > ${shellQuote(guardFile)}`,
-    shellCommand(commands.fail),
-    "",
-  ].join("\n");
-}
-
-/** The script that restores the path and disarms the timer. */
-export function restoreAndDisarmScript(commands: { fail: string[]; restore: string[] }, guardFile: string): string {
-  const file = shellQuote(guardFile);
-  return [shellCommand(commands.restore), `[ -f ${file} ] && kill "$(cat ${file})" 2>/dev/null`, `rm -f ${file}`, "exit 0", ""].join("\n");
-}
-
 /** Fails the path with the stack's own commands on one host, guarded by a restore timer. */
-export function sshInjector(host: string, transport: SshTransport, commands: FailureCommands, guardSeconds: number): Injector {
-  const guardFile = `/tmp/mptcp-pulumi-failover-${host}.guard`;
+export function sshInjector(host: string, transport: SshTransport, sudo: boolean, commands: FailureCommands, guardSeconds: number): Injector {
   const of = (kind: FailureKind) => {
     const c = commands[kind];
     if (!c) throw new Error(`failover: no commands for ${kind} on ${host}`);
@@ -121,10 +104,11 @@ export function sshInjector(host: string, transport: SshTransport, commands: Fai
   return {
     describe: (kind) => `${shellCommand(of(kind).fail)} on ${host}`,
     async fail(kind) {
-      await transport.run(armAndFailScript(of(kind), guardSeconds, guardFile), `fail the path (${kind})`);
+      // The guard restores the path by itself if nothing else does: armed before the failure, in the same round trip.
+      await transport.run(verifyProgram(sudo, "failover_arm", [host, guardSeconds, ...of(kind).restore], of(kind).fail), `fail the path (${kind})`);
     },
     async restore(kind) {
-      await transport.run(restoreAndDisarmScript(of(kind), guardFile), `restore the path (${kind})`);
+      await transport.run(verifyProgram(sudo, "failover_disarm", [host, ...of(kind).restore]), `restore the path (${kind})`);
     },
   };
 }

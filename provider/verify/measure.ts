@@ -7,14 +7,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { HostError } from "../errors";
-import { shellCommand, shellQuote } from "../transport/quote";
+import { shellCommand } from "../transport/quote";
 import type { SshTransport } from "../transport/ssh";
 import { analyzeFailover, type FailoverResult, type FailoverWindows, type FailureKind } from "./failover";
 import type { Injector } from "./inject";
 import { median, parseAddresses, parseIperfMbps, parseMptcpCounters, parseSubflows, type Subflow } from "./parse";
 import { measureRemedies, type RemedyResult } from "./remedies";
 import { parseMptcpInfo, parseTcpInfo, type MptcpSocketInfo, type TcpSocketInfo } from "./tcpinfo";
-import { parseTimeline, sentBytes, samplerScript, type Timeline } from "./timeline";
+import { verifyProgram } from "./hostCalls";
+import { parseTimeline, SAMPLE_INTERVAL_SECONDS, sentBytes, type Timeline } from "./timeline";
 import { judge, type Joins, type PathResult, type PathSpec } from "./verdict";
 import { adviseBuffers, analyzeWindow, BUFFERS_SCRIPT, medians, parseHostBuffers, pathRates, slowerThanBestPath, SLOWER_MARGIN, type BufferAdvice, type HostBuffers, type WindowAnalysis } from "./window";
 
@@ -51,6 +52,8 @@ export interface PairResult {
 export interface MeasuredHost {
   name: string;
   transport: SshTransport;
+  /** Whether the login reaches root through sudo (the verification's folder is made by root). */
+  sudo: boolean;
 }
 
 /** A failover to measure after the throughput runs. */
@@ -93,14 +96,15 @@ interface Run {
   port: string;
   devs: string[];
   addresses: Record<string, string[]>;
-  stopFile: string;
+  /** Names the sampler's stop flag in the client login's own folder. */
+  sampler: string;
   warmup: number;
 }
 
 /** Runs `transfer` while the client samples its links; returns the transfer's value and the timeline. */
 async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer: () => Promise<T>): Promise<{ value: T; timeline: Timeline }> {
-  const c = run.spec.client.transport;
-  const sampler = c.run(samplerScript(run.devs, Number(run.port), run.stopFile, maxSeconds + 15), `sample links (${label})`, (maxSeconds + 30) * 1000);
+  const { transport: c, sudo } = run.spec.client;
+  const sampler = c.run(verifyProgram(sudo, "sampler", [run.sampler, run.port, Math.ceil(maxSeconds + 15), SAMPLE_INTERVAL_SECONDS, ...run.devs]), `sample links (${label})`, (maxSeconds + 30) * 1000);
   // Settled here so that a failing transfer never leaves the sampler's rejection unhandled.
   const settled = sampler.then(
     (r) => ({ output: r.stdout }),
@@ -112,7 +116,7 @@ async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer:
   try {
     value = await transfer();
   } finally {
-    await c.run(`touch ${shellQuote(run.stopFile)}\n`, "stop the sampler").catch(() => undefined);
+    await c.run(verifyProgram(sudo, "sampler_stop", [run.sampler]), "stop the sampler").catch(() => undefined);
     await settled;
   }
   const outcome = await settled;
@@ -205,7 +209,6 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
   const c = client.transport;
   const log = spec.log ?? (() => undefined);
   const port = String(spec.port ?? 5201);
-  const pidFile = `/tmp/mptcp-pulumi-verify-${server.name}.pid`;
   const devs = spec.paths.map((p) => p.dev);
   for (const [t, h] of [[s, server], [c, client]] as const) {
     const missing = (await t.run("for p in iperf3 mptcpize ss; do command -v $p >/dev/null || echo $p; done\n", "check prerequisites")).stdout.trim();
@@ -214,12 +217,12 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
   const addresses = parseAddresses(await sh(c, ["ip", "-o", "addr", "show"], "list addresses"));
   for (const d of devs) if (!addresses[d]) throw new Error(`${client.name}: link ${d} has no address (ip -o addr show)`);
   const warmup = spec.warmup ?? 0;
-  const run: Run = { spec, port, devs, addresses, stopFile: `/tmp/mptcp-pulumi-sampler-${client.name}.stop`, warmup };
+  const run: Run = { spec, port, devs, addresses, sampler: client.name, warmup };
   const readBuffers = async (t: SshTransport) => parseHostBuffers((await t.run(BUFFERS_SCRIPT, "read socket buffer sysctls")).stdout);
   const buffers = { server: await readBuffers(s), client: await readBuffers(c) };
   const others = spec.eachPath ? spec.paths.slice(1) : [];
   for (const p of others) if (!p.peerAddress) throw new Error(`${client.name}: path ${p.dev} has no server address to measure single-path TCP to`);
-  await s.run(`[ -f ${pidFile} ] && kill $(cat ${pidFile}) 2>/dev/null; rm -f ${pidFile}\nmptcpize run iperf3 -s -D -p ${port} -I ${pidFile}\nsleep 0.3\n`, "start iperf3 server (mptcpize)");
+  await s.run(verifyProgram(server.sudo, "iperf_server_start", [port, server.name]), "start iperf3 server (mptcpize)");
   const tcp: number[] = [];
   const tcpRuns: Array<Record<string, number>> = [];
   const mptcp: number[] = [];
@@ -296,7 +299,8 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
       timelines.push(result.timeline);
     }
   } finally {
-    await s.run(`[ -f ${pidFile} ] && kill $(cat ${pidFile}) 2>/dev/null; rm -f ${pidFile}; exit 0\n`, "stop iperf3 server");
+    // A failure here must not hide the measurement's own error.
+    await s.run(verifyProgram(server.sudo, "iperf_server_stop", [server.name]), "stop iperf3 server").catch((error: unknown) => log(`${server.name}: ${error instanceof Error ? error.message : String(error)}`));
   }
   const delta = (a: Record<string, number>, b: Record<string, number>, k: string) => (b[k] ?? 0) - (a[k] ?? 0);
   const joins = {

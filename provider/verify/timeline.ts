@@ -4,10 +4,9 @@
  * sampler is a plain sh loop (reads of /sys and one `ss` per sample), so it costs the host
  * little and needs nothing installed.
  */
-import { shellQuote } from "../transport/quote";
 import { bareAddress } from "./parse";
 
-/** Seconds between samples. */
+/** Seconds between samples (the sampler in provider/host/verify.sh takes it as an argument). */
 export const SAMPLE_INTERVAL_SECONDS = 0.1;
 
 /** One sample: seconds since the timeline's start, cumulative bytes sent and subflows per link. */
@@ -24,27 +23,6 @@ export interface Timeline {
   samples: Sample[];
   /** Marks such as a failure and a restore, in seconds on the same axis. */
   events: Array<{ t: number; label: string }>;
-}
-
-/** The sampler: runs until `stopFile` exists or `maxSeconds` pass, one line per sample. */
-export function samplerScript(devs: readonly string[], port: number, stopFile: string, maxSeconds: number): string {
-  const reads = devs.map((d, i) => `read b${i} < ${shellQuote(`/sys/class/net/${d}/statistics/tx_bytes`)} || b${i}=0`).join("; ");
-  const values = devs.map((_, i) => `$b${i}`).join(" ");
-  const filter = shellQuote(`( dport = :${port} )`);
-  return [
-    `rm -f ${shellQuote(stopFile)}`,
-    `echo "E $(date +%s%N)"`,
-    "read up _ < /proc/uptime",
-    `end=$(( \${up%.*} + ${Math.ceil(maxSeconds)} ))`,
-    `while [ ! -e ${shellQuote(stopFile)} ] && [ "\${up%.*}" -lt "$end" ]; do`,
-    "  read up _ < /proc/uptime",
-    `  ${reads}`,
-    `  echo "S $up ${values} $(ss -tnH state established ${filter} | awk '{ printf "%s,", $3 }')"`,
-    `  sleep ${SAMPLE_INTERVAL_SECONDS}`,
-    "done",
-    `rm -f ${shellQuote(stopFile)}`,
-    "",
-  ].join("\n");
 }
 
 /** Which link a local address belongs to, given each link's addresses. */

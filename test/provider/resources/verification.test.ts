@@ -53,7 +53,7 @@ describe("MptcpVerification inputs", () => {
 
   it("fails the first path by default, at the server's end of it, in the server's namespace", async () => {
     const inputs = (await verificationProvider.check!({}, { ...valid, failover: { inject: { via: "netns" } } })).inputs as Parameters<typeof failoverOf>[0];
-    const none = {} as SshTransport;
+    const none = { transport: {} as SshTransport, sudo: false };
     const f = failoverOf(inputs, { server: none, client: none })!;
     expect(f.path).toBe("eno1");
     expect(f.injector.describe("carrier")).toBe("server1's eno1 set down (carrier loss at the client)");

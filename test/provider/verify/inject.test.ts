@@ -1,9 +1,15 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { armAndFailScript, dropRules, restoreAndDisarmScript } from "../../../provider/verify/inject";
+import { dropRules } from "../../../provider/verify/inject";
+import { verifyProgram } from "../../../provider/verify/hostCalls";
+import { runIsolated } from "../../support/hostRun";
+
+/** A failover guard's run: the arm (with its failure), optionally the disarm, in one isolated host. */
+function guarded(seconds: number, then: string): ReturnType<typeof runIsolated> {
+  const restore = ["sh", "-c", "echo restored >> /run/log"];
+  const arm = verifyProgram(false, "failover_arm", ["eno1", seconds, ...restore], ["sh", "-c", "echo failed >> /run/log"]);
+  const disarm = verifyProgram(false, "failover_disarm", ["eno1", ...restore]);
+  return runIsolated(`sh -c "$1" && ${then.replace("DISARM", 'sh -c "$2" && ')} cat /run/log`, { args: [arm, disarm] });
+}
 
 describe("failure injection", () => {
   it("drops a link's packets both ways with nftables netdev hooks", () => {
@@ -13,28 +19,28 @@ describe("failure injection", () => {
   });
 
   it("arms a restore timer before failing, so a host cut off still restores itself", () => {
-    const dir = mkdtempSync(join(tmpdir(), "inject-"));
-    try {
-      const log = join(dir, "log");
-      const guard = join(dir, "guard");
-      const commands = { fail: ["sh", "-c", `echo failed >> ${log}`], restore: ["sh", "-c", `echo restored >> ${log}`] };
-      // Nobody disarms: the timer restores by itself.
-      execFileSync("sh", ["-c", armAndFailScript(commands, 1, guard)]);
-      expect(readFileSync(log, "utf8")).toBe("failed\n");
-      execFileSync("sleep", ["1.5"]);
-      expect(readFileSync(log, "utf8")).toBe("failed\nrestored\n");
-      // Disarmed in time: restored once, by us.
-      execFileSync("sh", ["-c", armAndFailScript(commands, 2, guard)]);
-      execFileSync("sh", ["-c", restoreAndDisarmScript(commands, guard)]);
-      execFileSync("sleep", ["2.5"]);
-      expect(readFileSync(log, "utf8")).toBe("failed\nrestored\nfailed\nrestored\n");
-      expect(existsSync(guard)).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(guarded(1, "sleep 1.5 &&").stdout).toBe("failed\nrestored\n");
+  });
+
+  it("restores once when disarmed in time: the timer is gone", () => {
+    expect(guarded(2, "DISARM sleep 2.5 &&").stdout).toBe("failed\nrestored\n");
+  });
+
+  it("keeps its guard in the login's own folder: a pid planted in /tmp is never signalled", () => {
+    // The old guard lived at /tmp/mptcp-pulumi-failover-HOST.guard, which any local user may write.
+    const plant = 'mount -t tmpfs none /tmp; sleep 30 >/dev/null 2>&1 & victim=$!; echo "$victim" > /tmp/mptcp-pulumi-failover-eno1.guard';
+    const disarm = verifyProgram(false, "failover_disarm", ["eno1", "true"]);
+    const r = runIsolated(`${plant}; sh -c "$1"; kill -0 "$victim" && echo alive; kill "$victim"`, { args: [disarm] });
+    expect(r.stdout).toContain("alive");
+  });
+
+  it("signals no pid its own file does not name plainly (a word like -15 before it, as `kill $(cat f)` would take)", () => {
+    const iperf = verifyProgram(false, "iperf_server_stop", ["server1"]);
+    const r = runIsolated(`sleep 30 >/dev/null 2>&1 & victim=$!; d=$(sh -c "$1"; ls -d /run/mptcp-pulumi/ns-*/work-0); echo "-15 $victim" > "$d/iperf3-server1.pid"; sh -c "$1"; kill -0 "$victim" && echo alive; kill "$victim"; ls "$d"`, { args: [iperf] });
+    expect(r.stdout).toBe("alive\n");
   });
 
   it("quotes the stack's words exactly once", () => {
-    expect(armAndFailScript({ fail: ["ip", "link", "set", "eno1; reboot", "down"], restore: ["true"] }, 30, "/tmp/g")).toContain("ip link set 'eno1; reboot' down");
+    expect(verifyProgram(false, "failover_arm", ["eno1", 30, "true"], ["ip", "link", "set", "eno1; reboot", "down"])).toContain("ip link set 'eno1; reboot' down");
   });
 });

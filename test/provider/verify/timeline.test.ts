@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bytesBetween, devOf, mbpsBetween, parseTimeline, rates, samplerScript, sentBytes } from "../../../provider/verify/timeline";
+import { verifyProgram } from "../../../provider/verify/hostCalls";
+import { bytesBetween, devOf, mbpsBetween, parseTimeline, rates, SAMPLE_INTERVAL_SECONDS, sentBytes } from "../../../provider/verify/timeline";
+import { runIsolated } from "../../support/hostRun";
 
 const ADDRS = { eno1: ["10.0.0.2"], eno2: ["192.168.0.2"] };
 const OUTPUT = `E 1796014028714746616
@@ -41,21 +43,17 @@ describe("timeline", () => {
     expect(devOf("172.16.0.2:1", ADDRS)).toBeUndefined();
   });
 
-  it("samples a real link several times a second and stops on its stop file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sampler-"));
-    try {
-      const stop = join(dir, "stop");
-      const script = samplerScript(["lo"], 5201, stop, 10);
-      const started = Date.now();
-      // The sampler stops itself once the stop file appears.
-      const runner = `( sleep 0.6; touch ${stop} ) & sh -c "$1"`;
-      const out = execFileSync("sh", ["-c", runner, "sh", script], { encoding: "utf8" });
-      expect(Date.now() - started).toBeLessThan(5000);
-      const t = parseTimeline(out, ["lo"], { lo: ["127.0.0.1"] }, "lo");
-      expect(t.samples.length).toBeGreaterThanOrEqual(3);
-      expect(Math.abs(t.startEpochMs - started)).toBeLessThan(2000);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it("samples a real link several times a second and stops when told, its flag in the login's own folder", () => {
+    const sampler = verifyProgram(false, "sampler", ["m1", 5201, 10, SAMPLE_INTERVAL_SECONDS, "lo"]);
+    const stop = verifyProgram(false, "sampler_stop", ["m1"]);
+    const started = Date.now();
+    // A stop flag in /tmp (where the old sampler looked) must not end it; its own flag does.
+    const r = runIsolated(`mount -t tmpfs none /tmp; ( sleep 0.5; : > /tmp/mptcp-pulumi-sampler-m1.stop; sleep 0.5; sh -c "$2" ) & sh -c "$1"`, { args: [sampler, stop] });
+    expect(r.status, r.stderr).toBe(0);
+    const t = parseTimeline(r.stdout, ["lo"], { lo: ["127.0.0.1"] }, "lo");
+    expect(t.samples.length).toBeGreaterThanOrEqual(6);
+    expect(t.samples.at(-1)!.t).toBeLessThan(3);
+    expect(Math.abs(t.startEpochMs - started)).toBeLessThan(2000);
   });
+
 });
