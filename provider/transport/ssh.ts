@@ -12,6 +12,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostError, hostSpelling } from "../errors";
+import { parseJumps, proxyCommand } from "./jump";
 
 /** Where and how to reach a host; all fields are validated by the connection schema first. */
 export interface SshTarget {
@@ -93,10 +94,7 @@ export class SshTransport {
     args.push(
       "-p", String(t.port),
       "-l", t.user,
-      "-o", "BatchMode=yes",
-      "-o", `ConnectTimeout=${t.connectTimeoutSeconds}`,
-      "-o", "ServerAliveInterval=10",
-      "-o", "ServerAliveCountMax=3",
+      ...this.policyOptions(),
       "-o", `StrictHostKeyChecking=${t.hostKeyPolicy === "strict" ? "yes" : "accept-new"}`,
       "-o", "ControlMaster=auto",
       "-o", `ControlPath=${this.controlPath()}`,
@@ -104,10 +102,34 @@ export class SshTransport {
     );
     const knownHosts = this.knownHostsFile();
     if (knownHosts) args.push("-o", `UserKnownHostsFile=${knownHosts}`);
-    const key = this.identityFile();
-    if (key) args.push("-i", key, "-o", "IdentitiesOnly=yes");
-    if (t.proxyJump) args.push("-J", t.proxyJump);
+    args.push(...this.keyOptions());
+    if (t.proxyJump) args.push("-o", `ProxyCommand=${proxyCommand(parseJumps(t.proxyJump), this.jumpOptions())}`);
     return args;
+  }
+
+  /** What every ssh of ours says, the target's and each jump hop's: never prompt, time out, notice a dead peer. */
+  private policyOptions(): string[] {
+    return ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${this.target.connectTimeoutSeconds}`, "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"];
+  }
+
+  private keyOptions(): string[] {
+    const key = this.identityFile();
+    return key ? ["-i", key, "-o", "IdentitiesOnly=yes"] : [];
+  }
+
+  /**
+   * A jump hop's options: the target's config file, policy, key and host-key policy, checked
+   * against the user's known_hosts file (a pinned hostKey names the target alone).
+   */
+  private jumpOptions(): string[] {
+    const t = this.target;
+    return [
+      ...(t.sshConfigPath ? ["-F", t.sshConfigPath] : []),
+      ...this.policyOptions(),
+      "-o", `StrictHostKeyChecking=${t.hostKeyPolicy === "strict" ? "yes" : "accept-new"}`,
+      ...(t.knownHostsPath ? ["-o", `UserKnownHostsFile=${t.knownHostsPath}`] : []),
+      ...this.keyOptions(),
+    ];
   }
 
   /** Runs a POSIX sh script on the host (sent on stdin); resolves on exit 0, else throws. */
