@@ -9,6 +9,7 @@ import { REPLAY_TRIGGERS } from "../keepers";
 import { BOOT_ORDER, bootPartPath, partIsCurrent, persistPart, type PartRecord } from "../keepers/kernel";
 import { sysctlFilePath, sysctlFileText } from "../persist";
 import type { ActualEndpoint, HostFacts, HostState, MptcpLimits } from "../state/types";
+import { mptcpdRefusals } from "../keepers/mptcpd";
 import { PlanError, type ResourceDefinition } from "../resource";
 import { describeEndpoint, foreignFields, foreignOn, foreignSettled, planForeign, removedForeign, restoreForeign } from "./foreign";
 import { planSysctls, rememberPrevious, restoreSysctls } from "./sysctl";
@@ -93,6 +94,8 @@ export function planHost(desired: HostInputs, actual: HostState, previous: HostO
   if (!actual.facts.mptcpAvailable) {
     throw new PlanError(desired.connection, "MPTCP host", `kernel ${actual.facts.kernelRelease} has no MPTCP (no net.mptcp sysctls); MPTCP needs Linux >= 5.6 with CONFIG_MPTCP=y`);
   }
+  const refused = mptcpdRefusals(actual.facts.managers.mptcpd, { limits: desired.limits !== undefined, endpoints: desired.declaredEndpoints.length });
+  if (refused.length > 0) throw new PlanError(desired.connection, "MPTCP host", refused.map((f) => `${f.property}: ${f.reason}`).join("; "));
   const changes = planSysctls(desired.connection, "MPTCP host", hostSysctls(desired, actual), previous?.previous.sysctls ?? {}, actual, SYSCTL_FILE, desired.persist);
   const wanted = desired.limits ?? (previous?.previous.limits ? previous.previous.limits : undefined);
   if (wanted && (actual.limits?.subflows !== wanted.subflows || actual.limits?.addAddrAccepted !== wanted.addAddrAccepted)) {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tierHarness } from "../lab/harness";
-import { eventsOf, labName, pickLabs, REFUSALS, runMatrixLab, type Cell } from "./matrix";
+import { eventsOf, labName, pickLabs, refusalsOf, runMatrixLab, type Cell } from "./matrix";
 
 const sd = tierHarness("systemd");
 const SLOW = 1_800_000;
@@ -28,7 +28,7 @@ for (const l of labs) {
     }, SLOW);
 
     const outcome = (event: string) => cells.find((c) => c.event === event)?.outcome ?? { kind: "not run (an earlier step failed)" };
-    for (const r of REFUSALS.filter((x) => x.flavors.includes(l.flavor))) {
+    for (const r of refusalsOf(l)) {
       it(`refused before any change: ${r.name}`, () => {
         expect(outcome(r.name)).toMatchObject({ kind: "refused" });
       });
