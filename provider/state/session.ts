@@ -7,12 +7,18 @@ import { randomBytes } from "node:crypto";
 import { argvOf, HostError } from "../errors";
 import { dependenciesOf, inverseAll, mayCutSession, type Operation } from "../operations";
 import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type Preconditions, type ScriptRun } from "../protocol";
-import type { SshTransport } from "../transport/ssh";
+import type { RemoteResult, SshTransport } from "../transport/ssh";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
 
-/** A host as this provider process sees it during one operation. */
-export class HostSession {
+/** What a session needs of its transport: run a script on the host, and name the host. */
+export interface ScriptTransport {
+  run(script: string, what: string, timeoutMs?: number): Promise<RemoteResult>;
+  describe(): string;
+}
+
+/** A host as this provider process sees it during one operation (over SSH, or in tests a namespace). */
+export class HostSession<T extends ScriptTransport = SshTransport> {
   private cached: Promise<HostState> | undefined;
   private readonly extraSysctls = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -20,7 +26,7 @@ export class HostSession {
   readonly roundTrips = { read: 0, apply: 0 };
 
   constructor(
-    readonly transport: SshTransport,
+    readonly transport: T,
     private readonly confirmSeconds = 0,
     /** Privileged commands go through sudo (a non-root login). */
     private readonly sudo = false,
