@@ -124,10 +124,30 @@ export const tableId = z
 /** A sysctl key in dotted form under a namespace we know (net, vm, kernel, fs). */
 export const sysctlKey = z
   .string()
-  .regex(
-    /^(net|vm|kernel|fs)(\.[A-Za-z0-9_-]+){1,6}$/,
-    "sysctl keys are dotted names under net., vm., kernel. or fs. (letters, digits, '_' and '-')",
-  );
+  // A '/' stands for a '.' inside an interface name (VLAN eth0.100: net.ipv4.conf.eth0/100.rp_filter), as sysctl -a prints it.
+  .regex(/^[a-z]+(\.[A-Za-z0-9_/-]+){1,6}$/, "sysctl keys are dotted names (letters, digits, '_', '-', and '/' for a '.' in an interface name)")
+  // kernel.*, vm.* and fs.* hold root-equivalent keys (kernel.modprobe, kernel.core_pattern, fs.protected_symlinks) and are not networking.
+  .refine((k) => k.startsWith("net."), "only net.* keys are tuned here (kernel.*, vm.* and fs.* are outside MPTCP networking, and some of them hand out root)");
+
+/** Vector sysctls and how many numbers each takes: a short write keeps the old tail (the kernel fills nothing in). */
+const SYSCTL_VECTORS: Readonly<Record<string, number>> = {
+  "net.ipv4.tcp_rmem": 3,
+  "net.ipv4.tcp_wmem": 3,
+  "net.ipv4.tcp_mem": 3,
+  "net.ipv4.udp_mem": 3,
+  "net.ipv4.ip_local_port_range": 2,
+};
+
+/** Why a sysctl value would not mean what it says on the host, if it would not: octal or hex numbers, short vectors. */
+export function sysctlValueProblem(key: string, value: string): string | undefined {
+  const words = value.trim().split(/\s+/);
+  // The kernel parses integers in base 0: 010 is 8 and 0x20 is 32, and reads back in decimal.
+  const odd = words.find((w) => /^-?0\d+$/.test(w) || /^-?0x/i.test(w));
+  if (odd !== undefined) return `${odd} is read by the kernel as ${/x/i.test(odd) ? "hexadecimal" : "octal"}; write the number in decimal (${Number.parseInt(odd, /x/i.test(odd) ? 16 : 8)})`;
+  const want = SYSCTL_VECTORS[key];
+  if (want !== undefined && words.length !== want) return `${key} takes ${want} numbers (got ${words.length}); a shorter value keeps the old tail`;
+  return undefined;
+}
 
 /** A sysctl value: one line of words (numbers, names, addresses), tabs or spaces between them. */
 export const sysctlValue = z

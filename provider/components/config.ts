@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { connectionFileProblems, connectionSchema, hostedSchema } from "../connection";
 import { endpointText } from "../model/endpoint";
+import { groupRules } from "./groupRules";
 import { endpointFields, endpointRules, MAX_ENDPOINTS } from "../resources/endpoint";
 import { hostSchema } from "../resources/host";
 import { addressList, interfaceFields } from "../resources/interface";
@@ -192,7 +193,7 @@ export function crossChecks(config: GroupConfig, projectRoot: string): CheckFail
     }),
   );
 
-  failures.push(...pairChecks(config));
+  failures.push(...groupRules(config), ...pairChecks(config));
   return failures;
 }
 

@@ -9,10 +9,15 @@ import { persistSysctls, sysctlFilePath, sysctlFileText } from "../persist";
 import { normalizeSysctlValue } from "../state/probe";
 import type { HostState } from "../state/types";
 import { PlanError, type ResourceDefinition } from "../resource";
-import { sysctlKey, sysctlValue } from "../validation";
+import { sysctlKey, sysctlValue, sysctlValueProblem } from "../validation";
 
 /** Keys and values, values in the kernel's spacing (the stack config composes them too). */
-export const sysctlValues = z.record(sysctlKey, sysctlValue.transform((v) => normalizeSysctlValue(v)));
+export const sysctlValues = z.record(sysctlKey, sysctlValue.transform((v) => normalizeSysctlValue(v))).superRefine((values, ctx) => {
+  for (const [key, value] of Object.entries(values)) {
+    const problem = sysctlValueProblem(key, value);
+    if (problem) ctx.addIssue({ code: "custom", path: [key], message: problem });
+  }
+});
 
 /** Sysctl tuning inputs. */
 export const sysctlSchema = z.strictObject({

@@ -42,11 +42,20 @@ describe("sysctlSchema", () => {
     expect(checkFailures(sysctlSchema, { name: "tuning", values: {} })).toEqual([{ property: "values", reason: expect.stringContaining("at least one key") }]);
   });
 
-  it("refuses a key outside the known namespaces", () => {
-    const failures = checkFailures(sysctlSchema, { name: "tuning", values: { "dev.raid.speed_limit_min": "1000" } });
+  it("refuses a key outside net.*", () => {
+    const failures = checkFailures(sysctlSchema, { name: "tuning", values: { "kernel.modprobe": "/tmp/x" } });
     expect(failures).toHaveLength(1);
     expect(failures[0]!.property.startsWith("values")).toBe(true);
-    expect(failures[0]!.reason).toContain("net., vm., kernel. or fs.");
+    expect(failures[0]!.reason).toContain("only net.* keys are tuned here");
+  });
+
+  it.each([
+    ["net.ipv4.tcp_fin_timeout", "010", "octal; write the number in decimal (8)"],
+    ["net.ipv4.tcp_fin_timeout", "0x20", "hexadecimal; write the number in decimal (32)"],
+    ["net.ipv4.tcp_rmem", "4096 131072", "takes 3 numbers (got 2)"],
+    ["net.ipv4.ip_local_port_range", "1024", "takes 2 numbers (got 1)"],
+  ])("refuses %s = %j, which the host would read otherwise: %s", (key, value, reason) => {
+    expect(checkFailures(sysctlSchema, { name: "tuning", values: { [key]: value } })).toEqual([{ property: `values.${key}`, reason: expect.stringContaining(reason) }]);
   });
 
   it("refuses a value with a newline on the key's path", () => {
@@ -66,7 +75,7 @@ describe("sysctlSchema", () => {
   });
 
   it("refuses a name that cannot name a file on name", () => {
-    const failures = checkFailures(sysctlSchema, { name: "../etc/passwd", values: { "vm.swappiness": 10 } });
+    const failures = checkFailures(sysctlSchema, { name: "../etc/passwd", values: { "net.ipv4.tcp_fin_timeout": 10 } });
     expect(failures).toEqual([{ property: "name", reason: expect.stringContaining("lowercase letters, digits and '-'") }]);
   });
 });
@@ -218,6 +227,6 @@ describe("sysctlDefinition", () => {
   it("replaces on a new name only", () => {
     const old = outputsOf(tuning({ values: LAB_VALUES }), {});
     expect(sysctlDefinition.replaces(old, tuning({ name: "other", values: LAB_VALUES }))).toEqual(["name"]);
-    expect(sysctlDefinition.replaces(old, tuning({ values: { "vm.swappiness": 10 } }))).toEqual([]);
+    expect(sysctlDefinition.replaces(old, tuning({ values: { "net.ipv4.tcp_fin_timeout": 10 } }))).toEqual([]);
   });
 });
