@@ -156,7 +156,8 @@ export const REFUSALS: readonly RefusalCase[] = [
     edit: () => undefined,
     says: [/mptcpd runs \(mptcp\.service\) with its addr_adv plugin/, /Fix: systemctl disable --now mptcp\.service/],
     fix: (h) => {
-      for (const s of SERVERS) h.onHost(s, "systemctl", "disable", "--now", "mptcp.service");
+      // The endpoints mptcpd added stay after it stops; the admin clears them (none is the stack's yet).
+      for (const s of SERVERS) h.onHost(s, "sh", "-c", "systemctl disable --now mptcp.service && ip mptcp endpoint flush");
     },
   },
   {
@@ -254,7 +255,9 @@ export function missingObjects(h: TierHarness, hosts: HostConfig[]): string[] {
 
 /** Everything a refused `up` must leave as it was: the kernel's state and the managers' files. */
 export function untouched(h: TierHarness, server: string): string {
-  const managers = h.onHost(server, "sh", "-c", "ls -aR /etc/network /etc/NetworkManager 2>&1; cat /etc/NetworkManager/system-connections/* 2>&1; true");
+  // NetworkManager's settings, not its keyfiles' text: NM rewrites a keyfile at every modify (uuid=, timestamp=).
+  const nm = "if systemctl -q is-active NetworkManager; then for c in $(nmcli -g NAME connection show); do nmcli -g connection.mptcp-flags,ipv4.method,ipv4.addresses,ipv4.routes,ipv4.routing-rules,ipv6.method,ipv6.addresses,ipv6.routes,ipv6.routing-rules connection show \"$c\"; done; fi";
+  const managers = h.onHost(server, "sh", "-c", `ls -aR /etc/network /etc/NetworkManager/dispatcher.d 2>&1; ${nm}; true`);
   // A reboot or a re-created NIC renumbers the links and gives them new link-local addresses.
   const kernel = snapshot(server, h.onHost).replace(/@if\d+/g, "").replace(/ fe80::[0-9a-f:]+\/64/g, "").replace(/[ \t]+/g, " ");
   return `${kernel}---\n${managers}`;

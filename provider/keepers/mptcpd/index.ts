@@ -28,7 +28,7 @@ export function mptcpdRefusals(mptcpd: MptcpdFacts, claims: PathManagerClaims): 
       property: claims.limits ? "limits" : "declaredEndpoints",
       reason:
         "mptcpd runs (mptcp.service) with its addr_adv plugin, which sets the path manager's limits and adds endpoints of its own whenever a local address appears or goes: " +
-        "it would undo the stack's limits and endpoints. Fix: systemctl disable --now mptcp.service (mptcpize works without it), then run up again",
+        "it would undo the stack's limits and endpoints. Fix: systemctl disable --now mptcp.service (mptcpize works without it); the endpoints it added stay (ip mptcp endpoint show), so delete those you do not want; then run up again",
     },
   ];
 }
