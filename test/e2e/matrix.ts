@@ -4,13 +4,15 @@
  * and without a priority, an IPv6 table) on each flavor of the systemd tier, then the network
  * manager's own events one at a time. Every cell ends one of two ways: kept (the objects are on
  * the host, read there with `ip`, and `preview --refresh --expect-no-changes` passes without an
- * `up`), or refused at the first `up` before any change, naming the manager and the fix.
+ * `up`), or refused at the first `up` before any change, naming the manager and the fix. The
+ * provider logs in as a non-root user with exactly the README's sudoers lines.
  * test/e2e/matrix.test.ts asserts the cells; `npm run events` prints them.
  */
 import { spawnSync } from "node:child_process";
 import { TempProject } from "../../scripts/tempProject";
 import { snapshot, type TierHarness } from "../lab/harness";
 import { keyPaths, labHosts, stackHosts, TOPOLOGY } from "../lab/topology";
+import { addDeployLogin, DEPLOY } from "../lab/users";
 
 /** A network stack of the systemd tier (test/lab/tier-systemd.sh). */
 export type Flavor = "plain" | "ifupdown" | "netplan" | "networkd" | "networkmanager";
@@ -121,6 +123,8 @@ export function variationHosts(): HostConfig[] {
   const hosts = stackHosts(labHosts("systemd"), keyPaths("systemd")) as HostConfig[];
   return hosts.map((h, i) => {
     const n = i + 1;
+    // A non-root login with exactly the README's sudoers lines, on every flavor.
+    h["connection"].user = DEPLOY;
     const v6 = `fd00:2::${n}`;
     h["interfaces"][0].addresses.push(`10.0.1.${n}/24`);
     h["interfaces"][1].addresses.push(`${v6}/64`);
@@ -256,7 +260,7 @@ export function missingObjects(h: TierHarness, hosts: HostConfig[]): string[] {
 /** Everything a refused `up` must leave as it was: the kernel's state and the managers' files. */
 export function untouched(h: TierHarness, server: string): string {
   // NetworkManager's settings, not its keyfiles' text: NM rewrites a keyfile at every modify (uuid=, timestamp=).
-  const nm = "if systemctl -q is-active NetworkManager; then for c in $(nmcli -g NAME connection show); do nmcli -g connection.mptcp-flags,ipv4.method,ipv4.addresses,ipv4.routes,ipv4.routing-rules,ipv6.method,ipv6.addresses,ipv6.routes,ipv6.routing-rules connection show \"$c\"; done; fi";
+  const nm = "if systemctl -q is-active NetworkManager; then for c in $(nmcli -g NAME connection show | sort); do nmcli -g connection.mptcp-flags,ipv4.method,ipv4.addresses,ipv4.routes,ipv4.routing-rules,ipv6.method,ipv6.addresses,ipv6.routes,ipv6.routing-rules connection show \"$c\"; done; fi";
   const managers = h.onHost(server, "sh", "-c", `ls -aR /etc/network /etc/NetworkManager/dispatcher.d 2>&1; ${nm}; true`);
   // A reboot or a re-created NIC renumbers the links and gives them new link-local addresses.
   const kernel = snapshot(server, h.onHost).replace(/@if\d+/g, "").replace(/ fe80::[0-9a-f:]+\/64/g, "").replace(/[ \t]+/g, " ");
@@ -268,7 +272,9 @@ export function lineChanges(before: readonly string[], after: readonly string[])
   const lines = (t: readonly string[]) => t.flatMap((x, i) => x.split("\n").map((l) => `${SERVERS[i]}: ${l}`));
   const b = lines(before);
   const a = lines(after);
-  return [...a.filter((l) => !b.includes(l)).map((l) => `+ ${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `- ${l}`)];
+  const changed = [...a.filter((l) => !b.includes(l)).map((l) => `+ ${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `- ${l}`)];
+  if (changed.length > 0) return changed;
+  return [a.length === b.length ? "(the same lines, in another order)" : `(the same lines, ${b.length} before and ${a.length} after: some repeated)`];
 }
 
 /** Resource names a `preview --json` would change (the stack's own outputs aside). */
@@ -313,7 +319,10 @@ export function runMatrixLab(h: TierHarness, l: MatrixLab, o: MatrixOptions): Ce
   };
   o.log(`${name}: lab up`);
   h.lab("up", "--flavor", l.flavor, "--release", l.release, ...(l.mptcpd ? ["--mptcpd"] : []));
-  for (const s of SERVERS) h.onHost(s, "sh", "-c", 'mkdir -p "${1%/*}" && printf "%s" "$2" > "$1"', "sh", RT_TABLES_FILE, RT_TABLES);
+  for (const s of SERVERS) {
+    h.onHost(s, "sh", "-c", 'mkdir -p "${1%/*}" && printf "%s" "$2" > "$1"', "sh", RT_TABLES_FILE, RT_TABLES);
+    addDeployLogin(h, s);
+  }
   const project = new TempProject(`matrix-${l.flavor}${l.mptcpd ? "-mptcpd" : ""}-${l.release}`, { "mptcp-pulumi:hosts": variationHosts() });
   try {
     for (const r of refusalsOf(l)) {

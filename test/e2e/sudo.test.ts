@@ -7,24 +7,15 @@
  * only there and vanish with `lab down`; the user has no home directory, so nothing is written
  * to the filesystem the servers share with this machine.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshLab, onHost, ROOT } from "../lab/harness";
+import { freshLab, onHost } from "../lab/harness";
+import { documentedSudoers } from "../lab/users";
 import { TempProject } from "./project";
 
 const STACK = "e2esudo";
 const USER = "mptcpdeploy";
 const SERVERS = ["server1", "server2"];
 let project: TempProject;
-
-/** The sudoers lines, exactly as the README documents them (its fenced `sudoers` block). */
-function documentedSudoers(user: string): string {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const block = /```sudoers\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error("README.md has no ```sudoers block");
-  return block[1]!.replaceAll("deploy", user);
-}
 
 beforeAll(() => {
   freshLab();
