@@ -2,6 +2,7 @@
  * The GitOps workflow (.github/workflows/mptcp.yml), read as data: what triggers it, which job
  * runs on which event, what each job runs, where the SSH key comes from, and what it may touch.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
@@ -136,6 +137,18 @@ describe("the GitOps workflow", () => {
     expect(workflow.env?.["PULUMI_ACCESS_TOKEN"]).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
     expect(workflow.env?.["PULUMI_CONFIG_PASSPHRASE"]).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
     expect(workflow.env?.["PULUMI_BACKEND_URL"]).toContain("vars.PULUMI_BACKEND_URL");
+  });
+
+  it("runs only npm scripts the repository has, in shell that parses", () => {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { scripts: Record<string, string> };
+    const steps = Object.values(workflow.jobs).flatMap((j) => j.steps.filter((s) => s.run !== undefined));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) {
+      for (const [, script] of step.run!.matchAll(/npm run ([a-z:-]+)/g)) expect(Object.keys(pkg.scripts), `${step.name}: npm run ${script}`).toContain(script);
+      // GitHub runs each step with bash -e; ${{ }} expressions are filled in before.
+      const r = spawnSync("bash", ["-n"], { input: step.run!.replace(/\$\{\{[^}]*\}\}/g, "x"), encoding: "utf8" });
+      expect(r.status, `${step.name}: ${r.stderr}`).toBe(0);
+    }
   });
 
   it("reads the repository and nothing more; only preview may write, and only PR comments", () => {
