@@ -82,11 +82,12 @@ sd_customize() {
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$root/etc/ssh/ssh_host_ed25519_key"
   sd_write "$root" /root/.ssh/authorized_keys 0600 <"$LAB/id_ed25519.pub"
   chmod 0700 "$root/root/.ssh"
-  # A container has no udev and a read-only /sys, so `udevadm trigger` (which `netplan apply`
-  # runs to re-apply .link files) fails there; the rest of udevadm is left as it is.
+  # A container has no udev and a read-only /sys, so `udevadm trigger` and `udevadm control
+  # --reload` (which `netplan apply` runs, netplan 1.1 on Debian 13 the latter too) fail there;
+  # the rest of udevadm is left as it is.
   # shellcheck disable=SC2016 # the server's shell expands these
-  printf '%s\n' '#!/bin/sh' '# mptcp-pulumi lab: no udev inside a container; tolerate trigger/settle (see test/lab/README.md)' \
-    'case "$1" in trigger | settle) /usr/bin/udevadm "$@" 2>/dev/null; exit 0 ;; esac' 'exec /usr/bin/udevadm "$@"' |
+  printf '%s\n' '#!/bin/sh' '# mptcp-pulumi lab: no udev inside a container; tolerate trigger/settle/control (see test/lab/README.md)' \
+    'case "$1" in trigger | settle | control) /usr/bin/udevadm "$@" 2>/dev/null; exit 0 ;; esac' 'exec /usr/bin/udevadm "$@"' |
     sd_write "$root" /usr/local/sbin/udevadm 0755
   case $flavor in
     netplan)
