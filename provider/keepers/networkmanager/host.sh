@@ -49,6 +49,28 @@ nm_apply() {
   na_uuid=$1 na_device=$2
   shift 2
   if [ $# -gt 0 ]; then as_root nmcli connection modify uuid "$na_uuid" "$@" || return 1; fi
-  as_root nmcli device reapply "$na_device"
+  as_root nmcli device reapply "$na_device" || return 1
+  nm_settle "$na_uuid" "$na_device"
+}
+
+# NetworkManager 1.52 (Debian 13) puts a new IPv4 address on the device a moment after reapply
+# returns (measured: missing right after it, there 0.3 s later); 1.42 before it returns. Waits,
+# at most 5 s, until the device $2
+# has every address of connection $1, so the read after the change sees them. Missing ones are
+# left for that read to report.
+nm_settle() {
+  ns_want=$(nmcli -g ipv4.addresses,ipv6.addresses connection show uuid "$1" 2>/dev/null | tr ',' '\n' | sed 's/\\:/:/g; s/^ *//; /^$/d')
+  ns_tries=0
+  while [ "$ns_tries" -lt 50 ]; do
+    ns_have=$(ip -o addr show dev "$2" | awk '{ print $4 }')
+    ns_missing=''
+    for ns_a in $ns_want; do
+      printf '%s\n' "$ns_have" | grep -qxF "$ns_a" || ns_missing=$ns_a
+    done
+    [ -z "$ns_missing" ] && return 0
+    sleep 0.1
+    ns_tries=$((ns_tries + 1))
+  done
+  return 0
 }
 
