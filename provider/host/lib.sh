@@ -171,7 +171,10 @@ part_text() {
 our_files() {
   # shellcheck disable=SC2086 # split into words and expanded as globs, on purpose
   for f in $MPTCP_PULUMI_FILES; do
-    [ -f "$f" ] && { section file "$f"; cat "$f"; }
+    [ -f "$f" ] || continue
+    section file "$f"
+    # Our netplan files are root's 0600 like every netplan file: a non-root login reads them through sudo.
+    if [ -r "$f" ]; then cat "$f"; else as_root cat "$f"; fi
   done
   # shellcheck disable=SC2086
   for l in $MPTCP_PULUMI_LINKS; do
