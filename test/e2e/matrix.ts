@@ -288,6 +288,16 @@ export function changedResources(json: string): string[] {
   return steps.filter((x) => x.op !== "same" && x.op !== "refresh" && !x.urn.includes("pulumi:pulumi:Stack")).map((x) => x.urn.split("::").pop()!);
 }
 
+/** The error diagnostics of a `preview --json` (what failed, when nothing was changed). */
+function diagnostics(json: string): string {
+  try {
+    const d = (JSON.parse(json) as { diagnostics?: Array<{ severity: string; message: string }> }).diagnostics ?? [];
+    return d.filter((x) => x.severity === "error").map((x) => x.message.trim()).join(" | ").slice(-3000);
+  } catch {
+    return json.slice(-2000);
+  }
+}
+
 /** Polls `check` every half second for at most `seconds`; true once it passes. */
 function within(seconds: number, check: () => boolean): boolean {
   const end = Date.now() + seconds * 1000;
@@ -351,7 +361,7 @@ export function runMatrixLab(h: TierHarness, l: MatrixLab, o: MatrixOptions): Ce
       const changed = changedResources(preview.stdout);
       const mine = changed.filter((name) => judges.some((s) => name.startsWith(`${s}-`)));
       if (kept && mine.length === 0 && (preview.status === 0 || changed.length > 0)) cell(event, { kind: "kept", seconds });
-      else cell(event, { kind: "lost", objects: missingObjects(h, judged), preview: mine.length ? `refresh finds changed: ${mine.join(", ")}` : preview.stderr.slice(-2000) });
+      else cell(event, { kind: "lost", objects: missingObjects(h, judged), preview: mine.length ? `refresh finds changed: ${mine.join(", ")}` : `preview --refresh failed: ${diagnostics(preview.stdout) || preview.stderr.slice(-2000)}` });
       // The next event starts from a converged stack (after the peer's own loss, too).
       if (preview.status !== 0) project.ok("up", "--yes", "--refresh", "--skip-preview");
     };
