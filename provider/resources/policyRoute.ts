@@ -268,7 +268,10 @@ export function planPolicyRoute(p: PolicyRouteInputs, actual: HostState, previou
     ...k.assignment.strays.routes.map((h) => deleteRoute(h, "(not declared)")),
     ...k.assignment.strays.rules.map((h) => ruleOp("del", table, declaredForm(h), "(not declared)")),
   ];
-  return [...strays, ...k.ops, ...persistPart(partPath(table), partRecords(p, k), actual, REPLAY_TRIGGERS)];
+  // A rule sends traffic to the table: it comes once every route of the table is in place.
+  const sendsTraffic = (op: Operation) => op.type === "rule" && op.action === "add";
+  const ordered = [...k.ops.filter((op) => !sendsTraffic(op)), ...k.ops.filter(sendsTraffic)];
+  return [...strays, ...ordered, ...persistPart(partPath(table), partRecords(p, k), actual, REPLAY_TRIGGERS)];
 }
 
 /** Whether every keeper keeps the table, the boot part is current, and nothing is left elsewhere. */

@@ -166,6 +166,25 @@ describe("planPolicyRoute", () => {
     expect(ipLines(changes)).toEqual(["route replace 10.0.0.0/24 dev eno1 scope link table 102", "rule add priority 1003 from 10.0.0.2 table 102"]);
   });
 
+  it("adds rules only after every route of the table, even when a rule's source sits on the first interface", () => {
+    const changes = planPolicyRoute(
+      policy({
+        table: 160,
+        rules: [{ from: "10.0.0.2", priority: 1600 }],
+        routes: [
+          { dst: "10.0.0.0/24", dev: "eno1", scope: "link" },
+          { dst: "192.168.0.0/24", dev: "eno2", scope: "link" },
+        ],
+      }),
+      hostState("6.1"),
+    );
+    expect(ipLines(changes)).toEqual([
+      "route replace 10.0.0.0/24 dev eno1 scope link table 160",
+      "route replace 192.168.0.0/24 dev eno2 scope link table 160",
+      "rule add priority 1600 from 10.0.0.2 table 160",
+    ]);
+  });
+
   it("fills an empty table", () => {
     const changes = planPolicyRoute(
       policy({ table: 101, rules: [{ from: "10.0.0.2", priority: 1001 }], routes: [{ dst: "10.0.0.0/24", dev: "eno1", scope: "link" }] }),
