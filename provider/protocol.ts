@@ -182,9 +182,13 @@ export function applyScript(changes: readonly (Operation | Rendered)[], options:
   return sessionProgram(options.sudo ?? false, CHANGE_FILES, main);
 }
 
-/** The read-only round trip: the host's state, no lock (reading needs no privilege). */
-export function readScript(extraSysctls: readonly string[]): string {
-  return sessionProgram(false, ["lib", ...MANAGER_FILES, "probe"], [`probe ${shellCommand(probeSysctls(extraSysctls))}`, "exit 0"]);
+/**
+ * The read-only round trip: the host's state, no lock. A non-root login (`sudo`) reads our
+ * root-only files through sudo, exactly as a change set's check under the lock reads them:
+ * the two must see the same text, or every change set finds the host "changed".
+ */
+export function readScript(extraSysctls: readonly string[], sudo: boolean): string {
+  return sessionProgram(sudo, ["lib", ...MANAGER_FILES, "probe"], [`probe ${shellCommand(probeSysctls(extraSysctls))}`, "exit 0"]);
 }
 
 /**

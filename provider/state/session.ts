@@ -157,7 +157,7 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
 
   private async readState(): Promise<HostState> {
     this.roundTrips.read++;
-    const { stdout } = await this.transport.run(readScript([...this.extraSysctls]), "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
+    const { stdout } = await this.transport.run(readScript([...this.extraSysctls], this.sudo), "read host state (uname, sysctl, ip mptcp/addr/rule/route)");
     return parseProbe(stdout);
   }
 }

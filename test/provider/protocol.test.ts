@@ -73,7 +73,7 @@ describe("a change-set program run for real", () => {
   });
 
   it("applies nothing when the parts of the state it was planned on changed, naming them", () => {
-    const read = parseProbe(runIsolated(readScript([])).stdout);
+    const read = parseProbe(runIsolated(readScript([], false)).stdout);
     const r = runIsolated(applyScript([shell("true")], { expect: { rules: read.fingerprints.rules!, mptcp: read.fingerprints.mptcp! } }), { setup: "ip rule add from 10.9.0.1 table 101" });
     expect(r.status).toBe(77);
     expect(markers(r.stdout)).toEqual([`${MARK} changed rules`]);
@@ -154,7 +154,7 @@ describe("parseApplyRun", () => {
 
 describe("readScript", () => {
   it("reads without taking the lock or needing privilege", () => {
-    const r = runIsolated(readScript(["vm.swappiness"]));
+    const r = runIsolated(readScript(["vm.swappiness"], false));
     expect(r.status, r.stderr).toBe(0);
     const state = parseProbe(r.stdout);
     expect(state.sysctls["vm.swappiness"]).toMatch(/^\d+$/);

@@ -32,7 +32,7 @@ function shellcheck(text: string): { status: number; output: string } {
 describe("the programs the provider sends or installs pass shellcheck", () => {
   it.each([
     ["a change set with every kind of step, armed, with preconditions", applyScript(STEPS, { arming: { token: "t-1", seconds: 120, undo: STEPS }, expect: { mptcp: "1", rules: "2" }, sudo: true })],
-    ["the read", readScript(["vm.swappiness"])],
+    ["the read", readScript(["vm.swappiness"], false)],
     ["the confirm", confirmScript("t-1", true)],
     ["a rollback", rollbackProgram(STEPS, true)],
     ["the installed boot replay", APPLY_SCRIPT],
