@@ -27,8 +27,9 @@ describe("pulumi on the lab stack", () => {
     const ops = previewOps(ok("preview", "--json"));
     expect(Object.values(ops).every((op) => op === "create")).toBe(true);
     expect(Object.keys(ops)).toEqual(expect.arrayContaining(["server1-mptcp", "server1-eno2", "server1-table-102", "server1-endpoint-192.168.0.1", "server2-endpoint-192.168.0.2", "server2-tuning"]));
-    // 7 per server, the pair's MptcpVerification, and the components: the group and a server per host
-    expect(Object.keys(ops)).toHaveLength(18);
+    // 8 per server (7 and its Preflight), the pair's MptcpVerification, and the components: the group and a server per host
+    expect(Object.keys(ops)).toHaveLength(20);
+    expect(ops["server1-preflight"]).toBe("create");
     expect(Object.keys(ops)).toEqual(expect.arrayContaining(["mptcp", "server1", "server2"]));
     expect(ops["server2-verify"]).toBe("create");
     expect(acceptedConnections("server1") + acceptedConnections("server2")).toBe(connections);
@@ -103,8 +104,9 @@ describe("pulumi on the lab stack", () => {
     const ops = previewOps(ok("preview", "--json"));
     expect(ops["server2-endpoint-192.168.0.2"]).toBe("update");
     expect(ops["server2-tuning"]).toBe("update");
-    // The pair's configuration changed, so its proof is measured again.
-    expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-tuning", "server2-verify"]);
+    // The pair's configuration changed, so its proof is measured again; the host's declaration
+    // changed, so its preflight plans it again before the first change.
+    expect(Object.entries(ops).filter(([, op]) => op !== "same").map(([name]) => name).sort()).toEqual(["server2-endpoint-192.168.0.2", "server2-preflight", "server2-tuning", "server2-verify"]);
     ok("up", "--yes", "--skip-preview");
     expect(onHost("server2", "ip", "mptcp", "endpoint", "show").trim()).toBe("192.168.0.2 id 1 subflow backup dev eno2");
     const outputs = JSON.parse(ok("stack", "output", "--json")) as { hosts: Record<string, { verification: { ok: boolean; paths: Array<{ dev: string; role: string }> } }> };
