@@ -64,11 +64,14 @@ describe("a stack made before the components", () => {
     useProgram("dist/stacks/index.js");
     const all = steps();
     const resources = all.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic/mptcp:"));
-    expect(resources).toHaveLength(15);
+    expect(resources).toHaveLength(17);
     // Since the flat shape, each MptcpHost records the stack's endpoints (to tell foreign ones
     // apart), and the verification's trigger leaves credentials and options out: one update each,
-    // which changes nothing on a host (the next test checks the servers).
+    // which changes nothing on a host (the next test checks the servers). Each host's Preflight
+    // is new: it reads the host and changes nothing.
     expect(resources.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}: ${s.changed.join(",")}`).sort()).toEqual([
+      "create server1-preflight: ",
+      "create server2-preflight: ",
       "update server1-mptcp: declaredEndpoints",
       "update server2-mptcp: declaredEndpoints",
       "update server2-verify: trigger",
@@ -84,7 +87,7 @@ describe("a stack made before the components", () => {
     project.ok("up", "--yes", "--skip-preview");
     for (const s of ["server1", "server2"]) expect(snapshot(s)).toBe(configured[s]);
     const urns = stateResources().map((r) => r.urn);
-    expect(urns.filter((u) => u.includes("MptcpGroup$mptcp-pulumi:index:MptcpServer$pulumi-nodejs:dynamic/mptcp:"))).toHaveLength(14);
+    expect(urns.filter((u) => u.includes("MptcpGroup$mptcp-pulumi:index:MptcpServer$pulumi-nodejs:dynamic/mptcp:"))).toHaveLength(16);
     project.ok("preview", "--expect-no-changes");
   });
 
@@ -99,7 +102,7 @@ describe("a stack made before the components", () => {
     });
     const all = steps();
     expect(all.filter((s) => s.op !== "same")).toEqual([]);
-    expect(all.filter((s) => s.name.startsWith("alpha"))).toHaveLength(8);
+    expect(all.filter((s) => s.name.startsWith("alpha"))).toHaveLength(9);
     project.ok("up", "--yes", "--skip-preview");
     for (const s of ["server1", "server2"]) expect(snapshot(s)).toBe(configured[s]);
     expect(stateResources().filter((r) => r.urn.endsWith("::alpha-endpoint-192.168.0.1"))).toHaveLength(1);
@@ -112,7 +115,7 @@ describe("a stack made before the components", () => {
     });
     project.ok("up", "--yes", "--skip-preview");
     expect(stateResources().filter((r) => r.protect).map((r) => r.urn.split("::").pop()).sort()).toEqual(
-      ["server2-eno1", "server2-eno2", "server2-endpoint-192.168.0.2", "server2-mptcp", "server2-table-101", "server2-table-102", "server2-tuning"].sort(),
+      ["server2-eno1", "server2-eno2", "server2-endpoint-192.168.0.2", "server2-mptcp", "server2-preflight", "server2-table-101", "server2-table-102", "server2-tuning"].sort(),
     );
     const refused = project.pulumi("destroy", "--yes", "--skip-preview");
     expect(refused.status).not.toBe(0);

@@ -72,7 +72,7 @@ describe("the lab stack on NetworkManager servers, with an endpoint added by han
     expect(sd.onHost("server2", "ip", "mptcp", "endpoint", "show")).toMatch(/^192\.168\.0\.2 id \d+ subflow dev eno2/m);
     const out = outputs().hosts;
     expect(out["server2"]!.verification).toMatchObject({ ok: true });
-    expect(out["server2"]!.managers).toEqual({ eno1: "NetworkManager (connection eno1)", eno2: "NetworkManager (connection eno2)" });
+    expect(out["server2"]!.managers).toEqual({ eno1: "NetworkManager", eno2: "NetworkManager" });
     expect(out["server2"]!.foreignEndpoints).toEqual([expect.stringMatching(/^10\.0\.0\.2 id \d+ dev eno1$/)]);
     expect(out["server2"]!.foreignEndpoints.join()).not.toContain("192.168.0.2");
     expect(clean()).toBe(true);
