@@ -34,9 +34,10 @@ afterAll(() => project?.remove());
 
 describe("npm run drift on the lab", () => {
   it("1. right after up: exit 0, one line, every resource matching", () => {
+    // 8 per server (its Preflight too) and the pair's verification.
     const r = drift();
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe("no drift: 15 resources match\n");
+    expect(r.stdout).toBe("no drift: 17 resources match\n");
     const plan = JSON.parse(drift("--json").stdout) as DriftPlan;
     expect(plan).toMatchObject({ drifted: false, resources: [], matching: 15 });
   });
