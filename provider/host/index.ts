@@ -11,8 +11,8 @@ import { shellQuote } from "../transport/quote";
 /** The library's functions operations call (provider/host/ops.sh, the keepers' host.sh files). */
 export type HostFunction = "endpoint_delete_at" | "nm_apply" | "manager_config" | "boot_unit";
 
-/** The files of the library, by name, relative to provider/ (the build copies them beside dist/provider's modules). */
-const FILES = {
+/** The files of the library, by name, relative to provider/ (the build copies them beside dist/provider's modules, the package ships them). */
+export const HOST_FILES = {
   lib: "host/lib.sh",
   session: "host/session.sh",
   ops: "host/ops.sh",
@@ -26,7 +26,7 @@ const FILES = {
 } as const;
 
 /** One file of the library. */
-export type HostFile = keyof typeof FILES;
+export type HostFile = keyof typeof HOST_FILES;
 
 /** The network managers' host files: every program that reads or changes what they keep includes them. */
 export const MANAGER_FILES: readonly HostFile[] = ["networkd", "netplan", "networkmanager", "ifupdown"];
@@ -37,7 +37,7 @@ const cache = new Map<HostFile, string>();
 export function hostFile(name: HostFile): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(join(__dirname, "..", FILES[name]), "utf8");
+    text = readFileSync(join(__dirname, "..", HOST_FILES[name]), "utf8");
     cache.set(name, text);
   }
   return text;

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HOST_FILES } from "../../provider/host";
 import { REPO_ROOT } from "../../scripts/tempProject";
 
 const work = mkdtempSync(join(tmpdir(), "mptcp-pack-"));
@@ -39,8 +40,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe("the npm package", () => {
   it("ships the compiled API and its declarations, and nothing of the lab", () => {
     expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/provider/host/lib.sh", "dist/provider/host/replay.sh", "dist/provider/package.js", "dist/provider/package.d.ts", "dist/provider/runtime.js", "dist/provider/components/group.d.ts"]));
-    const stray = files.filter((f) => f !== "package.json" && f !== "README.md" && !/^dist\/provider\/.+\.(js|d\.ts)$/.test(f) && !/^dist\/provider\/host\/[a-z]+\.sh$/.test(f));
+    const stray = files.filter((f) => f !== "package.json" && f !== "README.md" && !/^dist\/provider\/.+\.(js|d\.ts|sh)$/.test(f));
     expect(stray).toEqual([]);
+  });
+
+  it("ships every host program the provider reads at run time (the keepers' too)", () => {
+    expect(files).toEqual(expect.arrayContaining(Object.values(HOST_FILES).map((f) => `dist/provider/${f}`)));
   });
 
   it("exposes the resources and components on require, and declares nothing", () => {
