@@ -62,7 +62,7 @@ export function hostEnvironment(sudo: boolean): Record<string, string | number> 
 }
 
 /** A program run in a provider session: C locale, the sbin folders (a non-root login's PATH lacks them). */
-function sessionProgram(sudo: boolean, files: readonly HostFile[], main: readonly string[]): string {
+export function sessionProgram(sudo: boolean, files: readonly HostFile[], main: readonly string[]): string {
   return program(hostEnvironment(sudo), files, ["export LC_ALL=C", 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"', ...main]);
 }
 

@@ -85,3 +85,12 @@ sampler_stop() {
   ss_flag="$(work_dir)/sampler-$1.stop" || return 1
   : >"$ss_flag"
 }
+
+# The kernel, then each sysctl of the arguments as `key=value` (empty when the kernel lacks it):
+# what the window verdict reads.
+buffers() {
+  uname -r
+  for bu_key in "$@"; do
+    printf '%s=%s\n' "$bu_key" "$(sysctl -n "$bu_key" 2>/dev/null)"
+  done
+}

@@ -17,7 +17,7 @@ import { parseMptcpInfo, parseTcpInfo, type MptcpSocketInfo, type TcpSocketInfo 
 import { verifyProgram } from "./hostCalls";
 import { parseTimeline, SAMPLE_INTERVAL_SECONDS, sentBytes, type Timeline } from "./timeline";
 import { judge, type Joins, type PathResult, type PathSpec } from "./verdict";
-import { adviseBuffers, analyzeWindow, BUFFERS_SCRIPT, medians, parseHostBuffers, pathRates, slowerThanBestPath, SLOWER_MARGIN, type BufferAdvice, type HostBuffers, type WindowAnalysis } from "./window";
+import { adviseBuffers, analyzeWindow, BUFFER_SYSCTLS, medians, parseHostBuffers, pathRates, slowerThanBestPath, SLOWER_MARGIN, type BufferAdvice, type HostBuffers, type WindowAnalysis } from "./window";
 
 /** One pair's result. */
 export interface PairResult {
@@ -218,8 +218,8 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
   for (const d of devs) if (!addresses[d]) throw new Error(`${client.name}: link ${d} has no address (ip -o addr show)`);
   const warmup = spec.warmup ?? 0;
   const run: Run = { spec, port, devs, addresses, sampler: client.name, warmup };
-  const readBuffers = async (t: SshTransport) => parseHostBuffers((await t.run(BUFFERS_SCRIPT, "read socket buffer sysctls")).stdout);
-  const buffers = { server: await readBuffers(s), client: await readBuffers(c) };
+  const readBuffers = async (h: MeasuredHost) => parseHostBuffers((await h.transport.run(verifyProgram(h.sudo, "buffers", BUFFER_SYSCTLS), "read socket buffer sysctls")).stdout);
+  const buffers = { server: await readBuffers(server), client: await readBuffers(client) };
   const others = spec.eachPath ? spec.paths.slice(1) : [];
   for (const p of others) if (!p.peerAddress) throw new Error(`${client.name}: path ${p.dev} has no server address to measure single-path TCP to`);
   await s.run(verifyProgram(server.sudo, "iperf_server_start", [port, server.name]), "start iperf3 server (mptcpize)");

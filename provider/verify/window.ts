@@ -25,12 +25,10 @@ export interface HostBuffers {
   availableSchedulers: string[];
 }
 
-const SYSCTLS = ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.core.rmem_max", "net.core.wmem_max", "net.ipv4.tcp_adv_win_scale", "net.mptcp.scheduler", "net.mptcp.available_schedulers"];
+/** The sysctls the window verdict reads (verify.sh's `buffers` prints them after the kernel). */
+export const BUFFER_SYSCTLS = ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.core.rmem_max", "net.core.wmem_max", "net.ipv4.tcp_adv_win_scale", "net.mptcp.scheduler", "net.mptcp.available_schedulers"];
 
-/** The script that prints what parseHostBuffers reads: the kernel, then `key=value` lines. */
-export const BUFFERS_SCRIPT = `uname -r\nfor k in ${SYSCTLS.join(" ")}; do printf '%s=%s\\n' "$k" "$(sysctl -n "$k" 2>/dev/null)"; done\n`;
-
-/** Parses BUFFERS_SCRIPT's output; throws naming what is missing. */
+/** Parses the output of verify.sh's `buffers` (the kernel, then `key=value` lines); throws naming what is missing. */
 export function parseHostBuffers(output: string): HostBuffers {
   const [kernel = "", ...lines] = output.trim().split("\n");
   const values = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]));

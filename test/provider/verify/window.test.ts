@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMptcpInfo, parseTcpInfo } from "../../../provider/verify/tcpinfo";
-import { adviseBuffers, analyzeWindow, kernelAtLeast, parseHostBuffers, pathRates, slowerThanBestPath, windowFromSpace, type HostBuffers } from "../../../provider/verify/window";
+import { verifyProgram } from "../../../provider/verify/hostCalls";
+import { adviseBuffers, analyzeWindow, BUFFER_SYSCTLS, kernelAtLeast, parseHostBuffers, pathRates, slowerThanBestPath, windowFromSpace, type HostBuffers } from "../../../provider/verify/window";
 
 const fixture = (name: string) => readFileSync(join(__dirname, "../../fixtures/longpaths", name), "utf8");
 
@@ -31,7 +33,13 @@ function recorded(name: string, buffers: HostBuffers, rates: [number, number]) {
 }
 
 describe("host buffers", () => {
-  it("reads the kernel and the sysctls BUFFERS_SCRIPT prints", () => {
+  it("reads them on a host with a non-root login's PATH (no /usr/sbin, where sysctl is)", () => {
+    const r = spawnSync("sh", ["-c", verifyProgram(true, "buffers", BUFFER_SYSCTLS)], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+    const read = parseHostBuffers(r.stdout);
+    expect(read.tcpRmem[2]).toBe(Number(readFileSync("/proc/sys/net/ipv4/tcp_rmem", "utf8").trim().split(/\s+/)[2]));
+  });
+
+  it("reads the kernel and the sysctls verify.sh's buffers prints", () => {
     expect(K612).toEqual({ kernel: "6.12.118+deb13-amd64", tcpRmem: [4096, 131072, 3615008], tcpWmem: [4096, 16384, 3615008], rmemMax: 212992, wmemMax: 212992, advWinScale: 1, scheduler: "default", availableSchedulers: ["default"] });
     // 6.1 has no net.mptcp.scheduler: the script prints it empty.
     const old = parseHostBuffers("6.1.0-57-amd64\nnet.ipv4.tcp_rmem=4096\t131072\t3583680\nnet.ipv4.tcp_wmem=4096\t16384\t3583680\nnet.mptcp.scheduler=\nnet.mptcp.available_schedulers=\n");
