@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostError, hostSpelling } from "../errors";
@@ -125,6 +125,9 @@ export class SshTransport {
     const t = this.target;
     return [
       ...(t.sshConfigPath ? ["-F", t.sshConfigPath] : []),
+      // With ControlPersist, ssh sends a ProxyCommand's stderr to /dev/null: a hop's refusal
+      // ("Host key verification failed.") would reach nobody, so the hops write it to a file.
+      "-E", this.hopLogPath(),
       ...this.policyOptions(),
       "-o", `StrictHostKeyChecking=${t.hostKeyPolicy === "strict" ? "yes" : "accept-new"}`,
       ...(t.knownHostsPath ? ["-o", `UserKnownHostsFile=${t.knownHostsPath}`] : []),
@@ -238,7 +241,8 @@ export class SshTransport {
           if (code === 0) return finish();
           // A broken connection leaves a master that would hang every later command: drop it.
           if (code === 255 || code === null) this.dropMaster();
-          finish(this.failure(what, args, code, stdout, stderr, code === 255 ? sshFailureHint(stderr, this.target) : undefined));
+          const all = code === 255 ? stderr + this.takeHopLog() : stderr;
+          finish(this.failure(what, args, code, stdout, all, code === 255 ? sshFailureHint(all, this.target) : undefined));
         });
       });
       child.stdin.on("error", () => undefined);
@@ -272,6 +276,20 @@ export class SshTransport {
       .digest("hex")
       .slice(0, 32);
     return join(runtimeDir(), `cm-${key}`);
+  }
+
+  /** The file the jump hops' ssh write their messages to (in this host's scratch folder). */
+  private hopLogPath(): string {
+    return join(this.scratch(), "jump.log");
+  }
+
+  /** What the jump hops wrote since the last failure, labelled, then forgotten. */
+  private takeHopLog(): string {
+    if (!this.target.proxyJump) return "";
+    const file = this.hopLogPath();
+    const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+    rmSync(file, { force: true });
+    return text ? `\njump host ${this.target.proxyJump}: ${text}` : "";
   }
 
   private scratch(): string {
