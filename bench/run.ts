@@ -9,19 +9,28 @@
  * asymmetric links, a backup path, and failover stalls.
  *
  * `--only longpaths` runs instead the long fat paths on the VM tier (bench/longpaths.ts, about 15
- * minutes with the VM boot: not part of a full run).
+ * minutes with the VM boot: not part of a full run). `--only ops` runs the operations and their
+ * floor without the data plane. `--profile` also traces every operation (provider/trace.ts) and
+ * reports where its time went (bench/profile.ts), with a timeline of one `up` per size
+ * (`profile-up-<servers>.html`). `--ansible DIR` runs the Ansible peer (DIR/run.sh) for each
+ * size in the same run. With three sizes or more, each figure's cost per added server between
+ * the two largest is reported beside the floor's.
  *
- * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results]
- *          [--only dataplane | --only longpaths [--release bookworm|trixie]]
+ * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--profile]
+ *          [--ansible ../shared/peers/ansible] [--only ops | --only dataplane | --only longpaths [--release bookworm|trixie]]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "../provider/verify";
+import { TRACE_ENV } from "../provider/trace";
 import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
 import { longPathScenarios, longPathsMarkdown } from "./longpaths";
+import { parseTrace, profileOf, type CommandRun, type Profile } from "./profile";
+import { growthMarkdown, peerMarkdown, profileMarkdown, type PeerResult } from "./profileReport";
+import { timelineHtml } from "./timeline";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
 import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
@@ -38,6 +47,8 @@ export interface OpResult {
   medianSeconds: number;
   /** SSH connections accepted per host during the operation: the worst host of each run. */
   maxConnectionsPerHost: number[];
+  /** With --profile: the profile of the run whose time was the median. */
+  profile?: Profile;
 }
 
 /** One lab size's results. */
@@ -45,6 +56,8 @@ export interface SizeResult {
   pairs: number;
   servers: number;
   ops: Record<Op, OpResult>;
+  /** With --ansible: the peer's medians on the same lab size, in the same run. */
+  ansible?: PeerResult;
 }
 
 function log(message: string): void {
@@ -101,11 +114,30 @@ function benchProject(hosts: LabHost[]): TempProject {
   return new TempProject("bench", { "mptcp-pulumi:hosts": stackHosts(hosts) });
 }
 
-/** Runs a pulumi command and returns its seconds; throws with the output when it fails. */
-function timed(project: TempProject, args: string[]): number {
+/** CPU milliseconds of this process's reaped children (and theirs), from /proc/self/stat. */
+function childrenCpuMs(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /, "").split(" ");
+  // cutime and cstime are fields 16 and 17 of stat (13 and 14 after the command name), in clock ticks.
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** One timed command: its seconds, and with a trace file its run and trace. */
+interface Timed {
+  seconds: number;
+  run: CommandRun;
+  traceFile: string | undefined;
+}
+
+/** Runs a pulumi command (traced into `traceFile` when given); throws with the output when it fails. */
+function timed(project: TempProject, args: string[], traceFile?: string): Timed {
+  if (traceFile) project.env[TRACE_ENV] = traceFile;
+  else delete project.env[TRACE_ENV];
+  const cpuBefore = childrenCpuMs();
+  const startMs = performance.timeOrigin + performance.now();
   const r = project.pulumi(...args);
+  const endMs = performance.timeOrigin + performance.now();
   if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
-  return r.seconds;
+  return { seconds: r.seconds, run: { startMs, endMs, cpuMs: childrenCpuMs() - cpuBefore }, traceFile };
 }
 
 const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
@@ -115,8 +147,12 @@ const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
   destroy: ["destroy", "--yes", "--skip-preview"],
 };
 
-async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
-  const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, { seconds: [] as number[], conns: [] as number[] }])) as Record<Op, { seconds: number[]; conns: number[] }>;
+async function measureSize(pairs: number, runs: number, profile: { out: string } | undefined): Promise<SizeResult> {
+  const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, { seconds: [] as number[], conns: [] as number[], profiled: [] as Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> }])) as Record<
+    Op,
+    { seconds: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> }
+  >;
+  const traces = profile ? mkdtempSync(join(tmpdir(), "mptcp-bench-trace-")) : undefined;
   const record = (op: Op, seconds: number, before: Map<string, number>, after: Map<string, number>) => {
     samples[op].seconds.push(seconds);
     samples[op].conns.push(Math.max(...[...after].map(([name, n]) => n - (before.get(name) ?? 0))));
@@ -136,18 +172,42 @@ async function measureSize(pairs: number, runs: number): Promise<SizeResult> {
     try {
       for (const op of OPS) {
         before = accepted(hosts);
-        const seconds = timed(project, OP_ARGS[op]);
-        record(op, seconds, before, accepted(hosts));
-        log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${seconds.toFixed(2)}s`);
+        const t = timed(project, OP_ARGS[op], traces ? join(traces, `${op}-${run}.jsonl`) : undefined);
+        record(op, t.seconds, before, accepted(hosts));
+        if (t.traceFile) samples[op].profiled.push({ timed: t, events: parseTrace(readFileSync(t.traceFile, "utf8")) });
+        log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${t.seconds.toFixed(2)}s`);
       }
     } finally {
       project.remove();
     }
   }
+  if (traces) rmSync(traces, { recursive: true, force: true });
   const ops = Object.fromEntries(
-    Object.entries(samples).map(([op, s]) => [op, { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns }]),
+    Object.entries(samples).map(([op, s]) => {
+      const result: OpResult = { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns };
+      // The run whose time is the median: its figures add up, which medians of each would not.
+      const chosen = [...s.profiled].sort((a, b) => a.timed.seconds - b.timed.seconds)[Math.floor((s.profiled.length - 1) / 2)];
+      if (chosen) {
+        result.profile = profileOf(chosen.timed.run, chosen.events);
+        if (op === "up" && profile) {
+          const title = `pulumi up from clean servers, ${pairs * 2} servers (${chosen.timed.seconds.toFixed(2)} s, the median of ${runs} runs)`;
+          writeFileSync(join(profile.out, `profile-up-${pairs * 2}.html`), timelineHtml(chosen.timed.run, chosen.events, result.profile, title));
+        }
+      }
+      return [op, result];
+    }),
   ) as Record<Op, OpResult>;
   return { pairs, servers: pairs * 2, ops };
+}
+
+/** The Ansible peer on this lab size (its own fresh labs), medians of `runs`: apply from clean and a no-op run. */
+function ansiblePeer(dir: string, pairs: number, runs: number): PeerResult {
+  const r = spawnSync("bash", [join(resolve(ROOT, dir), "run.sh"), String(pairs), String(runs)], { cwd: ROOT, encoding: "utf8", timeout: 3_600_000 });
+  const [servers, apply, noop] = (r.stdout.trim().split("\n").at(-1) ?? "").split(/\s+/).map(Number);
+  if (r.status !== 0 || !servers || apply === undefined || noop === undefined || Number.isNaN(apply) || Number.isNaN(noop)) {
+    throw new Error(`ansible peer (${dir}/run.sh ${pairs} ${runs}) exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
+  }
+  return { servers, applySeconds: apply, noopSeconds: noop };
 }
 
 /** The markdown report. */
@@ -168,6 +228,9 @@ export function markdown(report: Report): string {
     lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
     lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
   }
+  if (report.sizes.some((size) => size.ansible)) lines.push("", ...peerMarkdown(report.sizes));
+  if (report.sizes.length >= 3) lines.push("", ...growthMarkdown(report.sizes));
+  if (report.sizes.some((size) => size.ops.up.profile)) lines.push("", ...profileMarkdown(report.sizes));
   if (report.dataPlane) lines.push("", ...dataPlaneMarkdown(report.dataPlane));
   return `${lines.join("\n")}\n`;
 }
@@ -189,9 +252,11 @@ async function main(): Promise<void> {
       out: { type: "string", default: "bench/results" },
       only: { type: "string" },
       release: { type: "string", default: "bookworm" },
+      profile: { type: "boolean", default: false },
+      ansible: { type: "string" },
     },
   });
-  if (values.only !== undefined && values.only !== "dataplane" && values.only !== "longpaths") throw new Error(`bench: --only takes dataplane or longpaths (got ${values.only})`);
+  if (values.only !== undefined && !["ops", "dataplane", "longpaths"].includes(values.only)) throw new Error(`bench: --only takes ops, dataplane or longpaths (got ${values.only})`);
   const pairs = values.pairs.split(",").map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -212,12 +277,21 @@ async function main(): Promise<void> {
     process.stdout.write(md);
     return;
   }
-  if (values.only !== "dataplane") for (const n of pairs) report.sizes.push(await measureSize(n, runs));
-  report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
+  if (values.only !== "dataplane") {
+    for (const n of pairs) {
+      // The peer first, as the issue measured it: right before ours, on the same lab size.
+      const ansible = values.ansible ? ansiblePeer(values.ansible, n, runs) : undefined;
+      if (ansible) log(`${n} pair(s): ansible apply ${ansible.applySeconds}s, no-op ${ansible.noopSeconds}s`);
+      const size = await measureSize(n, runs, values.profile ? { out } : undefined);
+      report.sizes.push(ansible ? { ...size, ansible } : size);
+    }
+  }
+  if (values.only !== "ops") report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
   lab("down");
   mkdirSync(out, { recursive: true });
-  // The data-plane scenarios alone go to their own files, so they never replace a full report.
-  const name = values.only === "dataplane" ? "dataplane" : "latest";
+  // The data-plane scenarios alone go to their own files, so they never replace a full report;
+  // nor does a run of the operations alone.
+  const name = values.only === "dataplane" ? "dataplane" : values.only === "ops" ? "ops" : "latest";
   writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(out, `${name}.md`), markdown(report));
   process.stdout.write(markdown(report));

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { hostKeyOf, machineOf, toSshTarget, usesSudo, type Connection } from "./connection";
 import { memorySightings, type Sightings } from "./sightings";
 import { HostSession } from "./state/session";
+import { noTracer, type Tracer } from "./trace";
 import { SshTransport } from "./transport/ssh";
 
 /** How to log in to a machine: the connection and the secret key, if any. */
@@ -30,11 +31,13 @@ export class ProviderContext {
 
   /**
    * `projectRoot` is the Pulumi project directory (where Pulumi.yaml is); `sightings` holds what
-   * refresh read, shared with the CLI command's other provider processes (sightings.ts).
+   * refresh read, shared with the CLI command's other provider processes (sightings.ts);
+   * `tracer` records calls and round trips for the benchmark's profile (trace.ts).
    */
   constructor(
     readonly projectRoot: string,
     private readonly sightings: Sightings = memorySightings(),
+    readonly tracer: Tracer = noTracer,
   ) {
     // Key material must not outlive the process; masters time out on their own (ControlPersist).
     process.once("exit", () => this.removeAllScratch());
@@ -110,7 +113,7 @@ export class ProviderContext {
     const key = `${hostKeyOf(connection)}#${JSON.stringify(Object.entries(connection).sort())}#${privateKey ? createHash("sha256").update(privateKey).digest("hex") : ""}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = new HostSession(new SshTransport(toSshTarget(connection, privateKey, this.projectRoot)), connection.confirmTimeoutSeconds, usesSudo(connection));
+      session = new HostSession(new SshTransport(toSshTarget(connection, privateKey, this.projectRoot), undefined, this.tracer), connection.confirmTimeoutSeconds, usesSudo(connection), this.tracer);
       this.sessions.set(key, session);
     }
     return session;

@@ -13,6 +13,7 @@ import { describe, inverseAll, type Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, machineOf, type Connection } from "./connection";
 import type { HostSession } from "./state/session";
 import type { HostState } from "./state/types";
+import { tracedProvider, type CallLabel } from "./trace";
 import { parseOrThrow, validate, type CheckFailure } from "./validation";
 
 /** Inputs shared by every resource. */
@@ -227,7 +228,14 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     });
   }
 
-  return {
+  /** Which resource a call is for, for the profile's trace: its host and identity, as far as the inputs parse. */
+  const labelOf = (props: unknown): CallLabel => {
+    const parsed = validate(def.schema, inputsFrom(props, inputNames));
+    const connection = (userInputs(props)["connection"] ?? {}) as Partial<Connection>;
+    return { kind: def.kind, id: parsed.ok ? def.identity(parsed.value) : "?", host: parsed.ok ? hostKeyOf(parsed.value.connection) : String(connection.host ?? "?") };
+  };
+
+  const provider: pulumi.dynamic.ResourceProvider = {
     async configure(req: pulumi.dynamic.ConfigureRequest) {
       context.configure(req.config);
     },
@@ -312,4 +320,5 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       await session.exclusive(() => planAndApply(session, keysOf(current), (actual) => def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`));
     },
   };
+  return tracedProvider(provider, context.tracer, labelOf);
 }

@@ -8,6 +8,7 @@ import { projectRoot } from "./connection";
 import { ProviderContext } from "./context";
 import { dynamicProviderFor } from "./resource";
 import { sharedSightings } from "./sightings";
+import { traceProcess, tracerFromEnv } from "./trace";
 import { endpointDefinition } from "./resources/endpoint";
 import { hostDefinition } from "./resources/host";
 import { interfaceDefinition } from "./resources/interface";
@@ -20,7 +21,8 @@ import { verificationProviderFor } from "./resources/verification";
  * This process's context: the project found once, from where the engine started the provider
  * (the program's folder or the project root), and the sessions every resource kind shares.
  */
-export const context = new ProviderContext(projectRoot(), sharedSightings());
+export const context = new ProviderContext(projectRoot(), sharedSightings(), tracerFromEnv());
+traceProcess(context.tracer, "provider");
 
 /** Every resource kind the provider serves, by the kind name stored stacks call it by. */
 export const providers = {

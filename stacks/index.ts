@@ -6,7 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { checkGroup, MptcpGroup, reportErrorsPlainly, type HostConfigInput } from "../provider/package";
+import { traceProcess, tracerFromEnv } from "../provider/trace";
 
+// The benchmark's profile (bench/profile.ts): when this program started and the CPU it used.
+traceProcess(tracerFromEnv(), "program");
 reportErrorsPlainly();
 const config = new pulumi.Config();
 const args = { hosts: config.requireObject<HostConfigInput[]>("hosts"), verify: config.getObject<{ seconds?: number }>("verify") };

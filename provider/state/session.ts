@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { argvOf, HostError } from "../errors";
 import { dependenciesOf, inverseAll, mayCutSession, type Operation } from "../operations";
 import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type Preconditions, type ScriptRun } from "../protocol";
+import { currentCall, noTracer, nowMs, type Tracer } from "../trace";
 import type { RemoteResult, SshTransport } from "../transport/ssh";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
@@ -30,6 +31,7 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
     private readonly confirmSeconds = 0,
     /** Privileged commands go through sudo (a non-root login). */
     private readonly sudo = false,
+    private readonly tracer: Tracer = noTracer,
   ) {}
 
   /** "user@host:port". */
@@ -61,9 +63,21 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
 
   /** Runs `work` after every earlier exclusive work on this host has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+    const next = this.recordingWait(work);
+    const run = this.queue.then(next, next);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** `work`, recording for the profile how long it waited for the host's queue (when tracing). */
+  private recordingWait<T>(work: () => Promise<T>): () => Promise<T> {
+    if (!this.tracer.on) return work;
+    const start = nowMs();
+    const call = currentCall();
+    return () => {
+      this.tracer.emit({ ev: "wait", host: this.name, call, start, end: nowMs() });
+      return work();
+    };
   }
 
   /**

@@ -12,6 +12,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostError, hostSpelling } from "../errors";
+import { currentCall, noTracer, nowMs, type Tracer } from "../trace";
 import { parseJumps, proxyCommand } from "./jump";
 
 /** Where and how to reach a host; all fields are validated by the connection schema first. */
@@ -79,6 +80,7 @@ export class SshTransport {
     readonly target: SshTarget,
     // Long enough that a master stays up through an operation's quiet stretches.
     private readonly controlPersistSeconds = 300,
+    private readonly tracer: Tracer = noTracer,
   ) {}
 
   /** "user@host:port", used in every message about this host. */
@@ -201,6 +203,21 @@ export class SshTransport {
   }
 
   private exec(script: string, what: string, timeoutMs = 60_000): Promise<RemoteResult> {
+    if (!this.tracer.on) return this.spawnSsh(script, what, timeoutMs);
+    const start = nowMs();
+    const call = currentCall();
+    const done = (ok: boolean) => this.tracer.emit({ ev: "ssh", host: this.describe(), what, call, start, end: nowMs(), ok, bytes: Buffer.byteLength(script) });
+    return this.spawnSsh(script, what, timeoutMs).then(
+      (result) => (done(true), result),
+      (error: unknown) => {
+        done(false);
+        throw error;
+      },
+    );
+  }
+
+  /** One `ssh ... sh -s` with the script on stdin. */
+  private spawnSsh(script: string, what: string, timeoutMs: number): Promise<RemoteResult> {
     const args = [...this.sshOptions(), "--", this.target.host, "sh -s"];
     return new Promise((resolve, reject) => {
       // A control master forked by this ssh inherits our pipes; closing is judged on exit instead.
