@@ -123,7 +123,7 @@ function levelsOf(kinds: ReadonlySet<string>): number {
 /** The profile of one operation. */
 export function profileOf(run: CommandRun, events: readonly TraceEvent[]): Profile {
   const procs = events.filter((e): e is Extract<TraceEvent, { ev: "process" }> => e.ev === "process");
-  const exits = events.filter((e): e is Extract<TraceEvent, { ev: "exit" }> => e.ev === "exit");
+  const cpuSamples = events.filter((e): e is Extract<TraceEvent, { ev: "exit" | "cpu" }> => e.ev === "exit" || e.ev === "cpu");
   const calls = events.filter((e): e is Extract<TraceEvent, { ev: "call" }> => e.ev === "call");
   const ssh = events.filter((e): e is Extract<TraceEvent, { ev: "ssh" }> => e.ev === "ssh");
   const waits = events.filter((e): e is Extract<TraceEvent, { ev: "wait" }> => e.ev === "wait");
@@ -134,7 +134,10 @@ export function profileOf(run: CommandRun, events: readonly TraceEvent[]): Profi
   const hasCalls = calls.length > 0;
   const firstProcess = Math.min(...[program?.startedMs, ...providers.map((p) => p.startedMs)].filter((x): x is number => x !== undefined));
   const cliStart = (program?.startedMs ?? (Number.isFinite(firstProcess) ? firstProcess : run.endMs)) - run.startMs;
-  const cpuOf = (role: string) => exits.filter((e) => e.role === role).reduce((n, e) => n + e.cpuUserMs + e.cpuSystemMs, 0);
+  // Each process's last CPU sample (its exit, or its last call's when a signal ended it).
+  const lastCpu = new Map<number, (typeof cpuSamples)[number]>();
+  for (const e of cpuSamples) if ((lastCpu.get(e.pid)?.atMs ?? -Infinity) <= e.atMs) lastCpu.set(e.pid, e);
+  const cpuOf = (role: string) => [...lastCpu.values()].filter((e) => e.role === role).reduce((n, e) => n + e.cpuUserMs + e.cpuSystemMs, 0);
 
   const hostNames = [...new Set([...ssh.map((x) => x.host), ...calls.map((c) => c.host)])].sort();
   const hosts: HostProfile[] = hostNames.map((host) => {
@@ -173,6 +176,8 @@ export function profileOf(run: CommandRun, events: readonly TraceEvent[]): Profi
     else preEndOf.set(k, Math.max(preEndOf.get(k) ?? -Infinity, c.end));
   }
   const deleting = calls.some((c) => c.method === "delete");
+  // Reads (refresh) wait on nothing: the engine refreshes every resource at once.
+  const ordered = calls.some((c) => c.method === "create" || c.method === "update" || c.method === "delete");
   const toRegistration: number[] = [];
   const toWork: number[] = [];
   for (const [k, r] of resources) {
@@ -182,7 +187,7 @@ export function profileOf(run: CommandRun, events: readonly TraceEvent[]): Profi
     if (pre !== undefined && pre <= work.start) toWork.push(work.start - pre);
     const deps = [...resources.entries()].filter(([, d]) => d.host === r.host && (deleting ? (DEPENDS_ON[d.kind] ?? []).includes(r.kind) : (DEPENDS_ON[r.kind] ?? []).includes(d.kind)));
     const ends = deps.map(([dk]) => workOf.get(dk)?.end).filter((x): x is number => x !== undefined);
-    if (ends.length) toRegistration.push(firstOf.get(k)! - Math.max(...ends));
+    if (ordered && ends.length) toRegistration.push(firstOf.get(k)! - Math.max(...ends));
   }
   const perHost = hosts.map((h) => h.roundTrips);
   const kindsByHost = new Map<string, Set<string>>();

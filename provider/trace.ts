@@ -20,7 +20,7 @@ export interface CallLabel {
 /** One line of a trace; times are epoch milliseconds (fractional). */
 export type TraceEvent =
   | { ev: "process"; role: "program" | "provider"; pid: number; startedMs: number; loadedMs: number }
-  | { ev: "exit"; role: "program" | "provider"; pid: number; atMs: number; cpuUserMs: number; cpuSystemMs: number }
+  | { ev: "exit" | "cpu"; role: "program" | "provider"; pid: number; atMs: number; cpuUserMs: number; cpuSystemMs: number }
   | ({ ev: "call"; pid: number; method: string; start: number; end: number; ok: boolean } & CallLabel)
   | { ev: "ssh"; pid: number; host: string; what: string; call: CallLabel | undefined; start: number; end: number; ok: boolean; bytes: number }
   | { ev: "wait"; pid: number; host: string; call: CallLabel | undefined; start: number; end: number };
@@ -62,18 +62,26 @@ export function tracerFromEnv(env: NodeJS.ProcessEnv = process.env): Tracer {
   return file ? fileTracer(file) : noTracer;
 }
 
+/** The CPU this process used so far, as a trace event. */
+function cpuEvent(ev: "exit" | "cpu", role: "program" | "provider") {
+  const cpu = process.cpuUsage();
+  return { ev, role, atMs: nowMs(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 } as const;
+}
+
+/** The role `traceProcess` recorded for this process, for the CPU samples `traced` takes. */
+let processRole: "program" | "provider" | undefined;
+
 /**
  * Records this process: when it started and when this was called (its code loaded), and at its
- * exit the CPU it used.
+ * exit the CPU it used. The engine may end a provider by a signal, without an exit: each traced
+ * call records the CPU so far too.
  */
 export function traceProcess(tracer: Tracer, role: "program" | "provider"): void {
   if (!tracer.on) return;
+  processRole = role;
   const loadedMs = nowMs();
   tracer.emit({ ev: "process", role, startedMs: loadedMs - process.uptime() * 1000, loadedMs });
-  process.once("exit", () => {
-    const cpu = process.cpuUsage();
-    tracer.emit({ ev: "exit", role, atMs: nowMs(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
-  });
+  process.once("exit", () => tracer.emit(cpuEvent("exit", role)));
 }
 
 /** The resource the current asynchronous work is for (set by `traced`). */
@@ -96,6 +104,7 @@ export async function traced<T>(tracer: Tracer, method: string, label: () => Cal
     return result;
   } finally {
     tracer.emit({ ev: "call", method, ...which, start, end: nowMs(), ok });
+    if (processRole) tracer.emit(cpuEvent("cpu", processRole));
   }
 }
 

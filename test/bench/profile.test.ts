@@ -68,6 +68,21 @@ describe("the profile of an operation", () => {
     expect(p.phases.program).toBeNull();
   });
 
+  it("takes a provider's CPU from its last call when a signal ended it without an exit", () => {
+    const signalled = events.filter((e) => !(e.ev === "exit" && e.role === "provider"));
+    const withSamples: TraceEvent[] = [
+      ...signalled,
+      { ev: "cpu", role: "provider", pid: 2, atMs: 900, cpuUserMs: 100, cpuSystemMs: 50 },
+      { ev: "cpu", role: "provider", pid: 2, atMs: 1400, cpuUserMs: 200, cpuSystemMs: 100 },
+    ];
+    expect(profileOf(run, withSamples).cpu.provider).toBe(0.3);
+  });
+
+  it("sees no dependency waits in a refresh (the engine reads every resource at once)", () => {
+    const refresh = events.map((e) => (e.ev === "call" && e.method === "create" ? { ...e, method: "read" } : e)).filter((e) => !(e.ev === "call" && e.method === "check"));
+    expect(profileOf(run, refresh).waits.dependencyToRegistrationMs).toBeNull();
+  });
+
   it("names round trips by what the transport was told", () => {
     expect(purposeOf("undo a change set that failed")).toBe("undo");
     expect(purposeOf("remove Endpoint 192.168.0.1: 1 change(s)")).toBe("apply");
