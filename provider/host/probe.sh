@@ -13,6 +13,9 @@ probe() {
   ip -V 2>&1
   section session
   echo "${SSH_CONNECTION:-}"
+  section session-route
+  # shellcheck disable=SC2086 # its four words, split on purpose
+  session_route ${SSH_CONNECTION:-}
   section sysctl
   sysctl -e "$@" 2>/dev/null
   section limits
@@ -53,6 +56,13 @@ probe() {
   echo "files $(printf '%s' "${files%.}" | checksum)"
   echo "nm $(printf '%s' "${nm%.}" | checksum)"
   section end
+}
+
+# The route this session's replies take ($1..$4: SSH_CONNECTION's peer, its port, our address, ours):
+# a change off this path cannot cut the session (provider/model/session.ts).
+session_route() {
+  [ $# -eq 4 ] && ip -o route get "$1" from "$3" 2>/dev/null
+  return 0
 }
 
 # Which daemons run (systemd's view, only where it is PID 1), and mptcpd's configuration.

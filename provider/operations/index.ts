@@ -3,6 +3,7 @@
  * says in one place how its operations render, whether they may cut the management session,
  * and what undoes them; nothing else reads their rendered words back.
  */
+import type { SessionPath } from "../model/session";
 import type { StatePart } from "../state/probe";
 import type { HostState } from "../state/types";
 import { addressFamily, type AddressOp } from "./address";
@@ -59,9 +60,12 @@ export function render(op: Operation): Rendered {
   return familyOf(op).render(op);
 }
 
-/** Whether an operation could cut the management session (then its change set is armed). */
-export function mayCutSession(op: Operation): boolean {
-  return familyOf(op).mayCut(op);
+/**
+ * Whether an operation could cut the management session (then its change set is armed); with
+ * the session's path on the host, only one that touches it may.
+ */
+export function mayCutSession(op: Operation, path?: SessionPath): boolean {
+  return familyOf(op).mayCut(op, path);
 }
 
 /** The operations that undo one operation, given the host's state before it. */

@@ -44,7 +44,8 @@ export const routeFamily: OperationFamily<RouteOp> = {
     args.push("table", String(op.table));
     return { kind: "ip", family: op.family, args };
   },
-  mayCut: () => true,
+  // Only in a table the session's replies may be looked up in.
+  mayCut: (op, path) => !path || (op.family === path.family && path.tables.includes(op.table)),
   dependsOn: () => ["routes"],
   inverse(op, before): RouteOp[] {
     const slot = (r: { family?: 6 | undefined; metric?: number | undefined }) => effectiveMetric(r);

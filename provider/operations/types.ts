@@ -1,5 +1,6 @@
 /** What every operation family provides, and the forms an operation renders to. */
 import type { HostFunction } from "../host";
+import type { SessionPath } from "../model/session";
 import type { StatePart } from "../state/probe";
 import type { HostState } from "../state/types";
 
@@ -25,8 +26,11 @@ export type Rendered =
 export interface OperationFamily<T, Inverse = T> {
   /** How the operation runs on the host. */
   render(op: T): Rendered;
-  /** Whether it could cut the management (SSH) session, so it must be armed for commit-confirmed. */
-  mayCut(op: T): boolean;
+  /**
+   * Whether it could cut the management (SSH) session, so it must be armed for commit-confirmed.
+   * `path` is the session's path on the host; undefined when unknown (then anything that could cut a session may).
+   */
+  mayCut(op: T, path: SessionPath | undefined): boolean;
   /** The operations that undo it, given the host's state before it ran. */
   inverse(op: T, before: HostState): Inverse[];
   /** What users read, when the rendered command alone would not say it (scripts, files). */

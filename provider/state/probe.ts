@@ -249,7 +249,11 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   const nm = parseNmSections(s);
   if (nm.length > 0) state.nm = nm;
   // Compared with declared addresses, so in their canonical form (an IPv4-mapped one as IPv4).
-  if (session.length === 4 && session[2]) state.sessionLocalAddress = canonicalAddress(session[2].replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1"));
+  const unmapped = (a: string) => canonicalAddress(a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1"));
+  if (session.length === 4 && session[2]) state.sessionLocalAddress = unmapped(session[2]);
+  if (session.length === 4 && session[0]) state.sessionPeerAddress = unmapped(session[0]);
+  const dev = /\bdev (\S+)/.exec(section("session-route"))?.[1];
+  if (dev) state.sessionDevice = dev;
   return state;
 }
 

@@ -9,6 +9,7 @@ import { dependenciesOf, inverseAll, mayCutSession, type Operation } from "../op
 import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, readScript, type Preconditions, type ScriptRun } from "../protocol";
 import { currentCall, noTracer, nowMs, type Tracer } from "../trace";
 import type { RemoteResult, SshTransport } from "../transport/ssh";
+import { sessionPath } from "../model/session";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
 
@@ -91,12 +92,16 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
     if (changes.length === 0) return;
     this.invalidate();
     this.roundTrips.apply++;
-    // Only changes that could cut this connection (links, addresses, routing, rp_filter and
-    // the like) are worth a confirm round trip; MPTCP endpoints and buffers are not.
-    const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some(mayCutSession);
+    // Only changes that could cut this connection are worth a confirm round trip: links,
+    // addresses, routing and rp_filter on the session's path (all of them when the host did not
+    // say which path it is), never MPTCP endpoints or buffers.
+    const path = before ? sessionPath(before) : undefined;
+    const guarded = before !== undefined && this.confirmSeconds > 0 && changes.some((op) => mayCutSession(op, path));
     const arming = guarded ? { token: `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`, seconds: this.confirmSeconds, undo: inverseAll(changes, before) } : undefined;
     const expect: Preconditions = {};
-    for (const part of before ? dependenciesOf(changes) : []) {
+    // Routes judged off the session's path by the host's rules: those rules must still be as read.
+    const judged = !guarded && path !== undefined && changes.some((op) => op.type === "route") ? (["rules"] as const) : [];
+    for (const part of before ? [...dependenciesOf(changes), ...judged] : []) {
       const sum = before!.fingerprints[part];
       if (sum !== undefined) expect[part] = sum;
     }

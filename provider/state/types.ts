@@ -148,6 +148,10 @@ export interface HostState {
   nm?: NmConnection[];
   /** The address this SSH session arrives on, when the server says (SSH_CONNECTION). */
   sessionLocalAddress?: string;
+  /** The address this SSH session comes from (SSH_CONNECTION). */
+  sessionPeerAddress?: string;
+  /** The device the host's route to the session's peer leaves by (`ip route get PEER from LOCAL`). */
+  sessionDevice?: string;
   /** Routing-table names of the host's rt_tables files (and iproute2's own), to their numbers. */
   tableNames: Record<string, TableId>;
   /** A checksum of each part of the state, as read: a change set checks them again under the lock. */

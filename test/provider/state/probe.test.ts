@@ -178,6 +178,17 @@ describe("parseProbe session and files", () => {
     expect(parseProbe(text).sessionLocalAddress).toBe("172.31.2.2");
   });
 
+  it("reads the session's peer and the device the host's route to it leaves by", () => {
+    const text = fixtureText(PROBE_6_1).replace(
+      "@@mptcp-pulumi@@ section session\n",
+      "@@mptcp-pulumi@@ section session\n172.31.2.1 51234 172.31.2.2 22\n@@mptcp-pulumi@@ section session-route\n172.31.2.1 from 172.31.2.2 dev mgmt0 uid 0 \\    cache \n",
+    );
+    const state = parseProbe(text);
+    expect([state.sessionPeerAddress, state.sessionDevice]).toEqual(["172.31.2.1", "mgmt0"]);
+    // A probe without the route (an older host library, no SSH_CONNECTION) says nothing about it.
+    expect(parseProbe(fixtureText(PROBE_6_1)).sessionDevice).toBeUndefined();
+  });
+
   it("reads an IPv6 or IPv4-mapped session address in canonical form", () => {
     const session = (line: string) => parseProbe(fixtureText(PROBE_6_1).replace("@@mptcp-pulumi@@ section session\n", `@@mptcp-pulumi@@ section session\n${line}`)).sessionLocalAddress;
     expect(session("fd00:31::1 51234 FD00:31:0:0:0:0:0:2 22")).toBe("fd00:31::2");
