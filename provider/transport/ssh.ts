@@ -139,6 +139,7 @@ export class SshTransport {
 
   /** Runs a POSIX sh script on the host (sent on stdin); resolves on exit 0, else throws. */
   async run(script: string, what: string, timeoutMs = 300_000): Promise<RemoteResult> {
+    if (this.connected === undefined && !this.target.privateKey) return this.openWith(script, what, timeoutMs);
     await this.connect();
     try {
       return await this.exec(script, what, timeoutMs);
@@ -175,6 +176,27 @@ export class SshTransport {
       },
     );
     return this.connected;
+  }
+
+  /**
+   * The host's first command opens the shared master itself: one round trip fewer than a
+   * separate `exit 0`. Commands that come meanwhile wait for it, as they would for `connect`.
+   * Not with a secret key, which must leave the disk as soon as the master has authenticated.
+   */
+  private openWith(script: string, what: string, timeoutMs: number): Promise<RemoteResult> {
+    const opening = this.masterGone.then(() => this.exec(script, what, timeoutMs));
+    // Connected once ssh itself got through: any exit of the script but ssh's own 255.
+    this.connected = opening.then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof HostError && error.exitCode !== 255 && error.exitCode !== null) return;
+        this.connected = undefined;
+        throw error;
+      },
+    );
+    // The caller sees the script's own outcome; this copy only tells others when to go on.
+    this.connected.catch(() => undefined);
+    return opening;
   }
 
   /** Closes the master connection and removes key material written for this host. */
