@@ -25,7 +25,7 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
   private readonly extraSysctls = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Round trips made, by purpose; reported in debug logs and used by tests. */
-  readonly roundTrips = { read: 0, apply: 0 };
+  readonly roundTrips = { read: 0, apply: 0, confirm: 0 };
 
   constructor(
     readonly transport: T,
@@ -170,6 +170,7 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
 
   /** Disarms the timer; false when it had already fired (the host rolled back). */
   private async confirm(token: string): Promise<boolean> {
+    this.roundTrips.confirm++;
     const { stdout } = await this.transport.run(confirmScript(token, this.sudo), "confirm the change set (disarm the rollback timer)", 30_000);
     return parseConfirm(stdout);
   }

@@ -52,10 +52,18 @@ describe("commit-confirmed", () => {
     await providers.NetworkInterface.delete!(created.id, created.outs as Outs);
   });
 
-  it("arms the timer for an IPv6 rule and route, and the host rolls them back when the management link is cut", async () => {
+  it("arms the timer for a change set on the session's path, and the host rolls back its IPv6 rule and route too when the management link is cut", async () => {
     const connection = { ...labConnection("server2"), confirmTimeoutSeconds: 5 };
+    // The IPv4 rule may select the session's replies (its table has no IPv4 route, so it does not
+    // cut them): the change set is on the session's path and armed, its IPv6 part with it.
     const inputs = (
-      await checkedInputs("PolicyRoute", { connection, table: 260, rules: [{ from: "fd00:2::2", priority: 1260 }], routes: [{ dst: "default", via: "fe80::1", dev: "eno2" }] })
+      await checkedInputs("PolicyRoute", {
+        connection,
+        table: 260,
+        rules: [{ from: "fd00:2::2", priority: 1260 }, { from: "172.31.2.0/30", priority: 1261 }],
+        routes: [{ dst: "default", via: "fe80::1", dev: "eno2" }],
+        allowSessionDisruption: true,
+      })
     ).inputs;
     // The moment the host arms its timer, cut server2's management link from this side.
     const watcher = spawn("sh", ["-c", 'for i in $(seq 1 50000); do for p in /run/mptcp-pulumi/ns-*/pending/*; do [ -e "$p" ] && { ip link set lab-server2 down; exit 0; }; done; done; exit 1']);
@@ -73,14 +81,33 @@ describe("commit-confirmed", () => {
     expect((error as Error).message).toMatch(/rolls it back by itself within 5s \(commit-confirmed\)|not confirmed within 5s .* so the host rolled it back by itself \(commit-confirmed\)/);
     expect(lab("ssh", "server2", "echo", "reachable").trim()).toBe("reachable");
     expect(onHost("server2", "ip", "-6", "rule", "show")).not.toContain("lookup 260");
+    expect(onHost("server2", "ip", "rule", "show")).not.toContain("lookup 260");
     await context.closeAll();
+  });
+
+  it("sends no confirm for a change set off the session's path (data links, their tables), and arms none", async () => {
+    const connection = { ...labConnection("server2"), confirmTimeoutSeconds: 3 };
+    const session = context.sessionFor(connectionSchema.parse(connection), undefined);
+    const confirms = session.roundTrips.confirm;
+    const made = await providers.PolicyRoute.create((await checkedInputs("PolicyRoute", { connection, table: 261, rules: [{ from: "10.0.0.2", priority: 1262 }], routes: [{ dst: "10.0.0.0/24", dev: "eno1", scope: "link" }] })).inputs);
+    const eno1 = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "eno1", addresses: ["10.0.0.2/24", "10.0.0.23/24"] })).inputs);
+    expect(session.roundTrips.confirm).toBe(confirms);
+    expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno1")).toContain("10.0.0.23/24");
+    expect(onHost("server2", "ip", "rule", "show")).toContain("lookup 261");
+    await providers.NetworkInterface.delete!(eno1.id, eno1.outs as Outs);
+    await providers.PolicyRoute.delete!(made.id, made.outs as Outs);
+    expect(session.roundTrips.confirm).toBe(confirms);
   });
 
   it("disarms the timer once the provider reaches the host again", async () => {
     const connection = { ...labConnection("server2"), confirmTimeoutSeconds: 3 };
-    const made = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "eno1", addresses: ["10.0.0.2/24", "10.0.0.22/24"] })).inputs);
+    const session = context.sessionFor(connectionSchema.parse(connection), undefined);
+    const confirms = session.roundTrips.confirm;
+    // An address on the session's own device: armed, then confirmed.
+    const made = await providers.NetworkInterface.create((await checkedInputs("NetworkInterface", { connection, name: "mgmt0", addresses: ["172.31.2.2/30", "172.31.99.2/32"] })).inputs);
+    expect(session.roundTrips.confirm).toBe(confirms + 1);
     await new Promise((r) => setTimeout(r, 4500));
-    expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "eno1")).toContain("10.0.0.22/24");
+    expect(onHost("server2", "ip", "-br", "addr", "show", "dev", "mgmt0")).toContain("172.31.99.2/32");
     expect(onHost("server2", "sh", "-c", 'ls "/run/mptcp-pulumi/ns-$(stat -L -c %i /proc/self/ns/net)/pending" | grep -c . || true').trim()).toBe("0");
     await providers.NetworkInterface.delete!(made.id, made.outs as Outs);
   });
