@@ -26,9 +26,12 @@ mark() {
   echo "$MPTCP_PULUMI_MARK $*"
 }
 
-# The folder of this network namespace, under the run folder.
+# The folder of this network namespace, under the run folder. Found once per program: ns_ready
+# runs in the program's own shell, so the subshells of later `$(ns_dir)` inherit it (every
+# command a program forks costs the host a process).
 ns_dir() {
-  echo "$MPTCP_PULUMI_RUN/ns-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0)"
+  [ -n "${ns_found:-}" ] || ns_found="$MPTCP_PULUMI_RUN/ns-$(stat -L -c %i /proc/self/ns/net 2>/dev/null || echo 0)"
+  echo "$ns_found"
 }
 
 # Makes sure $1 is a directory owned by uid $2 that nobody else may write, with mode $3,
@@ -43,12 +46,13 @@ safe_dir() {
     echo "mptcp-pulumi: $1 is not a plain directory; refusing to use it" >&2
     return 1
   fi
-  sd_owner=$(stat -c %u "$1")
+  # Owner and mode in one stat, split by the shell.
+  sd_stat=$(stat -c '%u %a' "$1")
+  sd_owner=${sd_stat% *} sd_mode=${sd_stat#* }
   if [ "$sd_owner" != "$2" ] && [ "$2" != 0 ]; then
     as_root chown "$2" "$1" || return 1
     sd_owner=$2
   fi
-  sd_mode=$(stat -c %a "$1")
   if [ "$sd_owner" != "$2" ] || [ $((0$sd_mode & 022)) -ne 0 ]; then
     echo "mptcp-pulumi: $1 belongs to uid $sd_owner with mode $sd_mode (wanted uid $2, writable by it alone); refusing to use it" >&2
     return 1
@@ -58,6 +62,7 @@ safe_dir() {
 
 # The run folder and this namespace's folder, both root's alone.
 ns_ready() {
+  ns_dir >/dev/null
   safe_dir "$MPTCP_PULUMI_RUN" 0 0755 && safe_dir "$(ns_dir)" 0 0755 && safe_dir "$(ns_dir)/pending" 0 0755
 }
 
@@ -144,9 +149,11 @@ expect_unchanged() {
   [ -z "$changed" ] || { echo "$changed"; return 1; }
 }
 
-# A checksum of stdin.
+# A checksum of stdin (cksum's first word, split by the shell rather than another process).
 checksum() {
-  cksum | cut -d' ' -f1
+  # shellcheck disable=SC2046 # its words, split on purpose
+  set -- $(cksum)
+  echo "$1"
 }
 
 # The text of one part of the state a plan depends on: MPTCP endpoints and limits, policy rules,
@@ -158,7 +165,7 @@ part_text() {
     mptcp) { ip mptcp endpoint show; ip mptcp limits show; } 2>&1 ;;
     rules) { ip -N -4 rule show; ip -N -6 rule show; } 2>&1 ;;
     routes) { ip -N -4 route show table all; ip -N -6 route show table all; } 2>&1 |
-      grep -E ' table [0-9]+( |$)' | grep -v -E ' table (253|254|255)( |$)' | sed 's/ expires [0-9]*sec//' ;;
+      sed -n -E -e '/ table (253|254|255)( |$)/d' -e '/ table [0-9]+( |$)/!d' -e 's/ expires [0-9]*sec//' -e p ;;
     addrs) ip -br addr show 2>&1 | awk '{ $2 = ""; print }' ;;
     files) our_files ;;
     nm) nm_devices | nm_settings ;;

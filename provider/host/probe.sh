@@ -6,9 +6,9 @@
 
 probe() {
   section hostname
-  cat /proc/sys/kernel/hostname
+  read -r p_line </proc/sys/kernel/hostname && echo "$p_line"
   section kernel
-  uname -r
+  read -r p_line </proc/sys/kernel/osrelease && echo "$p_line"
   section iproute2
   ip -V 2>&1
   section session

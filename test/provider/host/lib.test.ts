@@ -32,6 +32,11 @@ describe("the provider's folder on a host", () => {
     expect(link.stderr).toContain("/run/mptcp-pulumi is not a plain directory; refusing to use it");
   });
 
+  it("is found once per program: after ns_ready, later subshells name it without running stat again", () => {
+    const r = runIsolated(lib("ns_ready || exit 1", "a=$(ns_dir)", "stat() { echo stat-ran; }", 'b=$(ns_dir); [ "$a" = "$b" ] && echo "same $b"'));
+    expect(r.stdout).toMatch(/^same \/run\/mptcp-pulumi\/ns-\d+\n$/);
+  });
+
   it("gives a folder of the right owner its mode back (an older version's umask)", () => {
     const r = runIsolated(lib("ns_ready || exit 1", 'stat -c %a "$MPTCP_PULUMI_RUN"'), { setup: "mkdir -m 0700 /run/mptcp-pulumi" });
     expect(r.stdout.trim()).toBe("755");
@@ -115,6 +120,19 @@ describe("preconditions", () => {
       ),
     );
     expect(r.stdout).toBe("unchanged\nchanged: rules\n");
+  });
+
+  it("are the policy tables' routes without expiry, and cksum's first word, as the pipelines that made them before", () => {
+    const setup = "ip link add v0 type veth peer name v1 && ip link set v0 up && ip route add 10.9.0.0/24 dev v0 table 102 && ip route add 10.8.0.0/24 dev v0";
+    const r = runIsolated(
+      lib(
+        '[ "$(part_text routes)" = "$({ ip -N -4 route show table all; ip -N -6 route show table all; } 2>&1 | grep -E \' table [0-9]+( |$)\' | grep -v -E \' table (253|254|255)( |$)\' | sed \'s/ expires [0-9]*sec//\')" ] && echo same-routes',
+        'part_text routes',
+        '[ "$(echo x | checksum)" = "$(echo x | cksum | cut -d" " -f1)" ] && echo same-sum',
+      ),
+      { setup },
+    );
+    expect(r.stdout).toBe("same-routes\n10.9.0.0/24 dev v0 table 102 scope 253 linkdown \nsame-sum\n");
   });
 
   it("ignore what changes by itself: route expiry and address lifetimes", () => {
