@@ -2,6 +2,7 @@
  * The bench's tables about cost: ours against the floor and the Ansible peer (the issue's
  * targets), each figure's growth per added server, and the profiles of the operations.
  */
+import { median } from "../provider/verify";
 import type { Profile } from "./profile";
 import type { SizeResult } from "./run";
 
@@ -32,6 +33,27 @@ export function peerMarkdown(sizes: readonly SizeResult[]): string[] {
         `${ratio(o.up.medianSeconds, o.floor.medianSeconds)}${small ? "" : " (<= 5x)"} | ${a ? f2(a.noopSeconds) : "-"} | ${f2(o.refresh.medianSeconds)} | ` +
         `${a ? ratio(o.refresh.medianSeconds, a.noopSeconds) : "-"} (<= ${small ? "0.5" : "0.15"}x) | ${f2(o.destroy.medianSeconds)} | ${ratio(o.destroy.medianSeconds, o.up.medianSeconds)}${small ? "" : " (<= 1x)"} |`,
     );
+  }
+  return lines;
+}
+
+/** Ours against the baseline checkout, operation by operation: wall and CPU medians, and their ratios. */
+export function beforeAfterMarkdown(sizes: readonly SizeResult[]): string[] {
+  const lines = [
+    "Before (the baseline checkout) and after (this one), medians, each run of the baseline right after ours on a fresh lab; CPU: the command and everything it waited for (CLI, program, provider, ssh clients):",
+    "",
+    "| servers | operation | before s | after s | after / before | before CPU s | after CPU s | after / before (CPU) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  const cpu = (r: { cpuSeconds?: number[] | undefined }) => (r.cpuSeconds?.length ? median(r.cpuSeconds) : NaN);
+  for (const size of sizes) {
+    if (!size.baseline) continue;
+    for (const op of ["up", "preview", "refresh", "destroy"] as const) {
+      const b = size.baseline[op];
+      const a = size.ops[op];
+      lines.push(`| ${size.servers} | ${op} | ${f2(b.medianSeconds)} | ${f2(a.medianSeconds)} | ${ratio(a.medianSeconds, b.medianSeconds)} | ${f2(cpu(b))} | ${f2(cpu(a))} | ${ratio(cpu(a), cpu(b))} |`);
+    }
+    lines.push(`| ${size.servers} | floor | | ${f2(size.ops.floor.medianSeconds)} | | | | |`);
   }
   return lines;
 }

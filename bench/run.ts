@@ -13,11 +13,13 @@
  * floor without the data plane. `--profile` also traces every operation (provider/trace.ts) and
  * reports where its time went (bench/profile.ts), with a timeline of one `up` per size
  * (`profile-up-<servers>.html`). `--ansible DIR` runs the Ansible peer (DIR/run.sh) for each
- * size in the same run. With three sizes or more, each figure's cost per added server between
- * the two largest is reported beside the floor's.
+ * size in the same run. `--baseline DIR` runs the same operations with another checkout (built,
+ * with its own node_modules), each run right after ours on a fresh lab: the before/after table.
+ * With three sizes or more, each figure's cost per added server between the two largest is
+ * reported beside the floor's.
  *
  * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--profile]
- *          [--ansible ../shared/peers/ansible] [--only ops | --only dataplane | --only longpaths [--release bookworm|trixie]]
+ *          [--ansible ../shared/peers/ansible] [--baseline DIR] [--only ops | --only dataplane | --only longpaths [--release bookworm|trixie]]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +31,7 @@ import { TRACE_ENV } from "../provider/trace";
 import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
 import { longPathScenarios, longPathsMarkdown } from "./longpaths";
 import { parseTrace, profileOf, type CommandRun, type Profile } from "./profile";
-import { growthMarkdown, peerMarkdown, profileMarkdown, type PeerResult } from "./profileReport";
+import { beforeAfterMarkdown, growthMarkdown, peerMarkdown, profileMarkdown, type PeerResult } from "./profileReport";
 import { timelineHtml } from "./timeline";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
 import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
@@ -47,6 +49,8 @@ export interface OpResult {
   medianSeconds: number;
   /** SSH connections accepted per host during the operation: the worst host of each run. */
   maxConnectionsPerHost: number[];
+  /** CPU seconds of the command and everything it waited for (CLI, program, provider, ssh), each run. */
+  cpuSeconds?: number[];
   /** With --profile: the profile of the run whose time was the median. */
   profile?: Profile;
 }
@@ -58,6 +62,8 @@ export interface SizeResult {
   ops: Record<Op, OpResult>;
   /** With --ansible: the peer's medians on the same lab size, in the same run. */
   ansible?: PeerResult;
+  /** With --baseline: the same operations with another checkout, each run right after ours on a fresh lab. */
+  baseline?: Record<(typeof OPS)[number], OpResult>;
 }
 
 function log(message: string): void {
@@ -109,9 +115,9 @@ function runFloor(hosts: LabHost[]): Promise<number> {
   ).then(() => Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-/** The benchmark's stack: every pair of the lab, no verification (its traffic would skew timings). */
-function benchProject(hosts: LabHost[]): TempProject {
-  return new TempProject("bench", { "mptcp-pulumi:hosts": stackHosts(hosts) });
+/** The benchmark's stack: every pair of the lab, no verification (its traffic would skew timings); `root` is the checkout that runs it. */
+function benchProject(hosts: LabHost[], root?: string): TempProject {
+  return new TempProject("bench", { "mptcp-pulumi:hosts": stackHosts(hosts) }, {}, undefined, root);
 }
 
 /** CPU milliseconds of this process's reaped children (and theirs), from /proc/self/stat. */
@@ -147,15 +153,16 @@ const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
   destroy: ["destroy", "--yes", "--skip-preview"],
 };
 
-async function measureSize(pairs: number, runs: number, profile: { out: string } | undefined): Promise<SizeResult> {
-  const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, { seconds: [] as number[], conns: [] as number[], profiled: [] as Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> }])) as Record<
-    Op,
-    { seconds: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> }
-  >;
+type Samples = { seconds: number[]; cpu: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> };
+const emptySamples = (): Samples => ({ seconds: [], cpu: [], conns: [], profiled: [] });
+
+async function measureSize(pairs: number, runs: number, profile: { out: string } | undefined, baseline: string | undefined): Promise<SizeResult> {
+  const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, emptySamples()])) as Record<Op, Samples>;
+  const base = Object.fromEntries(OPS.map((op) => [op, emptySamples()])) as Record<(typeof OPS)[number], Samples>;
   const traces = profile ? mkdtempSync(join(tmpdir(), "mptcp-bench-trace-")) : undefined;
-  const record = (op: Op, seconds: number, before: Map<string, number>, after: Map<string, number>) => {
-    samples[op].seconds.push(seconds);
-    samples[op].conns.push(Math.max(...[...after].map(([name, n]) => n - (before.get(name) ?? 0))));
+  const record = (op: Op, seconds: number, before: Map<string, number>, after: Map<string, number>, into: Samples = samples[op]) => {
+    into.seconds.push(seconds);
+    into.conns.push(Math.max(...[...after].map(([name, n]) => n - (before.get(name) ?? 0))));
   };
   for (let run = 1; run <= runs; run++) {
     log(`${pairs} pair(s), run ${run}/${runs}: fresh lab`);
@@ -174,17 +181,35 @@ async function measureSize(pairs: number, runs: number, profile: { out: string }
         before = accepted(hosts);
         const t = timed(project, OP_ARGS[op], traces ? join(traces, `${op}-${run}.jsonl`) : undefined);
         record(op, t.seconds, before, accepted(hosts));
+        samples[op].cpu.push(t.run.cpuMs / 1000);
         if (t.traceFile) samples[op].profiled.push({ timed: t, events: parseTrace(readFileSync(t.traceFile, "utf8")) });
         log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${t.seconds.toFixed(2)}s`);
       }
     } finally {
       project.remove();
     }
+    if (baseline) {
+      log(`${pairs} pair(s), run ${run}/${runs}: fresh lab again for the baseline (${baseline})`);
+      lab("down");
+      lab("up", "--pairs", String(pairs));
+      const old = benchProject(labHosts(), baseline);
+      try {
+        for (const op of OPS) {
+          before = accepted(hosts);
+          const t = timed(old, OP_ARGS[op]);
+          record(op, t.seconds, before, accepted(hosts), base[op]);
+          base[op].cpu.push(t.run.cpuMs / 1000);
+          log(`${pairs} pair(s), run ${run}/${runs}: baseline ${op} ${t.seconds.toFixed(2)}s`);
+        }
+      } finally {
+        old.remove();
+      }
+    }
   }
   if (traces) rmSync(traces, { recursive: true, force: true });
   const ops = Object.fromEntries(
     Object.entries(samples).map(([op, s]) => {
-      const result: OpResult = { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns };
+      const result: OpResult = { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns, ...(s.cpu.length ? { cpuSeconds: s.cpu } : {}) };
       // The run whose time is the median: its figures add up, which medians of each would not.
       const chosen = [...s.profiled].sort((a, b) => a.timed.seconds - b.timed.seconds)[Math.floor((s.profiled.length - 1) / 2)];
       if (chosen) {
@@ -197,7 +222,13 @@ async function measureSize(pairs: number, runs: number, profile: { out: string }
       return [op, result];
     }),
   ) as Record<Op, OpResult>;
-  return { pairs, servers: pairs * 2, ops };
+  const result: SizeResult = { pairs, servers: pairs * 2, ops };
+  if (baseline) {
+    result.baseline = Object.fromEntries(
+      OPS.map((op) => [op, { seconds: base[op].seconds, medianSeconds: median(base[op].seconds), maxConnectionsPerHost: base[op].conns, cpuSeconds: base[op].cpu }]),
+    ) as Record<(typeof OPS)[number], OpResult>;
+  }
+  return result;
 }
 
 /** The Ansible peer on this lab size (its own fresh labs), medians of `runs`: apply from clean and a no-op run. */
@@ -228,6 +259,7 @@ export function markdown(report: Report): string {
     lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
     lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
   }
+  if (report.sizes.some((size) => size.baseline)) lines.push("", ...beforeAfterMarkdown(report.sizes));
   if (report.sizes.some((size) => size.ansible)) lines.push("", ...peerMarkdown(report.sizes));
   if (report.sizes.length >= 3) lines.push("", ...growthMarkdown(report.sizes));
   if (report.sizes.some((size) => size.ops.up.profile)) lines.push("", ...profileMarkdown(report.sizes));
@@ -254,6 +286,7 @@ async function main(): Promise<void> {
       release: { type: "string", default: "bookworm" },
       profile: { type: "boolean", default: false },
       ansible: { type: "string" },
+      baseline: { type: "string" },
     },
   });
   if (values.only !== undefined && !["ops", "dataplane", "longpaths"].includes(values.only)) throw new Error(`bench: --only takes ops, dataplane or longpaths (got ${values.only})`);
@@ -282,7 +315,7 @@ async function main(): Promise<void> {
       // The peer first, as the issue measured it: right before ours, on the same lab size.
       const ansible = values.ansible ? ansiblePeer(values.ansible, n, runs) : undefined;
       if (ansible) log(`${n} pair(s): ansible apply ${ansible.applySeconds}s, no-op ${ansible.noopSeconds}s`);
-      const size = await measureSize(n, runs, values.profile ? { out } : undefined);
+      const size = await measureSize(n, runs, values.profile ? { out } : undefined, values.baseline ? resolve(ROOT, values.baseline) : undefined);
       report.sizes.push(ansible ? { ...size, ansible } : size);
     }
   }

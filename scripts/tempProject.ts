@@ -43,20 +43,22 @@ export class TempProject {
    * Creates the project and its stack. `config` is the stack's `config:` map; `links` are extra
    * entries linked into the project (e.g. `.lab` for relative key paths). With `template` (a
    * project folder, e.g. an example) the project is a copy of it instead of this repository's
-   * program.
+   * program. `root` is the checkout whose program, provider and scripts run (another one's for
+   * the bench's baseline).
    */
   constructor(
     readonly stack: string,
     config: Record<string, unknown>,
     links: Record<string, string> = {},
     template?: string,
+    readonly root: string = REPO_ROOT,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `mptcp-${stack}-`));
     if (template) {
       cpSync(template, this.dir, { recursive: true });
     } else {
-      for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(REPO_ROOT, name), join(this.dir, name));
-      cpSync(join(REPO_ROOT, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+      for (const name of ["node_modules", "dist", "package.json"]) symlinkSync(join(root, name), join(this.dir, name));
+      cpSync(join(root, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
     }
     for (const [name, target] of Object.entries(links)) symlinkSync(target, join(this.dir, name));
     this.configFile = join(this.dir, `Pulumi.${stack}.yaml`);
@@ -74,7 +76,7 @@ export class TempProject {
 
   /** Runs `npm run pulumi` (scripts/pulumi.sh) in this project for this stack. */
   pulumi(...args: string[]): Run {
-    return this.run(["bash", join(REPO_ROOT, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", this.stack, "--non-interactive"]);
+    return this.run(["bash", join(this.root, "scripts/pulumi.sh"), "-C", this.dir, ...args, "--stack", this.stack, "--non-interactive"]);
   }
 
   /** Like pulumi() but throws with the output when the command fails. */
