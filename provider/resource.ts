@@ -8,10 +8,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { Login, ProviderContext } from "./context";
 import { warn } from "./engineLog";
-import { HostError } from "./errors";
-import { describe, inverseAll, type Operation } from "./operations";
+import type { Operation } from "./operations";
 import { connectionFileProblems, hostKeyOf, machineOf, type Connection } from "./connection";
-import type { HostSession } from "./state/session";
+import { undoApplied } from "./state/changes";
 import type { HostState } from "./state/types";
 import { tracedProvider, type CallLabel } from "./trace";
 import { parseOrThrow, validate, type CheckFailure } from "./validation";
@@ -113,46 +112,6 @@ function valueAt(root: unknown, property: string): unknown {
   return value;
 }
 
-/** Undoes applied changes (of a change set that failed half-way); returns a sentence for the error message. */
-async function undoApplied(session: HostSession, applied: readonly Operation[], before: HostState): Promise<string> {
-  const undo = inverseAll(applied, before);
-  if (undo.length === 0) return "";
-  // No preconditions: the host is, by design, no longer as `before` was read.
-  return session.apply(undo, "undo a change set that failed").then(
-    () => ` Those changes were undone, so the host is as it was before (${undo.map(describe).join("; ")}).`,
-    (undoError: unknown) => ` Undoing them failed too: ${undoError instanceof Error ? undoError.message : String(undoError)}`,
-  );
-}
-
-/** How many times a change set is planned again when the host changed between the read and the lock. */
-const REPLANS = 2;
-
-/**
- * Plans from the host's state and applies the change set, inside the caller's queue. When the
- * host changed since it was read (checked under the lock), nothing was applied: read and plan
- * again, twice at most. A change set that fails half-way is undone, so each host ends all or
- * nothing, and the error says so.
- */
-async function planAndApply(session: HostSession, keys: readonly string[], plan: (actual: HostState) => Operation[], what: string): Promise<{ before: HostState; changes: Operation[] }> {
-  for (let attempt = 0; ; attempt++) {
-    const before = await session.state(keys);
-    const changes = plan(before);
-    try {
-      await session.apply(changes, `${what}: ${changes.length} change(s)`, before);
-      return { before, changes };
-    } catch (error) {
-      if (error instanceof HostError && error.reason === "hostChanged" && attempt < REPLANS) {
-        session.invalidate();
-        continue;
-      }
-      if (error instanceof HostError && error.progress && error.progress.applied.length > 0) {
-        throw new Error(`${error.message}${await undoApplied(session, error.progress.applied, before)}`, { cause: error });
-      }
-      throw error;
-    }
-  }
-}
-
 /** The given input keys of raw inputs or stored outputs (outputs carry extras strict schemas refuse). */
 export function inputsFrom(raw: unknown, keys: readonly string[]): Record<string, unknown> {
   const all = userInputs(raw);
@@ -200,31 +159,35 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
     );
   }
 
-  /** Plans and applies under the host's queue, then reads back and verifies convergence. */
+  /** Plans and applies in the host's queue (with other resources' change sets when they can share it), then reads back and verifies convergence. */
   async function converge(desired: I, previous: O | undefined): Promise<O> {
     const session = context.sessionFor(desired.connection, desired.privateKey);
     const keys = [...keysOf(desired), ...(previous ? keysOf(previous) : [])];
-    return session.exclusive(async () => {
-      const { before, changes } = await planAndApply(session, keys, (actual) => def.plan(desired, actual, previous), `${def.kind} ${def.identity(desired)}`);
-      const after = changes.length > 0 ? await session.state(keys) : before;
-      const outs = def.outputs(desired, after, before, previous);
-      const seen = def.observe(outs, after);
-      const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
-      if (mismatched.length > 0) {
-        // The state keeps what it had (nothing for a create): take the changes back so the host matches.
-        const undone = await undoApplied(session, changes, before);
-        throw new PlanError(
-          desired.connection,
-          `${def.kind} ${def.identity(desired)}`,
-          `applied ${changes.length} change(s) but the host does not show the desired ${mismatched.join(", ")}: ` +
-            `wanted ${canonicalJson(Object.fromEntries(mismatched.map((k) => [k, outs[k as keyof O]])))}, ` +
-            `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}${undone}`,
-        );
-      }
-      // A create that found the object already there adopted it: an old URN's delete later in
-      // this operation (a rename) must leave it alone.
-      if (!previous && def.observe(outs, before) !== undefined) context.claim(objectOf(desired));
-      return outs;
+    return session.change({
+      keys,
+      plan: (actual) => def.plan(desired, actual, previous),
+      what: `${def.kind} ${def.identity(desired)}`,
+      settle: async (before, changes) => {
+        const after = changes.length > 0 ? await session.state(keys) : before;
+        const outs = def.outputs(desired, after, before, previous);
+        const seen = def.observe(outs, after);
+        const mismatched = seen ? def.inputKeys.filter((k) => canonicalJson(seen[k]) !== canonicalJson(outs[k])) : ["(missing)"];
+        if (mismatched.length > 0) {
+          // The state keeps what it had (nothing for a create): take the changes back so the host matches.
+          const undone = await undoApplied(session, changes, before);
+          throw new PlanError(
+            desired.connection,
+            `${def.kind} ${def.identity(desired)}`,
+            `applied ${changes.length} change(s) but the host does not show the desired ${mismatched.join(", ")}: ` +
+              `wanted ${canonicalJson(Object.fromEntries(mismatched.map((k) => [k, outs[k as keyof O]])))}, ` +
+              `host has ${canonicalJson(seen ? Object.fromEntries(mismatched.map((k) => [k, seen[k as keyof O]])) : null)}${undone}`,
+          );
+        }
+        // A create that found the object already there adopted it: an old URN's delete later in
+        // this operation (a rename) must leave it alone.
+        if (!previous && def.observe(outs, before) !== undefined) context.claim(objectOf(desired));
+        return outs;
+      },
     });
   }
 
@@ -317,7 +280,7 @@ export function dynamicProviderFor<I extends Hosted, O extends I>(def: ResourceD
       // A rotated key leaves the state's credentials stale: log in as the program does now.
       const login = context.loginFor(loginOf(current));
       const session = context.sessionFor(login.connection, login.privateKey);
-      await session.exclusive(() => planAndApply(session, keysOf(current), (actual) => def.remove(current, actual), `remove ${def.kind} ${def.identity(current)}`));
+      await session.change({ keys: keysOf(current), plan: (actual) => def.remove(current, actual), what: `remove ${def.kind} ${def.identity(current)}`, settle: async () => undefined });
     },
   };
   return tracedProvider(provider, context.tracer, labelOf);

@@ -1,7 +1,8 @@
 /**
  * One session per host per provider process: the shared SSH transport, the host's state read
- * once and shared by all of that host's resources, and a queue so this process applies one
- * change set at a time per host while different hosts proceed in parallel.
+ * once and shared by all of that host's resources, and a queue so this process sends one
+ * program at a time per host (resources' change sets that can share it go together) while
+ * different hosts proceed in parallel.
  */
 import { randomBytes } from "node:crypto";
 import { argvOf, HostError } from "../errors";
@@ -10,6 +11,7 @@ import { applyScript, confirmScript, parseApplyRun, parseConfirm, parseProbe, re
 import { currentCall, noTracer, nowMs, type Tracer } from "../trace";
 import type { RemoteResult, SshTransport } from "../transport/ssh";
 import { sessionPath } from "../model/session";
+import { HostChanges, type ChangeRequest } from "./changes";
 import { inSysctlTrees } from "./probe";
 import type { HostState } from "./types";
 
@@ -24,6 +26,7 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
   private cached: Promise<HostState> | undefined;
   private readonly extraSysctls = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  private changes: HostChanges | undefined;
   /** Round trips made, by purpose; reported in debug logs and used by tests. */
   readonly roundTrips = { read: 0, apply: 0, confirm: 0 };
 
@@ -60,6 +63,15 @@ export class HostSession<T extends ScriptTransport = SshTransport> {
   /** Forgets the cached state; the next `state()` reads the host again. */
   invalidate(): void {
     this.cached = undefined;
+  }
+
+  /**
+   * Plans and applies one resource's change set in the host's queue; change sets that can share
+   * a round trip with it go together (changes.ts).
+   */
+  change<T>(request: ChangeRequest<T>): Promise<T> {
+    this.changes ??= new HostChanges(this);
+    return this.changes.submit(request);
   }
 
   /** Runs `work` after every earlier exclusive work on this host has finished. */

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { HostError } from "../../../provider/errors";
+import type { Operation } from "../../../provider/operations";
+import { batchOf, conflicts, shareOf } from "../../../provider/state/batch";
+import { HostChanges, type ChangeHost, type ChangeRequest } from "../../../provider/state/changes";
+import type { HostState } from "../../../provider/state/types";
+import { hostState } from "../../support/fixtures";
+
+const sysctl = (key: string, value = "1"): Operation => ({ type: "sysctl", key, value });
+const file = (path: string): Operation => ({ type: "file", action: "write", path, content: "x\n" });
+const address = (cidr: string, dev: string): Operation => ({ type: "address", action: "add", cidr, dev, family: 4 });
+const enable: Operation = { type: "bootUnit", action: "enable" };
+
+describe("which change sets share a round trip", () => {
+  it("joins change sets that neither read nor write what an earlier one writes", () => {
+    expect(conflicts([address("10.0.0.22/24", "eno1"), file("/etc/mptcp-pulumi/parts/20-eno1")], [file("/etc/mptcp-pulumi/parts/20-eno2"), sysctl("net.ipv4.tcp_rmem")])).toBe(false);
+  });
+
+  it("keeps apart a change set planned on what an earlier one changes, or changing the same thing", () => {
+    expect(conflicts([address("10.0.0.22/24", "eno1")], [address("192.168.0.22/24", "eno2")])).toBe(true);
+    expect(conflicts([enable, file("/etc/mptcp-pulumi/parts/10-limits")], [file("/etc/mptcp-pulumi/parts/20-eno1")])).toBe(true);
+    expect(conflicts([sysctl("net.ipv4.tcp_rmem", "1")], [sysctl("net.ipv4.tcp_rmem", "2")])).toBe(true);
+  });
+
+  it("takes them in arrival order and leaves the conflicting ones for the next round trip", () => {
+    const planned = [{ n: 1, changes: [enable] }, { n: 2, changes: [file("/a")] }, { n: 3, changes: [sysctl("k")] }, { n: 4, changes: [] }];
+    const { batch, later } = batchOf(planned);
+    expect(batch.map((b) => b.n)).toEqual([1, 3, 4]);
+    expect(later.map((b) => b.n)).toEqual([2]);
+  });
+
+  it("gives each change set its own share of a failed batch's progress", () => {
+    const [a, b, c, d] = [sysctl("a"), sysctl("b"), sysctl("c"), sysctl("d")];
+    const progress = { applied: [a!, b!], failed: c!, notAttempted: [d!] };
+    expect(shareOf(progress, [a!, b!, c!, d!], 0, 1)).toEqual({ applied: [a], notAttempted: [] });
+    expect(shareOf(progress, [a!, b!, c!, d!], 1, 2)).toEqual({ applied: [b], failed: c, notAttempted: [] });
+    expect(shareOf(progress, [a!, b!, c!, d!], 3, 1)).toEqual({ applied: [], notAttempted: [d] });
+  });
+});
+
+/** A host session stand-in: records each program's operations; `fail` decides how one goes wrong. */
+function fakeHost(fail?: (ops: readonly Operation[], call: number) => Error | undefined) {
+  const programs: Operation[][] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  const host: ChangeHost = {
+    state: async () => hostState("6.1"),
+    invalidate: () => undefined,
+    exclusive<T>(work: () => Promise<T>): Promise<T> {
+      const run = queue.then(work, work);
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async apply(changes: readonly Operation[]) {
+      if (changes.length === 0) return;
+      programs.push([...changes]);
+      const error = fail?.(changes, programs.length);
+      if (error) throw error;
+    },
+  };
+  return { host, programs };
+}
+
+const request = (what: string, changes: Operation[], log: string[] = []): ChangeRequest<string> => ({
+  keys: [],
+  what,
+  plan: (_actual: HostState) => changes,
+  settle: async () => {
+    log.push(what);
+    return `${what} done`;
+  },
+});
+
+describe("a host's change queue", () => {
+  it("sends the change sets that arrive together in one round trip, and settles each", async () => {
+    const { host, programs } = fakeHost();
+    const queue = new HostChanges(host);
+    const log: string[] = [];
+    const results = await Promise.all([
+      queue.submit(request("eno1", [file("/p/eno1")], log)),
+      queue.submit(request("eno2", [file("/p/eno2")], log)),
+      queue.submit(request("tuning", [sysctl("net.ipv4.tcp_rmem")], log)),
+    ]);
+    expect(programs).toHaveLength(1);
+    expect(programs[0]).toHaveLength(3);
+    expect(results).toEqual(["eno1 done", "eno2 done", "tuning done"]);
+    expect(log).toEqual(["eno1", "eno2", "tuning"]);
+  });
+
+  it("sends a change set planned on what another changes in a round trip of its own, after it", async () => {
+    const { host, programs } = fakeHost();
+    const queue = new HostChanges(host);
+    await Promise.all([queue.submit(request("mptcp", [enable, file("/p/limits")])), queue.submit(request("eno1", [file("/p/eno1")])), queue.submit(request("tuning", [sysctl("k")]))]);
+    expect(programs.map((p) => p.length)).toEqual([3, 1]);
+  });
+
+  it("reports a failed part exactly and undoes only it, keeps what finished before it, and plans again what was not attempted", async () => {
+    const [a, b1, b2, c] = [sysctl("a"), sysctl("net.mptcp.enabled", "0"), sysctl("b2"), sysctl("c")];
+    const { host, programs } = fakeHost((ops, call) =>
+      call === 1 ? new HostError({ reason: "partial", host: "root@h:22", operation: "batch", exitCode: 3, progress: { applied: [a!, b1!], failed: b2!, notAttempted: [c!] } }) : undefined,
+    );
+    const queue = new HostChanges(host);
+    const outcomes = await Promise.allSettled([queue.submit(request("A", [a!])), queue.submit(request("B", [b1!, b2!])), queue.submit(request("C", [c!]))]);
+    expect(outcomes[0]).toEqual({ status: "fulfilled", value: "A done" });
+    expect(outcomes[2]).toEqual({ status: "fulfilled", value: "C done" });
+    const error = (outcomes[1] as PromiseRejectedResult).reason as Error;
+    expect(error.message).toContain("failed: sysctl b2=1. Applied: sysctl net.mptcp.enabled=0. Not attempted: nothing.");
+    expect(error.message).toContain("Those changes were undone, so the host is as it was before (sysctl net.mptcp.enabled=1 (restore))");
+    // The batch, B's undo alone, then C planned again.
+    expect(programs).toEqual([[a, b1, b2, c], [{ type: "sysctl", key: "net.mptcp.enabled", value: "1", note: "(restore)" }], [c]]);
+  });
+
+  it("plans every change set of a batch again when the host changed before the lock, twice at most", async () => {
+    const changed = () => new HostError({ reason: "hostChanged", host: "root@h:22", operation: "batch", changed: ["rules"] });
+    const { host, programs } = fakeHost((_ops, call) => (call <= 2 ? changed() : undefined));
+    const queue = new HostChanges(host);
+    expect(await Promise.all([queue.submit(request("A", [sysctl("a")])), queue.submit(request("B", [sysctl("b")]))])).toEqual(["A done", "B done"]);
+    expect(programs).toHaveLength(3);
+    const always = fakeHost(() => changed());
+    await expect(new HostChanges(always.host).submit(request("A", [sysctl("a")]))).rejects.toThrow(/the host changed since it was read \(rules\)/);
+    expect(always.programs).toHaveLength(3);
+  });
+});
