@@ -168,7 +168,8 @@ describe("host keys and reachability", () => {
 
   it("says plainly when nothing listens on the SSH port", async () => {
     const t = new SshTransport(toSshTarget(connectionSchema.parse({ ...labConnection("server1"), port: 2222 }), undefined, context.projectRoot));
-    await expect(t.run("true\n", "probe")).rejects.toThrow(/on root@172\.31\.1\.2:2222: `connect` exited 255.*nothing listens on the SSH port/s);
+    // The host's first command opens the connection itself, so the error names it.
+    await expect(t.run("true\n", "probe")).rejects.toThrow(/on root@172\.31\.1\.2:2222: `probe` exited 255.*nothing listens on the SSH port/s);
     await t.close();
   });
 
