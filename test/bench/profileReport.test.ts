@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { beforeAfterMarkdown, growthMarkdown, peerMarkdown } from "../../bench/profileReport";
+import type { OpResult, SizeResult } from "../../bench/run";
+
+const op = (medianSeconds: number, cpu?: number): OpResult => ({ seconds: [medianSeconds], medianSeconds, maxConnectionsPerHost: [1], ...(cpu !== undefined ? { cpuSeconds: [cpu] } : {}) });
+const size = (servers: number, up: number, refresh: number, destroy: number, floor: number): SizeResult => ({
+  pairs: servers / 2,
+  servers,
+  ops: { up: op(up, up / 2), preview: op(1), refresh: op(refresh), destroy: op(destroy), floor: op(floor) },
+  ansible: { servers, applySeconds: 3, noopSeconds: 2 },
+  baseline: { up: op(up * 2, up), preview: op(1), refresh: op(refresh * 2), destroy: op(destroy * 2) },
+});
+const sizes = [size(2, 1.5, 0.9, 1.2, 0.2), size(20, 5, 1.8, 4, 1), size(40, 9, 2.6, 7, 1.8)];
+
+describe("the bench's cost tables", () => {
+  it("sets ours beside the floor and the peer with the issue's targets", () => {
+    const md = peerMarkdown(sizes).join("\n");
+    expect(md).toContain("| 2 | 0.20 | 3.00 | 1.50 | 0.50x (<= 0.5x) | 7.50x | 2.00 | 0.90 | 0.45x (<= 0.5x) | 1.20 | 0.80x |");
+    expect(md).toContain("| 20 | 1.00 | 3.00 | 5.00 | 1.67x | 5.00x (<= 5x) | 2.00 | 1.80 | 0.90x (<= 0.15x) | 4.00 | 0.80x (<= 1x) |");
+  });
+
+  it("reports each figure's cost per added server between the two largest sizes, beside the floor's", () => {
+    const md = growthMarkdown(sizes).join("\n");
+    expect(md).toContain("Growth from 20 to 40 servers");
+    expect(md).toContain("| up | 5.00 | 9.00 | 200 | 40 | 5.00x |");
+    expect(md).toContain("| floor | 1.00 | 1.80 | 40 | 40 | 1.00x |");
+  });
+
+  it("sets the baseline's wall and CPU beside ours", () => {
+    const md = beforeAfterMarkdown(sizes).join("\n");
+    expect(md).toContain("| 20 | up | 10.00 | 5.00 | 0.50x | 5.00 | 2.50 | 0.50x |");
+  });
+});
