@@ -22,7 +22,7 @@ endpoint_delete_at() {
 # The boot replay's units: `enable` or `disable` mptcp-pulumi.service, or `remove-if-unused`
 # (the units, the udev rule and the replay folder, when no part is left: decided here, under
 # the lock, since another stack may have added one). Paths: $2 the unit, $3 its enablement link,
-# $4 the replay folder, $5 its parts, $6 the device unit, $7 the udev rule.
+# $4 the replay folder, $5 its parts, $6 the device unit, $7 the udev rule, $8... the managers' hooks that run the replay.
 boot_unit() {
   case $1 in
     enable) as_root mkdir -p "${3%/*}" && as_root ln -sf "$2" "$3" || return 1 ;;
@@ -30,6 +30,9 @@ boot_unit() {
     remove-if-unused)
       [ -z "$(ls -A "$5" 2>/dev/null)" ] || return 0
       as_root rm -f "$3" "$2" "$6" "$7" && as_root rm -rf "$4" || return 1
+      # The managers' hooks that run the replay ($8...).
+      shift 7
+      [ "$#" -eq 0 ] || as_root rm -f "$@" || return 1
       ;;
   esac
   reload_units

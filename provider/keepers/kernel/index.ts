@@ -173,10 +173,12 @@ export function persistPart(path: string, records: readonly PartRecord[] | undef
   if (content === undefined) {
     const leaving = new Set([path, ...legacyPartPaths(path)]);
     const othersLeft = Object.keys(actual.files).some((f) => f.startsWith(`${PARTS_DIR}/`) && !leaving.has(f));
-    if (!othersLeft && (actual.files[APPLY_SCRIPT_PATH] !== undefined || changes.length > 0)) {
+    // Every removal asks the host whether it was the last: resources whose removals share a
+    // round trip were planned on the same read, where each saw the others' parts.
+    if (changes.length > 0 || (!othersLeft && actual.files[APPLY_SCRIPT_PATH] !== undefined)) {
       // The hooks go with the replay they run.
-      changes.push(...triggers.filter((t) => actual.files[t.path] !== undefined).map((t) => remove(t.path, "(the boot replay goes)")));
-      changes.push({ type: "bootUnit", action: "removeIfUnused" });
+      const hooks = triggers.filter((t) => actual.files[t.path] !== undefined).map((t) => t.path);
+      changes.push({ type: "bootUnit", action: "removeIfUnused", ...(hooks.length > 0 ? { hooks } : {}) });
     }
     return changes;
   }

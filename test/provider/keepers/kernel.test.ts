@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   APPLY_SCRIPT,
@@ -19,6 +19,9 @@ import { REPLAY_TRIGGERS } from "../../../provider/keepers";
 import { persistSysctls, sysctlFilePath, sysctlFileText } from "../../../provider/persist";
 import { APPLY_SCRIPT_PATH, DEVICE_UNIT_PATH, PERSIST_DIR, UDEV_RULE_PATH, UNIT_LINK, UNIT_PATH } from "../../../provider/hostpaths";
 import { describe as describeOp, render } from "../../../provider/operations";
+import { program } from "../../../provider/host";
+import { hostEnvironment } from "../../../provider/protocol";
+import { shellCommand } from "../../../provider/transport/quote";
 import { applyFileChanges, hostState } from "../../support/fixtures";
 
 // The host fixture runs no network manager: no hook goes with the replay.
@@ -104,9 +107,30 @@ describe("persistPart", () => {
     expect(persistPart(PART, LINES, state)).toEqual([]);
   });
 
-  it("removes the part and keeps the replay while other parts are left", () => {
+  it("removes the part and leaves the replay to the host, which keeps it while other parts are left", () => {
     const state = applyFileChanges(hostState(), [...persistPart(PART, LINES, hostState()), ...persistPart(OTHER, LIMITS, hostState())]);
-    expect(summaries(persistPart(PART, undefined, state))).toEqual([`remove ${PART} (boot replay)`]);
+    expect(persistPart(PART, undefined, state)).toEqual([{ type: "file", action: "remove", path: PART, note: "(boot replay)" }, { type: "bootUnit", action: "removeIfUnused" }]);
+  });
+
+  it("takes the replay with the last of two parts removed in one round trip, both planned on one read", () => {
+    const state = applyFileChanges(hostState(), [...persistPart(PART, LINES, hostState()), ...persistPart(OTHER, LIMITS, hostState())]);
+    const ops = [...persistPart(PART, undefined, state), ...persistPart(OTHER, undefined, state)];
+    // Run by the host's real functions, on a copy of the replay's files in a scratch folder.
+    const root = mkdtempSync(join(tmpdir(), "replay-"));
+    const moved = (path: string) => join(root, path);
+    for (const path of Object.keys(state.files).filter((f) => f.startsWith(PERSIST_DIR) || f === UNIT_PATH)) {
+      mkdirSync(dirname(moved(path)), { recursive: true });
+      writeFileSync(moved(path), state.files[path]!);
+    }
+    const lines = ops.map(render).map((r) => {
+      if (r.kind === "removeFile") return shellCommand(["rm", "-f", moved(r.path)]);
+      if (r.kind === "call") return shellCommand([r.fn, ...r.args.map((a) => (a.startsWith("/") ? moved(a) : a))]);
+      throw new Error(`unexpected ${r.kind}`);
+    });
+    const r = spawnSync("sh", ["-c", program(hostEnvironment(false), ["lib", "ops"], ["reload_units() { :; }", ...lines])], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(moved(PERSIST_DIR)) || existsSync(moved(UNIT_PATH))).toBe(false);
+    rmSync(root, { recursive: true, force: true });
   });
 
   it("removes the replay machinery with the last part", () => {
