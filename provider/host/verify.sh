@@ -57,14 +57,19 @@ failover_disarm() {
 # The sampler of the measurement named $1: every $4 seconds, the bytes each link of the
 # remaining arguments sent and the established subflows to port $2, for at most $3 seconds or
 # until sampler_stop. Prints "E <epoch ns>" once, then "S <uptime> <bytes per link> <locals,>".
+# Each measurement names its own sampler, so no file of an earlier one is mistaken for its own.
 sampler() {
-  sa_flag="$(work_dir)/sampler-$1.stop" || return 1
+  sa_dir=$(work_dir) || return 1
+  sa_flag="$sa_dir/sampler-$1.stop"
+  sa_ready="$sa_dir/sampler-$1.ready"
   sa_port=$2
   sa_max=$3
   sa_interval=$4
   shift 4
   rm -f "$sa_flag"
   echo "E $(date +%s%N)"
+  # sampler_ready returns once this exists: the transfer starts only while we sample.
+  : >"$sa_ready"
   read -r sa_up _ </proc/uptime
   sa_end=$((${sa_up%.*} + sa_max))
   while [ ! -e "$sa_flag" ] && [ "${sa_up%.*}" -lt "$sa_end" ]; do
@@ -77,7 +82,18 @@ sampler() {
     echo "S $sa_up$sa_bytes $(ss -tnH state established "( dport = :$sa_port )" | awk '{ printf "%s,", $3 }')"
     sleep "$sa_interval"
   done
-  rm -f "$sa_flag"
+  rm -f "$sa_flag" "$sa_ready"
+}
+
+# Returns once the sampler named $1 samples (at most $2 seconds; fails after that).
+sampler_ready() {
+  sr_ready="$(work_dir)/sampler-$1.ready" || return 1
+  sr_i=0
+  while [ ! -e "$sr_ready" ]; do
+    sr_i=$((sr_i + 1))
+    [ "$sr_i" -le $(($2 * 20)) ] || return 1
+    sleep 0.05
+  done
 }
 
 # Ends the sampler named $1.

@@ -7,7 +7,7 @@ import { sessionProgram } from "../protocol";
 import { shellCommand } from "../transport/quote";
 
 /** The functions of verify.sh. */
-export type VerifyFunction = "iperf_server_start" | "iperf_server_stop" | "failover_arm" | "failover_disarm" | "sampler" | "sampler_stop" | "buffers";
+export type VerifyFunction = "iperf_server_start" | "iperf_server_stop" | "failover_arm" | "failover_disarm" | "sampler" | "sampler_ready" | "sampler_stop" | "buffers";
 
 /**
  * The program that calls `fn` with `args`, then (only if the call succeeded) runs `then`, a

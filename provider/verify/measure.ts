@@ -96,27 +96,34 @@ interface Run {
   port: string;
   devs: string[];
   addresses: Record<string, string[]>;
-  /** Names the sampler's stop flag in the client login's own folder. */
+  /** Names the samplers' files in the client login's own folder (with a count per measurement). */
   sampler: string;
+  /** Samplers started so far. */
+  samplers: number;
   warmup: number;
 }
 
 /** Runs `transfer` while the client samples its links; returns the transfer's value and the timeline. */
 async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer: () => Promise<T>): Promise<{ value: T; timeline: Timeline }> {
   const { transport: c, sudo } = run.spec.client;
-  const sampler = c.run(verifyProgram(sudo, "sampler", [run.sampler, run.port, Math.ceil(maxSeconds + 15), SAMPLE_INTERVAL_SECONDS, ...run.devs]), `sample links (${label})`, (maxSeconds + 30) * 1000);
+  const name = `${run.sampler}-${++run.samplers}`;
+  const sampler = c.run(verifyProgram(sudo, "sampler", [name, run.port, Math.ceil(maxSeconds + 15), SAMPLE_INTERVAL_SECONDS, ...run.devs]), `sample links (${label})`, (maxSeconds + 30) * 1000);
   // Settled here so that a failing transfer never leaves the sampler's rejection unhandled.
   const settled = sampler.then(
     (r) => ({ output: r.stdout }),
     (error: unknown) => ({ error }),
   );
-  // The sampler removes a stale stop file first; give it that moment before traffic starts.
-  await sleep(150);
+  // Traffic starts once the sampler samples (a busy host may take a second to start it).
+  await c.run(verifyProgram(sudo, "sampler_ready", [name, 20]), "wait for the sampler").catch(async (error: unknown) => {
+    await c.run(verifyProgram(sudo, "sampler_stop", [name]), "stop the sampler").catch(() => undefined);
+    await settled;
+    throw error;
+  });
   let value: T;
   try {
     value = await transfer();
   } finally {
-    await c.run(verifyProgram(sudo, "sampler_stop", [run.sampler]), "stop the sampler").catch(() => undefined);
+    await c.run(verifyProgram(sudo, "sampler_stop", [name]), "stop the sampler").catch(() => undefined);
     await settled;
   }
   const outcome = await settled;
@@ -217,7 +224,7 @@ export async function measurePair(spec: PairSpec): Promise<PairResult> {
   const addresses = parseAddresses(await sh(c, ["ip", "-o", "addr", "show"], "list addresses"));
   for (const d of devs) if (!addresses[d]) throw new Error(`${client.name}: link ${d} has no address (ip -o addr show)`);
   const warmup = spec.warmup ?? 0;
-  const run: Run = { spec, port, devs, addresses, sampler: client.name, warmup };
+  const run: Run = { spec, port, devs, addresses, sampler: client.name, samplers: 0, warmup };
   const readBuffers = async (h: MeasuredHost) => parseHostBuffers((await h.transport.run(verifyProgram(h.sudo, "buffers", BUFFER_SYSCTLS), "read socket buffer sysctls")).stdout);
   const buffers = { server: await readBuffers(server), client: await readBuffers(client) };
   const others = spec.eachPath ? spec.paths.slice(1) : [];

@@ -56,4 +56,21 @@ describe("timeline", () => {
     expect(Math.abs(t.startEpochMs - started)).toBeLessThan(2000);
   });
 
+  it("tells when a sampler samples, so traffic starts only then; and gives up when none starts", () => {
+    const sampler = verifyProgram(false, "sampler", ["m2", 5201, 10, SAMPLE_INTERVAL_SECONDS, "lo"]);
+    const ready = verifyProgram(false, "sampler_ready", ["m2", 5]);
+    const stop = verifyProgram(false, "sampler_stop", ["m2"]);
+    // The sampler starts a second late (a busy host); the wait returns once it samples, then stops it.
+    const r = runIsolated(`( sleep 1; sh -c "$1" ) & sh -c "$2" && date +%s%N > /run/ready-at && sh -c "$3"; wait; cat /run/ready-at`, { args: [sampler, ready, stop] });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    const t = parseTimeline(lines.slice(0, -1).join("\n"), ["lo"], { lo: ["127.0.0.1"] }, "lo");
+    expect(t.samples.length).toBeGreaterThanOrEqual(1);
+    expect(Number(lines.at(-1)) / 1e6).toBeGreaterThanOrEqual(t.startEpochMs);
+    // Stopped right after it started (a stop sent before it ran would leave it its full 10 s).
+    expect(t.samples.at(-1)!.t).toBeLessThan(3);
+    const none = runIsolated(`sh -c "$1"`, { args: [verifyProgram(false, "sampler_ready", ["m3", 1])] });
+    expect(none.status).not.toBe(0);
+  });
+
 });
