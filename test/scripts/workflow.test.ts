@@ -2,9 +2,9 @@
  * The GitOps workflow (.github/workflows/mptcp.yml), read as data: what triggers it, which job
  * runs on which event, what each job runs, where the SSH key comes from, and what it may touch.
  */
+import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 
@@ -34,7 +34,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const FILE = fileURLToPath(new URL("../../.github/workflows/mptcp.yml", import.meta.url));
+const FILE = join(__dirname, "../../.github/workflows/mptcp.yml");
 const text = readFileSync(FILE, "utf8");
 const workflow = load(text) as Workflow;
 const job = (name: string): Job => {
@@ -113,7 +113,7 @@ describe("the GitOps workflow", () => {
   });
 
   it("pins the CLI to the npm SDK's version, which scripts/engine.sh and engine/go.mod use too", () => {
-    const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), "utf8");
+    const read = (path: string) => readFileSync(join(__dirname, "../..", path), "utf8");
     const sdk = (JSON.parse(read("package.json")) as { devDependencies: Record<string, string> }).devDependencies["@pulumi/pulumi"];
     expect(workflow.env?.["PULUMI_VERSION"]).toBe(sdk);
     expect(read("engine/go.mod")).toMatch(new RegExp(`github\\.com/pulumi/pulumi/pkg/v3 v${sdk!.replace(/\./g, "\\.")}\\b`));
@@ -140,7 +140,7 @@ describe("the GitOps workflow", () => {
   });
 
   it("runs only npm scripts the repository has, in shell that parses", () => {
-    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as { scripts: Record<string, string> };
     const steps = Object.values(workflow.jobs).flatMap((j) => j.steps.filter((s) => s.run !== undefined));
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) {

@@ -2,8 +2,8 @@
  * Shared helpers for the unit tests: the recorded probe fixtures and HostState objects built
  * from them. Every call parses afresh, so a test may mutate its state without affecting others.
  */
+import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { connectionSchema, type Connection } from "../../provider/connection";
 import { render, type Operation } from "../../provider/operations";
 import { UNIT_LINK, UNIT_PATH } from "../../provider/hostpaths";
@@ -13,7 +13,7 @@ import type { HostState } from "../../provider/state/types";
 import { validate, type CheckFailure } from "../../provider/validation";
 import type { z } from "zod";
 
-const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
+const FIXTURE_DIR = join(__dirname, "../fixtures/");
 
 /** Recorded probe output of iproute2 6.1.0 on kernel 6.18. */
 export const PROBE_6_1 = "probe-iproute2-6.1-kernel-6.18.txt";

@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 
-const STACK_FILE = fileURLToPath(new URL("../../Pulumi.lab.yaml", import.meta.url));
+const STACK_FILE = join(__dirname, "../../Pulumi.lab.yaml");
 
 /** Stand-ins for the lab's key and known_hosts, which exist only while the lab is up (made once per test file). */
 let keyFiles: string | undefined;
