@@ -113,14 +113,10 @@ async function sampled<T>(run: Run, label: string, maxSeconds: number, transfer:
     (r) => ({ output: r.stdout }),
     (error: unknown) => ({ error }),
   );
-  // Traffic starts once the sampler samples (a busy host may take a second to start it).
-  await c.run(verifyProgram(sudo, "sampler_ready", [name, 20]), "wait for the sampler").catch(async (error: unknown) => {
-    await c.run(verifyProgram(sudo, "sampler_stop", [name]), "stop the sampler").catch(() => undefined);
-    await settled;
-    throw error;
-  });
   let value: T;
   try {
+    // Traffic starts once the sampler samples (a busy host may take a second to start it).
+    await c.run(verifyProgram(sudo, "sampler_ready", [name, 20]), "wait for the sampler");
     value = await transfer();
   } finally {
     await c.run(verifyProgram(sudo, "sampler_stop", [name]), "stop the sampler").catch(() => undefined);
