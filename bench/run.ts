@@ -149,7 +149,9 @@ function timed(project: TempProject, args: string[], traceFile?: string): Timed 
 const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
   up: ["up", "--yes", "--skip-preview"],
   preview: ["preview", "--expect-no-changes"],
-  refresh: ["refresh", "--yes"],
+  // Like up and destroy, without the preview pass: `refresh --yes` alone reads every host twice
+  // (a preview in one provider process, then the refresh in another).
+  refresh: ["refresh", "--yes", "--skip-preview"],
   destroy: ["destroy", "--yes", "--skip-preview"],
 };
 

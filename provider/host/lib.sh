@@ -63,7 +63,13 @@ safe_dir() {
 # The run folder and this namespace's folder, both root's alone.
 ns_ready() {
   ns_dir >/dev/null
-  safe_dir "$MPTCP_PULUMI_RUN" 0 0755 && safe_dir "$(ns_dir)" 0 0755 && safe_dir "$(ns_dir)/pending" 0 0755
+  # Every change set starts here: when all three are already root's plain 0755 folders, one stat
+  # says so (stat does not follow a link: a link shows as one and takes the checks below).
+  nr_want='0 755 directory
+0 755 directory
+0 755 directory'
+  [ "$(stat -c '%u %a %F' "$MPTCP_PULUMI_RUN" "$ns_found" "$ns_found/pending" 2>/dev/null)" = "$nr_want" ] && return 0
+  safe_dir "$MPTCP_PULUMI_RUN" 0 0755 && safe_dir "$ns_found" 0 0755 && safe_dir "$ns_found/pending" 0 0755
 }
 
 # This login's own folder (rollback programs, logs, the verification's pid files), printed.
@@ -94,7 +100,9 @@ take_lock() {
 # leaves the old file in place and fails.
 write_file() {
   tmp="$1.mptcp-pulumi-tmp"
-  if as_root mkdir -p "$(dirname "$1")" && as_root tee "$tmp" >/dev/null && as_root chmod "$2" "$tmp" && as_root mv -f "$tmp" "$1"; then
+  # The folder by the shell, and made only when missing: each command costs the host a process.
+  wf_dir=${1%/*}
+  if { [ -d "${wf_dir:-/}" ] || as_root mkdir -p "$wf_dir"; } && as_root tee "$tmp" >/dev/null && as_root chmod "$2" "$tmp" && as_root mv -f "$tmp" "$1"; then
     return 0
   fi
   as_root rm -f "$tmp"

@@ -37,6 +37,13 @@ describe("the provider's folder on a host", () => {
     expect(r.stdout).toMatch(/^same \/run\/mptcp-pulumi\/ns-\d+\n$/);
   });
 
+  it("is checked with one stat, not three, once it is ready (every change set starts there)", () => {
+    const counted = 'stat() { echo stat >&3; command stat "$@"; }';
+    const r = runIsolated(lib("ns_ready || exit 1", counted, `ns_ready 3>${tmp.dir}/calls || exit 1`, `wc -l <${tmp.dir}/calls`));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("1");
+  });
+
   it("gives a folder of the right owner its mode back (an older version's umask)", () => {
     const r = runIsolated(lib("ns_ready || exit 1", 'stat -c %a "$MPTCP_PULUMI_RUN"'), { setup: "mkdir -m 0700 /run/mptcp-pulumi" });
     expect(r.stdout.trim()).toBe("755");
@@ -66,6 +73,14 @@ describe("write_file", () => {
     const r = runIsolated(lib(`printf 'x = 1\\n' | write_file ${path} 0640 || exit 1`, `stat -c %a ${path}; cat ${path}; ls ${tmp.dir}/a`));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe("640\nx = 1\nb.conf\n");
+  });
+
+  it("makes its folder only when missing, with no dirname (each command costs the host a process)", () => {
+    const counted = 'mkdir() { echo mkdir >&3; command mkdir "$@"; }; dirname() { echo dirname >&3; command dirname "$@"; }';
+    const write = (path: string) => `printf 'x\\n' | write_file ${path} 0644 3>>${tmp.dir}/calls || exit 1`;
+    const r = runIsolated(lib(counted, write(`${tmp.dir}/new/a.conf`), write(`${tmp.dir}/new/b.conf`), `cat ${tmp.dir}/calls ${tmp.dir}/new/b.conf`));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("mkdir\nx\n");
   });
 
   it("fails on a full filesystem and leaves the file it would replace as it was", () => {
