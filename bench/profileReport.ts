@@ -58,6 +58,31 @@ export function beforeAfterMarkdown(sizes: readonly SizeResult[]): string[] {
   return lines;
 }
 
+/**
+ * Where this machine's CPU went, per operation: the command's tree (CLI, engine, program,
+ * provider, ssh clients) and the lab servers' (their sshd and everything it ran for us), against
+ * what the machine's cores could give in the operation's wall time.
+ */
+export function cpuMarkdown(sizes: readonly SizeResult[], cores: number): string[] {
+  const lines = [
+    `CPU (medians; the lab servers run on this machine's ${cores} cores too, counted in a cgroup holding their sshd):`,
+    "",
+    "| servers | operation | wall s | command CPU s | servers' CPU s | both / (cores x wall) |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  const med = (xs: readonly number[] | undefined) => (xs?.length ? median(xs) : undefined);
+  for (const size of sizes) {
+    for (const op of ["up", "preview", "refresh", "destroy", "floor"] as const) {
+      const r = size.ops[op];
+      const command = med(r.cpuSeconds);
+      const servers = med(r.serversCpuSeconds);
+      const share = servers !== undefined ? `${Math.round((((command ?? 0) + servers) / (cores * r.medianSeconds)) * 100)}%` : "-";
+      lines.push(`| ${size.servers} | ${op} | ${f2(r.medianSeconds)} | ${command !== undefined ? f2(command) : "-"} | ${servers !== undefined ? f2(servers) : "-"} | ${share} |`);
+    }
+  }
+  return lines;
+}
+
 /** Each figure's cost per added server between the two largest sizes, with the floor's beside it. */
 export function growthMarkdown(sizes: readonly SizeResult[]): string[] {
   const [a, b] = [...sizes].sort((x, y) => x.servers - y.servers).slice(-2) as [SizeResult, SizeResult];

@@ -16,7 +16,8 @@
  * size in the same run. `--baseline DIR` runs the same operations with another checkout (built,
  * with its own node_modules), each run right after ours on a fresh lab: the before/after table.
  * With three sizes or more, each figure's cost per added server between the two largest is
- * reported beside the floor's.
+ * reported beside the floor's. Every operation's CPU is reported twice: the command's tree, and
+ * the lab servers' (bench/serversCpu.ts), which share this machine's cores.
  *
  * Usage: npm run bench -- [--pairs 1,10] [--runs 3] [--seconds 5] [--out bench/results] [--profile]
  *          [--ansible ../shared/peers/ansible] [--baseline DIR] [--only ops | --only dataplane | --only longpaths [--release bookworm|trixie]]
@@ -31,10 +32,11 @@ import { TRACE_ENV } from "../provider/trace";
 import { dataPlaneMarkdown, dataPlaneScenarios, type DataPlaneReport } from "./dataplane";
 import { longPathScenarios, longPathsMarkdown } from "./longpaths";
 import { parseTrace, profileOf, type CommandRun, type Profile } from "./profile";
-import { beforeAfterMarkdown, growthMarkdown, peerMarkdown, profileMarkdown, type PeerResult } from "./profileReport";
+import { beforeAfterMarkdown, cpuMarkdown, growthMarkdown, peerMarkdown, profileMarkdown, type PeerResult } from "./profileReport";
+import { dropServersCpu, serversCpu, type ServersCpu } from "./serversCpu";
 import { timelineHtml } from "./timeline";
 import { REPO_ROOT, TempProject } from "../scripts/tempProject";
-import { keyPaths, labDir, labHosts, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
+import { keyPaths, labDir, labHosts, TOPOLOGY, type LabHost, stackHosts as labStackHosts } from "../test/lab/topology";
 
 const ROOT = REPO_ROOT;
 const LAB = join(ROOT, "test/lab/lab.sh");
@@ -51,6 +53,8 @@ export interface OpResult {
   maxConnectionsPerHost: number[];
   /** CPU seconds of the command and everything it waited for (CLI, program, provider, ssh), each run. */
   cpuSeconds?: number[];
+  /** CPU seconds the lab servers spent for it (their sshd and all it ran), each run; absent without an accounting cgroup. */
+  serversCpuSeconds?: number[];
   /** With --profile: the profile of the run whose time was the median. */
   profile?: Profile;
 }
@@ -155,8 +159,17 @@ const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
   destroy: ["destroy", "--yes", "--skip-preview"],
 };
 
-type Samples = { seconds: number[]; cpu: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> };
-const emptySamples = (): Samples => ({ seconds: [], cpu: [], conns: [], profiled: [] });
+type Samples = { seconds: number[]; cpu: number[]; servers: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> };
+const emptySamples = (): Samples => ({ seconds: [], cpu: [], servers: [], conns: [], profiled: [] });
+
+/** The lab servers' CPU (bench/serversCpu.ts) of the lab just brought up. */
+function labServersCpu(): ServersCpu | undefined {
+  const prefix = TOPOLOGY.tiers.netns.netnsPrefix;
+  return serversCpu(SERVERS_CGROUP, labHosts().map((h) => `${prefix}${h.name}`));
+}
+
+/** The cgroup the lab servers' processes are counted in. */
+const SERVERS_CGROUP = "mptcp-bench-servers";
 
 async function measureSize(pairs: number, runs: number, profile: { out: string } | undefined, baseline: string | undefined): Promise<SizeResult> {
   const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, emptySamples()])) as Record<Op, Samples>;
@@ -172,18 +185,24 @@ async function measureSize(pairs: number, runs: number, profile: { out: string }
     lab("up", "--pairs", String(pairs));
     const hosts = labHosts();
     let before = accepted(hosts);
+    let servers = labServersCpu();
+    let serversBefore = servers?.seconds();
     const floor = await runFloor(hosts);
     record("floor", floor, before, accepted(hosts));
+    if (servers && serversBefore !== undefined) samples.floor.servers.push(servers.seconds() - serversBefore);
     log(`${pairs} pair(s), run ${run}/${runs}: floor ${floor.toFixed(2)}s; fresh lab again for pulumi`);
     lab("down");
     lab("up", "--pairs", String(pairs));
+    servers = labServersCpu();
     const project = benchProject(labHosts());
     try {
       for (const op of OPS) {
         before = accepted(hosts);
+        serversBefore = servers?.seconds();
         const t = timed(project, OP_ARGS[op], traces ? join(traces, `${op}-${run}.jsonl`) : undefined);
         record(op, t.seconds, before, accepted(hosts));
         samples[op].cpu.push(t.run.cpuMs / 1000);
+        if (servers && serversBefore !== undefined) samples[op].servers.push(servers.seconds() - serversBefore);
         if (t.traceFile) samples[op].profiled.push({ timed: t, events: parseTrace(readFileSync(t.traceFile, "utf8")) });
         log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${t.seconds.toFixed(2)}s`);
       }
@@ -211,7 +230,13 @@ async function measureSize(pairs: number, runs: number, profile: { out: string }
   if (traces) rmSync(traces, { recursive: true, force: true });
   const ops = Object.fromEntries(
     Object.entries(samples).map(([op, s]) => {
-      const result: OpResult = { seconds: s.seconds, medianSeconds: median(s.seconds), maxConnectionsPerHost: s.conns, ...(s.cpu.length ? { cpuSeconds: s.cpu } : {}) };
+      const result: OpResult = {
+        seconds: s.seconds,
+        medianSeconds: median(s.seconds),
+        maxConnectionsPerHost: s.conns,
+        ...(s.cpu.length ? { cpuSeconds: s.cpu } : {}),
+        ...(s.servers.length ? { serversCpuSeconds: s.servers } : {}),
+      };
       // The run whose time is the median: its figures add up, which medians of each would not.
       const chosen = [...s.profiled].sort((a, b) => a.timed.seconds - b.timed.seconds)[Math.floor((s.profiled.length - 1) / 2)];
       if (chosen) {
@@ -261,6 +286,7 @@ export function markdown(report: Report): string {
     lines.push("", `No-op preview, ${large.servers} vs ${small.servers} servers: ${(large.ops.preview.medianSeconds / small.ops.preview.medianSeconds).toFixed(2)}x (target: at most 3x).`);
     lines.push(`up vs floor at ${large.servers} servers: ${(large.ops.up.medianSeconds / large.ops.floor.medianSeconds).toFixed(1)}x.`);
   }
+  if (report.sizes.some((size) => size.ops.up.serversCpuSeconds)) lines.push("", ...cpuMarkdown(report.sizes, report.machine.cpus));
   if (report.sizes.some((size) => size.baseline)) lines.push("", ...beforeAfterMarkdown(report.sizes));
   if (report.sizes.some((size) => size.ansible)) lines.push("", ...peerMarkdown(report.sizes));
   if (report.sizes.length >= 3) lines.push("", ...growthMarkdown(report.sizes));
@@ -323,6 +349,7 @@ async function main(): Promise<void> {
   }
   if (values.only !== "ops") report.dataPlane = await dataPlaneScenarios(runs, seconds, log);
   lab("down");
+  dropServersCpu(SERVERS_CGROUP);
   mkdirSync(out, { recursive: true });
   // The data-plane scenarios alone go to their own files, so they never replace a full report;
   // nor does a run of the operations alone.

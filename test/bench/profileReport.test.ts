@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { beforeAfterMarkdown, growthMarkdown, peerMarkdown } from "../../bench/profileReport";
+import { beforeAfterMarkdown, cpuMarkdown, growthMarkdown, peerMarkdown } from "../../bench/profileReport";
+import { parseCpuSeconds } from "../../bench/serversCpu";
 import type { OpResult, SizeResult } from "../../bench/run";
 
 const op = (medianSeconds: number, cpu?: number): OpResult => ({ seconds: [medianSeconds], medianSeconds, maxConnectionsPerHost: [1], ...(cpu !== undefined ? { cpuSeconds: [cpu] } : {}) });
@@ -24,6 +25,19 @@ describe("the bench's cost tables", () => {
     expect(md).toContain("Growth from 20 to 40 servers");
     expect(md).toContain("| up | 5.00 | 9.00 | 200 | 40 | 5.00x |");
     expect(md).toContain("| floor | 1.00 | 1.80 | 40 | 40 | 1.00x |");
+  });
+
+  it("sets the servers' CPU beside the command's, against what the cores could give in the wall time", () => {
+    const withServers: SizeResult = { ...sizes[1]!, ops: { ...sizes[1]!.ops, up: { ...sizes[1]!.ops.up, serversCpuSeconds: [4, 6, 5] } } };
+    const md = cpuMarkdown([withServers], 2).join("\n");
+    expect(md).toContain("| 20 | up | 5.00 | 2.50 | 5.00 | 75% |");
+    expect(md).toContain("| 20 | refresh | 1.80 | - | - | - |");
+  });
+
+  it("reads a cgroup's CPU from cgroup v1's cpuacct.usage and v2's cpu.stat", () => {
+    expect(parseCpuSeconds("cpuacct.usage", "56800000000\n")).toBe(56.8);
+    expect(parseCpuSeconds("cpu.stat", "usage_usec 2500000\nuser_usec 1000000\nsystem_usec 1500000\n")).toBe(2.5);
+    expect(() => parseCpuSeconds("cpu.stat", "nr_periods 0\n")).toThrow(/no usage_usec/);
   });
 
   it("sets the baseline's wall and CPU beside ours", () => {
