@@ -162,14 +162,14 @@ const OP_ARGS: Record<(typeof OPS)[number], string[]> = {
 type Samples = { seconds: number[]; cpu: number[]; servers: number[]; conns: number[]; profiled: Array<{ timed: Timed; events: ReturnType<typeof parseTrace> }> };
 const emptySamples = (): Samples => ({ seconds: [], cpu: [], servers: [], conns: [], profiled: [] });
 
+/** The cgroup the lab servers' processes are counted in. */
+const SERVERS_CGROUP = "mptcp-bench-servers";
+
 /** The lab servers' CPU (bench/serversCpu.ts) of the lab just brought up. */
 function labServersCpu(): ServersCpu | undefined {
   const prefix = TOPOLOGY.tiers.netns.netnsPrefix;
   return serversCpu(SERVERS_CGROUP, labHosts().map((h) => `${prefix}${h.name}`));
 }
-
-/** The cgroup the lab servers' processes are counted in. */
-const SERVERS_CGROUP = "mptcp-bench-servers";
 
 async function measureSize(pairs: number, runs: number, profile: { out: string } | undefined, baseline: string | undefined): Promise<SizeResult> {
   const samples = Object.fromEntries([...OPS, "floor"].map((op) => [op, emptySamples()])) as Record<Op, Samples>;
@@ -185,24 +185,23 @@ async function measureSize(pairs: number, runs: number, profile: { out: string }
     lab("up", "--pairs", String(pairs));
     const hosts = labHosts();
     let before = accepted(hosts);
-    let servers = labServersCpu();
-    let serversBefore = servers?.seconds();
+    const floorCpu = labServersCpu()?.start();
     const floor = await runFloor(hosts);
     record("floor", floor, before, accepted(hosts));
-    if (servers && serversBefore !== undefined) samples.floor.servers.push(servers.seconds() - serversBefore);
+    if (floorCpu) samples.floor.servers.push(floorCpu());
     log(`${pairs} pair(s), run ${run}/${runs}: floor ${floor.toFixed(2)}s; fresh lab again for pulumi`);
     lab("down");
     lab("up", "--pairs", String(pairs));
-    servers = labServersCpu();
+    const servers = labServersCpu();
     const project = benchProject(labHosts());
     try {
       for (const op of OPS) {
         before = accepted(hosts);
-        serversBefore = servers?.seconds();
+        const opCpu = servers?.start();
         const t = timed(project, OP_ARGS[op], traces ? join(traces, `${op}-${run}.jsonl`) : undefined);
         record(op, t.seconds, before, accepted(hosts));
         samples[op].cpu.push(t.run.cpuMs / 1000);
-        if (servers && serversBefore !== undefined) samples[op].servers.push(servers.seconds() - serversBefore);
+        if (opCpu) samples[op].servers.push(opCpu());
         if (t.traceFile) samples[op].profiled.push({ timed: t, events: parseTrace(readFileSync(t.traceFile, "utf8")) });
         log(`${pairs} pair(s), run ${run}/${runs}: ${op} ${t.seconds.toFixed(2)}s`);
       }

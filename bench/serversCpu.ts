@@ -20,9 +20,10 @@ export function parseCpuSeconds(file: "cpuacct.usage" | "cpu.stat", text: string
   return Number(usec[1]) / 1e6;
 }
 
-/** The servers' processes in one cgroup, and their CPU seconds so far. */
+/** The servers' processes in one cgroup. */
 export interface ServersCpu {
-  seconds(): number;
+  /** Starts a count; the function returned gives the CPU seconds spent since. */
+  start(): () => number;
 }
 
 /** The cgroup `name`'s folder on this machine. */
@@ -54,7 +55,12 @@ export function serversCpu(name: string, netns: readonly string[]): ServersCpu |
     }
     const seconds = () => parseCpuSeconds(file, readFileSync(join(dir, file), "utf8"));
     seconds();
-    return { seconds };
+    return {
+      start: () => {
+        const from = seconds();
+        return () => seconds() - from;
+      },
+    };
   } catch {
     return undefined;
   }
