@@ -20,7 +20,8 @@ import {
 import { MANAGER_FILES, program, type HostFile } from "./host";
 import { ipCommand, render, type Family, type Operation, type Rendered } from "./operations";
 import { NM_KEYS } from "./keepers/networkmanager/facts";
-import { parseProbeSections, probeSysctls, type StatePart } from "./state/probe";
+import type { StatePart } from "./state/fingerprints";
+import { parseProbeSections, probeSysctls } from "./state/probe";
 import type { HostState } from "./state/types";
 import { heredocMarker, ipBatchLine, shellCommand } from "./transport/quote";
 

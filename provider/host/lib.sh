@@ -157,21 +157,26 @@ expect_unchanged() {
   [ -z "$changed" ] || { echo "$changed"; return 1; }
 }
 
-# A checksum of stdin (cksum's first word, split by the shell rather than another process).
+# A checksum of stdin (md5sum's first word, split by the shell rather than another process):
+# the provider sums some parts from the probe's text itself, with the same function.
 checksum() {
   # shellcheck disable=SC2046 # its words, split on purpose
-  set -- $(cksum)
+  set -- $(md5sum)
   echo "$1"
 }
 
 # The text of one part of the state a plan depends on: MPTCP endpoints and limits, policy rules,
 # routes in policy tables, addresses, our files, NetworkManager's connection settings. Only what
 # a change depends on and nobody else churns (address lifetimes, route expiry and link states
-# are left out), so an unchanged host always gives the same text.
+# are left out), so an unchanged host always gives the same text. The mptcp and rules parts are,
+# byte for byte, what the probe prints in its sections (the provider sums those itself).
 part_text() {
   case $1 in
-    mptcp) { ip mptcp endpoint show; ip mptcp limits show; } 2>&1 ;;
-    rules) { ip -N -4 rule show; ip -N -6 rule show; } 2>&1 ;;
+    mptcp)
+      ip -j mptcp endpoint show 2>/dev/null || ip mptcp endpoint show 2>&1
+      ip mptcp limits show 2>&1
+      ;;
+    rules) ip -N -4 -j rule show 2>/dev/null; ip -N -6 -j rule show 2>/dev/null ;;
     routes) { ip -N -4 route show table all; ip -N -6 route show table all; } 2>&1 |
       sed -n -E -e '/ table (253|254|255)( |$)/d' -e '/ table [0-9]+( |$)/!d' -e 's/ expires [0-9]*sec//' -e p ;;
     addrs) ip -br addr show 2>&1 | awk '{ $2 = ""; print }' ;;
@@ -185,14 +190,30 @@ part_text() {
 # each as a section `file PATH` holding its text (a link's target).
 our_files() {
   # shellcheck disable=SC2086 # split into words and expanded as globs, on purpose
-  for f in $MPTCP_PULUMI_FILES; do
-    [ -f "$f" ] || continue
-    section file "$f"
-    # Our netplan files are root's 0600 like every netplan file: a non-root login reads them through sudo.
-    if [ -r "$f" ]; then cat "$f"; else as_root cat "$f"; fi
-  done
+  file_sections file $MPTCP_PULUMI_FILES
   # shellcheck disable=SC2086
   for l in $MPTCP_PULUMI_LINKS; do
     [ -L "$l" ] && { section file "$l"; readlink "$l"; }
   done
+}
+
+# Prints each existing file of $2... as a section `$1 PATH` holding its text, ending in a newline.
+# One process for them all, since every command costs the host one: the empty ones by the shell,
+# the rest by one awk (through sudo for those this login cannot read: our netplan files are
+# root's 0600 like every netplan file).
+file_sections() {
+  fs_kind=$1
+  shift
+  fs_sudo=
+  for f do
+    shift
+    if [ ! -f "$f" ]; then continue; fi
+    if [ ! -s "$f" ]; then section "$fs_kind" "$f"; continue; fi
+    [ -r "$f" ] || fs_sudo=1
+    set -- "$@" "$f"
+  done
+  [ $# -gt 0 ] || return 0
+  fs_head="$MPTCP_PULUMI_MARK section $fs_kind"
+  if [ -n "$fs_sudo" ]; then fs_run=as_root; else fs_run=; fi
+  $fs_run awk -v head="$fs_head" 'FNR == 1 { print head " " FILENAME } { print }' "$@"
 }

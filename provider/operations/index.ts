@@ -4,7 +4,7 @@
  * and what undoes them; nothing else reads their rendered words back.
  */
 import type { SessionPath } from "../model/session";
-import type { StatePart } from "../state/probe";
+import type { StatePart } from "../state/fingerprints";
 import type { HostState } from "../state/types";
 import { addressFamily, type AddressOp } from "./address";
 import { bootUnitFamily, type BootUnitOp } from "./bootUnit";

@@ -1,7 +1,7 @@
 /** What every operation family provides, and the forms an operation renders to. */
 import type { HostFunction } from "../host";
 import type { SessionPath } from "../model/session";
-import type { StatePart } from "../state/probe";
+import type { StatePart } from "../state/fingerprints";
 import type { HostState } from "../state/types";
 
 /** An IP address family. IPv4 is iproute2's default for rules and routes; IPv6 must be asked for. */

@@ -52,7 +52,8 @@ export function parseManagerSections(s: ReadonlyMap<string, string>): ManagerFac
   const byPrefix = (prefix: string) => new Map([...s].filter(([name]) => name.startsWith(prefix)).map(([name, body]) => [name.slice(prefix.length), body]));
   const networkd = parseNetworkdConf(byPrefix("networkd-conf "), running(MANAGER_UNITS.networkd));
   const networkManager = { running: running(MANAGER_UNITS.networkManager) };
-  const linkStates = byPrefix("networkd-link ");
+  // networkd's state files are named by the interface's index.
+  const linkStates = new Map([...byPrefix("networkd-link ")].map(([path, body]) => [path.slice(path.lastIndexOf("/") + 1), body]));
   const nm = nmManagers(s.get("nm-devices") ?? "", byPrefix("nm-connection "), s.get("nm-files") ?? "");
   const ifupdown = parseIfstate(s.get("ifupdown") ?? "");
   const interfaces: Record<string, InterfaceManager> = {};

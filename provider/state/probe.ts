@@ -7,6 +7,7 @@
  * numbers (`ip -N`) and, for older recordings, as names.
  */
 import { canonicalAddress } from "../validation";
+import { fingerprintsOf } from "./fingerprints";
 import { parseIpJson } from "./ipJson";
 import { parseManagerSections } from "./managers";
 import { parseNmSections } from "../keepers/networkmanager/facts";
@@ -39,13 +40,6 @@ export function probeSysctls(extra: readonly string[]): string[] {
   return [...SYSCTL_TREES, ...extra];
 }
 
-/**
- * The parts of a host's state a plan may depend on, each checksummed by the probe
- * (provider/host/lib.sh `part_text`) and checked again under the lock before a change applies.
- */
-export const STATE_PARTS = ["mptcp", "rules", "routes", "addrs", "files", "nm"] as const;
-/** One part of the state, as the host's programs name it. */
-export type StatePart = (typeof STATE_PARTS)[number];
 
 /** Parses `sysctl -a` ("key = value" lines); values keep the kernel's spacing normalized to one space. */
 export function parseSysctls(text: string): Record<string, string> {
@@ -204,16 +198,6 @@ export function parseRoutes(text: string, tables: Record<string, TableId> = BUIL
   });
 }
 
-/** The probe's `fingerprints` section: `PART SUM` lines. */
-function parseFingerprints(text: string): Partial<Record<StatePart, string>> {
-  const sums: Partial<Record<StatePart, string>> = {};
-  for (const line of text.split("\n")) {
-    const [part, sum] = line.trim().split(/\s+/);
-    if (part && sum && (STATE_PARTS as readonly string[]).includes(part)) sums[part as StatePart] = sum;
-  }
-  return sums;
-}
-
 /** Builds a HostState from the probe's sections, by name. */
 export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
   const section = (name: string) => s.get(name) ?? "";
@@ -242,7 +226,7 @@ export function parseProbeSections(s: ReadonlyMap<string, string>): HostState {
     routes: [...parseRoutes(section("route"), tableNames), ...parseRoutes(section("route6"), tableNames).map((r) => ({ ...r, family: 6 as const }))],
     files,
     tableNames,
-    fingerprints: parseFingerprints(section("fingerprints")),
+    fingerprints: fingerprintsOf(s),
   };
   const limits = parseLimits(section("limits"));
   if (limits) state.limits = limits;

@@ -1,7 +1,7 @@
 /** What a host really has, as read by the probe: the input of every planner. */
 import type { TableId } from "../model/table";
 import type { NmConnection } from "../keepers/networkmanager/facts";
-import type { StatePart } from "./probe";
+import type { StatePart } from "./fingerprints";
 
 /** An MPTCP endpoint flag as the kernel names it. */
 export type EndpointFlag = "signal" | "subflow" | "backup" | "fullmesh" | "laminar" | "implicit";

@@ -23,7 +23,9 @@ export class NamespaceHost implements ScriptTransport {
 
   /** Starts a host whose links (veths, up) are named `links`. */
   static async start(links: readonly string[] = ["eno1", "eno2"]): Promise<NamespaceHost> {
-    const setup = ["mount -t tmpfs none /run", "mount -t tmpfs none /etc", "ip link set lo up", ...links.map((l) => `ip link add ${l} type veth peer name p-${l} && ip link set ${l} up && ip link set p-${l} up`), "echo ready", "exec sleep infinity"].join(" && ");
+    // An empty /etc of its own, but for the alternatives every Debian host has (awk is a link there).
+    const etc = ["mkdir /run/alternatives", "mount --bind /etc/alternatives /run/alternatives", "mount -t tmpfs none /etc", "mkdir /etc/alternatives", "mount --move /run/alternatives /etc/alternatives"];
+    const setup = ["mount -t tmpfs none /run", ...etc, "ip link set lo up", ...links.map((l) => `ip link add ${l} type veth peer name p-${l} && ip link set ${l} up && ip link set p-${l} up`), "echo ready", "exec sleep infinity"].join(" && ");
     const holder = spawn("unshare", ["-rnm", "--propagation", "private", "sh", "-c", setup], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve, reject) => {
       holder.once("error", reject);

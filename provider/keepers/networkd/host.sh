@@ -5,13 +5,10 @@
 # The probe's part: each link's state file (who configured it from which .network file) and
 # networkd.conf with its drop-ins ($MPTCP_PULUMI_NETWORKD_CONF).
 probe_networkd() {
-  for f in /run/systemd/netif/links/*; do
-    [ -f "$f" ] && { section networkd-link "${f##*/}"; cat "$f"; }
-  done
+  # Named by path; the parser keys them by the file name (the interface's index).
+  file_sections networkd-link /run/systemd/netif/links/*
   # shellcheck disable=SC2086 # globs, expanded on purpose
-  for f in $MPTCP_PULUMI_NETWORKD_CONF; do
-    [ -f "$f" ] && { section networkd-conf "$f"; cat "$f"; }
-  done
+  file_sections networkd-conf $MPTCP_PULUMI_NETWORKD_CONF
 }
 
 # Our netplan file or networkd drop-in: `write PATH MODE` (text on stdin), `remove PATH`, or

@@ -124,6 +124,20 @@ describe("change sets that were never confirmed", () => {
   }, 15_000);
 });
 
+describe("files read as state sections", () => {
+  it("come from one awk however many there are, empty ones and one without its last newline included", () => {
+    const d = tmp.dir;
+    writeFileSync(`${d}/a`, "one\n\n");
+    writeFileSync(`${d}/b`, "");
+    writeFileSync(`${d}/c`, "no final newline");
+    const counted = 'awk() { echo awk >&3; command awk "$@"; }; cat() { echo cat >&3; command cat "$@"; }';
+    const r = runIsolated(lib(counted, `file_sections file ${d}/a ${d}/b ${d}/c ${d}/missing 3>${d}/calls`, `echo calls; cat ${d}/calls`));
+    expect(r.status, r.stderr).toBe(0);
+    const mark = "@@mptcp-pulumi@@ section file";
+    expect(r.stdout).toBe(`${mark} ${d}/b\n${mark} ${d}/a\none\n\n${mark} ${d}/c\nno final newline\ncalls\nawk\n`);
+  });
+});
+
 describe("preconditions", () => {
   it("pass while the parts a plan read are unchanged, and name the parts that changed", () => {
     const r = runIsolated(
@@ -137,13 +151,13 @@ describe("preconditions", () => {
     expect(r.stdout).toBe("unchanged\nchanged: rules\n");
   });
 
-  it("are the policy tables' routes without expiry, and cksum's first word, as the pipelines that made them before", () => {
+  it("are the policy tables' routes without expiry, and md5sum's first word", () => {
     const setup = "ip link add v0 type veth peer name v1 && ip link set v0 up && ip route add 10.9.0.0/24 dev v0 table 102 && ip route add 10.8.0.0/24 dev v0";
     const r = runIsolated(
       lib(
         '[ "$(part_text routes)" = "$({ ip -N -4 route show table all; ip -N -6 route show table all; } 2>&1 | grep -E \' table [0-9]+( |$)\' | grep -v -E \' table (253|254|255)( |$)\' | sed \'s/ expires [0-9]*sec//\')" ] && echo same-routes',
         'part_text routes',
-        '[ "$(echo x | checksum)" = "$(echo x | cksum | cut -d" " -f1)" ] && echo same-sum',
+        '[ "$(echo x | checksum)" = "$(echo x | md5sum | cut -d" " -f1)" ] && echo same-sum',
       ),
       { setup },
     );
