@@ -10,6 +10,12 @@ const sysctl = (key: string, value = "1"): Operation => ({ type: "sysctl", key, 
 const file = (path: string): Operation => ({ type: "file", action: "write", path, content: "x\n" });
 const address = (cidr: string, dev: string): Operation => ({ type: "address", action: "add", cidr, dev, family: 4 });
 const enable: Operation = { type: "bootUnit", action: "enable" };
+const removeIfUnused: Operation = { type: "bootUnit", action: "removeIfUnused" };
+const PARTS = "/etc/mptcp-pulumi/parts";
+const removePart = (name: string): Operation => ({ type: "file", action: "remove", path: `${PARTS}/${name}.part` });
+const rule = (table: number, from: string): Operation => ({ type: "rule", action: "add", family: 4, table, rule: { from } });
+const route = (table: number): Operation => ({ type: "route", action: "replace", family: 4, table, route: { dst: "10.0.0.0/24", dev: "eno1" } });
+const endpoint = (address: string): Operation => ({ type: "endpoint", action: "add", endpoint: { address, flags: ["subflow"] } });
 
 describe("which change sets share a round trip", () => {
   it("joins change sets that neither read nor write what an earlier one writes", () => {
@@ -17,9 +23,38 @@ describe("which change sets share a round trip", () => {
   });
 
   it("keeps apart a change set planned on what an earlier one changes, or changing the same thing", () => {
-    expect(conflicts([address("10.0.0.22/24", "eno1")], [address("192.168.0.22/24", "eno2")])).toBe(true);
+    expect(conflicts([address("10.0.0.22/24", "eno1")], [address("10.0.0.23/24", "eno1")])).toBe(true);
+    expect(conflicts([rule(101, "10.0.0.2")], [rule(101, "10.0.0.3")])).toBe(true);
+    expect(conflicts([endpoint("10.0.0.2")], [endpoint("192.168.0.2")])).toBe(true);
     expect(conflicts([enable, file("/etc/mptcp-pulumi/parts/10-limits")], [file("/etc/mptcp-pulumi/parts/20-eno1")])).toBe(true);
     expect(conflicts([sysctl("net.ipv4.tcp_rmem", "1")], [sysctl("net.ipv4.tcp_rmem", "2")])).toBe(true);
+  });
+
+  it("joins siblings of one host: two interfaces' addresses, two tables' rules and routes", () => {
+    expect(conflicts([address("10.0.0.22/24", "eno1"), file(`${PARTS}/20-interface-eno1.part`)], [address("192.168.0.22/24", "eno2"), file(`${PARTS}/20-interface-eno2.part`)])).toBe(false);
+    expect(conflicts([rule(101, "10.0.0.2"), route(101)], [rule(102, "192.168.0.2"), route(102)])).toBe(false);
+  });
+
+  it("joins two change sets that both install the replay on a clean host, which then goes once", () => {
+    const install = [file("/etc/mptcp-pulumi/apply.sh"), file("/etc/systemd/system/mptcp-pulumi.service"), enable];
+    const eno1 = [...install, address("10.0.0.22/24", "eno1"), file(`${PARTS}/20-interface-eno1.part`)];
+    const eno2 = [...install, address("192.168.0.22/24", "eno2"), file(`${PARTS}/20-interface-eno2.part`)];
+    const { batch, later } = batchOf([{ n: 1, changes: eno1 }, { n: 2, changes: eno2 }]);
+    expect(later).toEqual([]);
+    expect(batch.map((b) => b.changes)).toEqual([eno1, eno2.slice(3)]);
+  });
+
+  it("keeps a part's write apart from a replay that changes or may go before it", () => {
+    const part = file(`${PARTS}/20-interface-eno2.part`);
+    expect(conflicts([file("/etc/mptcp-pulumi/apply.sh")], [part])).toBe(true);
+    expect(conflicts([removeIfUnused], [part])).toBe(true);
+  });
+
+  it("joins removals that each ask the host to remove the replay if no part is left (decided there, in order)", () => {
+    expect(conflicts([removePart("10-limits"), removeIfUnused], [removePart("20-interface-eno1"), removeIfUnused])).toBe(false);
+    const { batch } = batchOf([{ changes: [removePart("a"), removeIfUnused] }, { changes: [removePart("b"), removeIfUnused] }]);
+    // Each keeps its own: the last removal's is the one that finds no part left.
+    expect(batch.map((b) => b.changes.length)).toEqual([2, 2]);
   });
 
   it("takes them in arrival order and leaves the conflicting ones for the next round trip", () => {
@@ -76,8 +111,8 @@ describe("a host's change queue", () => {
     const queue = new HostChanges(host);
     const log: string[] = [];
     const results = await Promise.all([
-      queue.submit(request("eno1", [file("/p/eno1")], log)),
-      queue.submit(request("eno2", [file("/p/eno2")], log)),
+      queue.submit(request("eno1", [file(`${PARTS}/eno1`)], log)),
+      queue.submit(request("eno2", [file(`${PARTS}/eno2`)], log)),
       queue.submit(request("tuning", [sysctl("net.ipv4.tcp_rmem")], log)),
     ]);
     expect(programs).toHaveLength(1);
@@ -89,7 +124,7 @@ describe("a host's change queue", () => {
   it("sends a change set planned on what another changes in a round trip of its own, after it", async () => {
     const { host, programs } = fakeHost();
     const queue = new HostChanges(host);
-    await Promise.all([queue.submit(request("mptcp", [enable, file("/p/limits")])), queue.submit(request("eno1", [file("/p/eno1")])), queue.submit(request("tuning", [sysctl("k")]))]);
+    await Promise.all([queue.submit(request("mptcp", [enable, file(`${PARTS}/limits`)])), queue.submit(request("eno1", [file(`${PARTS}/eno1`)])), queue.submit(request("tuning", [sysctl("k")]))]);
     expect(programs.map((p) => p.length)).toEqual([3, 1]);
   });
 
