@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HostError } from "../../../provider/errors";
 import type { Operation } from "../../../provider/operations";
 import { batchOf, conflicts, shareOf } from "../../../provider/state/batch";
-import { HostChanges, type ChangeHost, type ChangeRequest } from "../../../provider/state/changes";
+import { GATHER_MS, HostChanges, type ChangeHost, type ChangeRequest } from "../../../provider/state/changes";
 import type { HostState } from "../../../provider/state/types";
 import { hostState } from "../../support/fixtures";
 
@@ -119,6 +119,16 @@ describe("a host's change queue", () => {
     expect(programs[0]).toHaveLength(3);
     expect(results).toEqual(["eno1 done", "eno2 done", "tuning done"]);
     expect(log).toEqual(["eno1", "eno2", "tuning"]);
+  });
+
+  it("waits a moment before an idle host's round trip, so a change set that arrives just after shares it", async () => {
+    const { host, programs } = fakeHost();
+    const queue = new HostChanges(host);
+    const first = queue.submit(request("table 102", [file(`${PARTS}/102`)]));
+    await new Promise((resolve) => setTimeout(resolve, GATHER_MS / 3));
+    const second = queue.submit(request("table 101", [file(`${PARTS}/101`)]));
+    expect(await Promise.all([first, second])).toEqual(["table 102 done", "table 101 done"]);
+    expect(programs.map((p) => p.length)).toEqual([2]);
   });
 
   it("sends a change set planned on what another changes in a round trip of its own, after it", async () => {
