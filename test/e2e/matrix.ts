@@ -324,7 +324,7 @@ export function runMatrixLab(h: TierHarness, l: MatrixLab, o: MatrixOptions): Ce
   const name = labName(l);
   const cells: Cell[] = [];
   const cell = (event: string, outcome: Outcome) => {
-    o.log(`${name}: ${event}: ${outcome.kind}${outcome.kind === "kept" ? ` (${outcome.seconds.toFixed(1)} s)` : `: ${"objects" in outcome ? outcome.objects.join("; ") : outcome.message}`}`);
+    o.log(`${name}: ${event}: ${outcome.kind}${outcome.kind === "kept" ? ` (${outcome.seconds.toFixed(1)} s)` : `: ${outcome.kind === "lost" ? outcome.objects.join("; ") || outcome.preview : outcome.message}`}`);
     cells.push({ lab: name, event, outcome });
   };
   o.log(`${name}: lab up`);

@@ -10,6 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshLab, onHost } from "../lab/harness";
 import { documentedSudoers } from "../lab/users";
+import { MARK } from "../../provider/protocol";
+import { hostProgram } from "../support/hostRun";
 import { TempProject } from "./project";
 
 const STACK = "e2esudo";
@@ -34,6 +36,20 @@ describe("a non-root user with the documented sudoers lines", () => {
     expect(onHost("server1", "setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "id", "-u").trim()).not.toBe("0");
     const shell = onHost("server1", "setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "sh", "-c", "sudo -n sh -c id 2>&1; echo rc=$?");
     expect(shell).toMatch(/rc=1/);
+  });
+
+  it("0. reads our root-only files (netplan's 0600) through the documented sudo, the readable ones beside them", () => {
+    const locked = "/etc/netplan/90-mptcp-pulumi-sudo-test.yaml";
+    const open = "/etc/iproute2/rt_tables.d/mptcp-sudo-test.conf";
+    onHost("server1", "sh", "-c", 'mkdir -p "${1%/*}" "${2%/*}" && printf "a: 1\nb: 2" > "$1" && chmod 0600 "$1" && printf "7 t\n" > "$2"', "sh", locked, open);
+    try {
+      const read = hostProgram(["lib"], ['file_sections file "$@"'], true);
+      const out = onHost("server1", "setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "sh", "-c", read, "read", locked, open);
+      const mark = `${MARK} section file`;
+      expect(out).toBe(`${mark} ${locked}\na: 1\nb: 2\n${mark} ${open}\n7 t\n`);
+    } finally {
+      onHost("server1", "rm", "-f", locked, open);
+    }
   });
 
   it("1. up configures both servers", () => {
