@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshLab, onHost } from "../lab/harness";
 import { documentedSudoers } from "../lab/users";
+import { NETPLAN_FILE_PREFIX } from "../../provider/hostpaths";
 import { MARK } from "../../provider/protocol";
 import { hostProgram } from "../support/hostRun";
 import { TempProject } from "./project";
@@ -39,7 +40,7 @@ describe("a non-root user with the documented sudoers lines", () => {
   });
 
   it("0. reads our root-only files (netplan's 0600) through the documented sudo, the readable ones beside them", () => {
-    const locked = "/etc/netplan/90-mptcp-pulumi-sudo-test.yaml";
+    const locked = `${NETPLAN_FILE_PREFIX}sudo-test.yaml`;
     const open = "/etc/iproute2/rt_tables.d/mptcp-sudo-test.conf";
     onHost("server1", "sh", "-c", 'mkdir -p "${1%/*}" "${2%/*}" && printf "a: 1\nb: 2" > "$1" && chmod 0600 "$1" && printf "7 t\n" > "$2"', "sh", locked, open);
     try {
