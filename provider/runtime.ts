@@ -3,6 +3,7 @@
  * Module state here (sessions, cached host state) lives for one engine operation and is never
  * serialized into the stack.
  */
+import * as nodeModule from "node:module";
 import type * as pulumi from "@pulumi/pulumi";
 import { projectRoot } from "./connection";
 import { ProviderContext } from "./context";
@@ -34,6 +35,12 @@ export const providers = {
   SysctlTuning: dynamicProviderFor(sysctlDefinition, context),
   MptcpVerification: verificationProviderFor(context),
 } satisfies Record<string, pulumi.dynamic.ResourceProvider>;
+
+// With NODE_COMPILE_CACHE set (scripts/node-env.sh), Node writes the code it compiled at exit, but
+// the engine kills this process when the operation ends: written now, the next operation's
+// provider loads @pulumi/pulumi and this runtime from the cache. Without the variable it does
+// nothing; Node.js before 22.10 (the package allows 22.0) has no such function.
+(nodeModule as Partial<typeof nodeModule>).flushCompileCache?.();
 
 /** A resource kind name. */
 export type ResourceKind = keyof typeof providers;

@@ -6,4 +6,8 @@ project_node_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.engine/node/
 if [[ -x "$project_node_bin/node" ]]; then
   export PATH="$project_node_bin:$PATH"
 fi
+# Node.js >= 22.1 keeps the code it compiled here and skips compiling it again: the program and
+# the dynamic-provider process each start about 0.2 s sooner (README, Benchmark). A value the
+# caller set wins; older Node.js ignores the variable.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$(dirname "$project_node_bin")/node-compile-cache}"
 unset project_node_bin

@@ -5,8 +5,9 @@
  * whatever the working directory; and its types compile in a consumer (with `skipLibCheck`, as
  * zod's own declarations need `esModuleInterop` otherwise).
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,6 +47,23 @@ describe("the npm package", () => {
 
   it("ships every host program the provider reads at run time (the keepers' too)", () => {
     expect(files).toEqual(expect.arrayContaining(Object.values(HOST_FILES).map((f) => `dist/provider/${f}`)));
+  });
+
+  it("its provider runtime writes Node's compile cache at load, as the engine kills the process at the end", async () => {
+    const cache = join(work, "compile-cache");
+    const runtime = join(installed, "dist", "provider", "runtime.js");
+    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(runtime)}); console.log("loaded"); setInterval(() => {}, 1000)`], {
+      cwd: join(work, "project"),
+      env: { ...process.env, NODE_PATH: join(work, "project", "node_modules"), NODE_COMPILE_CACHE: cache },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const ended = once(child, "exit");
+    await once(child.stdout, "data");
+    // From outside, like the engine: Node's own write at exit never runs.
+    child.kill("SIGKILL");
+    expect((await ended)[1]).toBe("SIGKILL");
+    const written = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && statSync(join(e.parentPath, e.name)).size > 0);
+    expect(written.length).toBeGreaterThan(0);
   });
 
   it("exposes the resources and components on require, and declares nothing", () => {
