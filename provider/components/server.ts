@@ -112,8 +112,10 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
   const routes = routeArgs.map(
     ({ options, args }) => new PolicyRoute(`${host.name}-table-${args.table}`, { ...common, ...args }, child({ suffix: `table-${args.table}`, kind: "policyRoute", own: options }, { dependsOn: [preflight, ...interfaces] })),
   );
+  // Endpoints need the limits and their interfaces, not the tables: they share the tables' round
+  // trip, where the host adds them after the routes and removes them before (batch.ts).
   const endpoints = endpointArgs.map(
-    ({ options, suffix, args }) => new Endpoint(`${host.name}-${suffix}`, { ...common, ...args }, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [preflight, mptcp, ...interfaces, ...routes] })),
+    ({ options, suffix, args }) => new Endpoint(`${host.name}-${suffix}`, { ...common, ...args }, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [preflight, mptcp, ...interfaces] })),
   );
   const outputs: MptcpServerOutputs = {
     role: host.role,

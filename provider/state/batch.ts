@@ -105,13 +105,27 @@ export function conflicts(earlier: readonly Operation[], later: readonly Operati
 }
 
 /**
- * The change sets that go in one round trip: in arrival order, each joins unless it conflicts
- * with those already in (without the operations they already hold); the rest wait for the next
- * round trip (and are planned again then).
+ * Where a change set goes among those of its round trip. An endpoint's subflows take the policy
+ * routes of its address, and the tables of a host share the endpoints' round trip: endpoints
+ * that go are removed first, while their routes still stand, and endpoints that come are added
+ * last, once their routes are in. Everything else keeps its place.
  */
-export function batchOf<T extends { changes: readonly Operation[] }>(planned: readonly T[]): { batch: T[]; later: T[] } {
+function placeOf(changes: readonly Operation[]): number {
+  const endpoints = changes.filter((op) => op.type === "endpoint");
+  if (endpoints.some((op) => op.action === "add" || op.action === "change")) return 1;
+  return endpoints.length > 0 ? -1 : 0;
+}
+
+/**
+ * The change sets that go in one round trip: in arrival order (endpoints placed around the
+ * routes, placeOf), each joins unless it conflicts with those already in (without the
+ * operations they already hold); the rest wait for the next round trip (and are planned again then).
+ */
+export function batchOf<T extends { changes: readonly Operation[] }>(arrived: readonly T[]): { batch: T[]; later: T[] } {
   const batch: T[] = [];
   const later: T[] = [];
+  // A stable sort: change sets of one place keep their arrival order.
+  const planned = [...arrived].sort((a, b) => placeOf(a.changes) - placeOf(b.changes));
   for (const p of planned) {
     const taken = batch.flatMap((b) => b.changes);
     if (batch.length > 0 && p.changes.length > 0 && conflicts(taken, p.changes)) later.push(p);

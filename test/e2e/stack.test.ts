@@ -54,6 +54,16 @@ describe("pulumi on the lab stack", () => {
     }
   });
 
+  it("2c. each host's resources stand in three levels: endpoints wait for the host and its interfaces, not its tables", () => {
+    const deployment = (JSON.parse(ok("stack", "export")) as { deployment: { resources: Array<{ urn: string; custom: boolean; dependencies?: string[] }> } }).deployment;
+    const ofServer1 = new Map(deployment.resources.filter((r) => r.custom && r.urn.includes("::server1-")).map((r) => [r.urn, r.dependencies ?? []]));
+    const name = (urn: string) => urn.split("::").pop()!;
+    const endpoint = [...ofServer1.keys()].find((urn) => name(urn).startsWith("server1-endpoint-"))!;
+    expect(ofServer1.get(endpoint)!.map(name).sort()).toEqual(["server1-eno1", "server1-eno2", "server1-mptcp", "server1-preflight"]);
+    const depth = (urn: string): number => 1 + Math.max(0, ...ofServer1.get(urn)!.filter((d) => ofServer1.has(d)).map(depth));
+    expect(Math.max(...[...ofServer1.keys()].map(depth))).toBe(3);
+  });
+
   it("2b. the stack outputs the verification: MPTCP joined on both links", () => {
     const outputs = JSON.parse(ok("stack", "output", "--json")) as { hosts: Record<string, { verification?: { ok: boolean; joins: Record<string, number>; ratio: number } }> };
     const proof = outputs.hosts["server2"]!.verification!;

@@ -64,6 +64,18 @@ describe("which change sets share a round trip", () => {
     expect(later.map((b) => b.n)).toEqual([2]);
   });
 
+  it("adds a host's endpoints after the routes of their round trip, and removes them before the routes go", () => {
+    const table = { n: "table", changes: [rule(102, "192.168.0.2"), route(102)] };
+    const tuning = { n: "tuning", changes: [sysctl("net.ipv4.tcp_rmem")] };
+    const added = { n: "added", changes: [endpoint("192.168.0.2")] };
+    const endpointGone: Operation = { type: "endpoint", action: "delete", id: 3 };
+    const routeGone: Operation = { type: "route", action: "del", family: 4, table: 102, route: { dst: "192.168.0.0/24", dev: "eno2" } };
+    const removed = { n: "removed", changes: [endpointGone] };
+    const tableGone = { n: "tableGone", changes: [routeGone] };
+    expect(batchOf([added, table, tuning]).batch.map((b) => b.n)).toEqual(["table", "tuning", "added"]);
+    expect(batchOf([tableGone, tuning, removed]).batch.map((b) => b.n)).toEqual(["removed", "tableGone", "tuning"]);
+  });
+
   it("gives each change set its own share of a failed batch's progress", () => {
     const [a, b, c, d] = [sysctl("a"), sysctl("b"), sysctl("c"), sysctl("d")];
     const progress = { applied: [a!, b!], failed: c!, notAttempted: [d!] };
