@@ -303,6 +303,9 @@ interface Report {
 }
 
 async function main(): Promise<void> {
+  // Each checkout's own scripts decide whether Node.js caches compiled code (scripts/node-env.sh
+  // sets it from ours): a baseline from before that must not inherit it.
+  delete process.env["NODE_COMPILE_CACHE"];
   const { values } = parseArgs({
     options: {
       pairs: { type: "string", default: "1,10" },
