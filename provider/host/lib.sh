@@ -102,11 +102,32 @@ write_file() {
   tmp="$1.mptcp-pulumi-tmp"
   # The folder by the shell, and made only when missing: each command costs the host a process.
   wf_dir=${1%/*}
-  if { [ -d "${wf_dir:-/}" ] || as_root mkdir -p "$wf_dir"; } && as_root tee "$tmp" >/dev/null && as_root chmod "$2" "$tmp" && as_root mv -f "$tmp" "$1"; then
+  if { [ -d "${wf_dir:-/}" ] || as_root mkdir -p "$wf_dir"; } && write_text "$tmp" "$2" && as_root mv -f "$tmp" "$1"; then
     return 0
   fi
   as_root rm -f "$tmp"
   return 1
+}
+
+# Writes stdin (text, every line ending in a newline) to new file $1 with mode $2. Root's shell
+# writes it itself, created with its mode through the umask where one gives it, instead of a tee
+# and a chmod (two processes); a login that is not root, and a file already there, go through
+# them, as the sudoers lines allow.
+write_text() {
+  case "${MPTCP_PULUMI_SUDO:-0}:$2" in
+    0:0644) wt_mask=022 ;;
+    0:0640) wt_mask=027 ;;
+    0:0600) wt_mask=077 ;;
+    *) wt_mask= ;;
+  esac
+  if [ -z "$wt_mask" ] || [ -e "$1" ] || [ -L "$1" ]; then
+    as_root tee "$1" >/dev/null && as_root chmod "$2" "$1"
+    return
+  fi
+  (
+    umask "$wt_mask"
+    while IFS= read -r wt_line; do printf '%s\n' "$wt_line" || exit 1; done >"$1"
+  )
 }
 
 # Whether process $1 still runs and is the one that started at clock tick $2 (pids are reused).

@@ -83,6 +83,15 @@ describe("write_file", () => {
     expect(r.stdout).toBe("mkdir\nx\n");
   });
 
+  it("as root, writes the text with the shell itself: no tee or chmod, the mode from the umask, every byte kept", () => {
+    const counted = 'tee() { echo tee >&3; command tee "$@"; }; chmod() { echo chmod >&3; command chmod "$@"; }';
+    const text = "a = 1\\n  b\\t \\\\x $HOME `x`\\n\\n";
+    const write = (name: string, mode: string) => `printf '${text}' | write_file ${tmp.dir}/${name} ${mode} 3>>${tmp.dir}/calls || exit 1`;
+    const r = runIsolated(lib(counted, "umask 0", write("p.part", "0644"), write("n.yaml", "0600"), write("apply.sh", "0755"), `stat -c '%n %a' ${tmp.dir}/p.part ${tmp.dir}/n.yaml ${tmp.dir}/apply.sh`, `cat ${tmp.dir}/calls`, `printf '${text}' | cmp - ${tmp.dir}/p.part && echo same`));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.replaceAll(`${tmp.dir}/`, "")).toBe("p.part 644\nn.yaml 600\napply.sh 755\ntee\nchmod\nsame\n");
+  });
+
   it("fails on a full filesystem and leaves the file it would replace as it was", () => {
     // A 64 KiB filesystem holding the old part, then filled up: the new text cannot be written.
     const setup = `mount -t tmpfs -o size=64k none ${tmp.dir} && printf 'endpoint address=192.168.0.2 dev=eno2 flags=subflow\\n' > ${tmp.dir}/part && (dd if=/dev/zero of=${tmp.dir}/fill bs=4k 2>/dev/null || true)`;
