@@ -5,6 +5,7 @@
  * each process, SSH round trips per host, per resource and by purpose, and the time resources
  * waited on their dependencies. Pure: the bench hands it what it measured.
  */
+import { WAITS_FOR } from "../provider/components/levels";
 import type { CallLabel, TraceEvent } from "../provider/trace";
 import { median } from "../provider/verify";
 
@@ -77,18 +78,6 @@ export function purposeOf(what: string): Purpose {
   return "apply";
 }
 
-/**
- * The kinds a resource kind depends on within its host, as MptcpServer declares them
- * (provider/components/server.ts); a delete waits for the reverse.
- */
-export const DEPENDS_ON: Readonly<Record<string, readonly string[]>> = {
-  Preflight: [],
-  MptcpHost: ["Preflight"],
-  NetworkInterface: ["Preflight"],
-  SysctlTuning: ["Preflight"],
-  PolicyRoute: ["Preflight", "NetworkInterface"],
-  Endpoint: ["Preflight", "MptcpHost", "NetworkInterface", "PolicyRoute"],
-};
 
 const WORK = new Set(["create", "update", "delete", "read"]);
 const key = (c: CallLabel) => `${c.host}\u0000${c.kind}\u0000${c.id}`;
@@ -114,9 +103,14 @@ function mean(values: readonly number[]): number | null {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
 }
 
+/** The kinds a resource kind waits for within its host (levels.ts); a delete waits for the reverse. */
+function waitsFor(kind: string): readonly string[] {
+  return (WAITS_FOR as Readonly<Record<string, readonly string[] | undefined>>)[kind] ?? [];
+}
+
 /** Longest dependency chain among the kinds present. */
 function levelsOf(kinds: ReadonlySet<string>): number {
-  const depth = (k: string): number => 1 + Math.max(0, ...(DEPENDS_ON[k] ?? []).filter((d) => kinds.has(d)).map(depth));
+  const depth = (k: string): number => 1 + Math.max(0, ...waitsFor(k).filter((d) => kinds.has(d)).map(depth));
   return Math.max(0, ...[...kinds].map(depth));
 }
 
@@ -185,7 +179,7 @@ export function profileOf(run: CommandRun, events: readonly TraceEvent[]): Profi
     if (!work) continue;
     const pre = preEndOf.get(k);
     if (pre !== undefined && pre <= work.start) toWork.push(work.start - pre);
-    const deps = [...resources.entries()].filter(([, d]) => d.host === r.host && (deleting ? (DEPENDS_ON[d.kind] ?? []).includes(r.kind) : (DEPENDS_ON[r.kind] ?? []).includes(d.kind)));
+    const deps = [...resources.entries()].filter(([, d]) => d.host === r.host && (deleting ? waitsFor(d.kind).includes(r.kind) : waitsFor(r.kind).includes(d.kind)));
     const ends = deps.map(([dk]) => workOf.get(dk)?.end).filter((x): x is number => x !== undefined);
     if (ordered && ends.length) toRegistration.push(firstOf.get(k)! - Math.max(...ends));
   }

@@ -5,7 +5,8 @@
  * one axis of seconds since the command started. Drawn from the trace (provider/trace.ts), no libraries.
  */
 import type { TraceEvent } from "../provider/trace";
-import { DEPENDS_ON, purposeOf, type CommandRun, type Profile } from "./profile";
+import { WAITS_FOR } from "../provider/components/levels";
+import { purposeOf, type CommandRun, type Profile } from "./profile";
 
 /** Resource kinds' colours (colour-blind-safe palette), in dependency order. */
 const KIND_COLOURS: Record<string, string> = {
@@ -96,7 +97,7 @@ export function timelineSvg(run: CommandRun, events: readonly TraceEvent[], titl
   // Legend: kinds, then round-trip purposes.
   let lx = m.l;
   const ly = height - 14;
-  for (const kind of Object.keys(DEPENDS_ON)) {
+  for (const kind of Object.keys(WAITS_FOR)) {
     parts.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="10" fill="${KIND_COLOURS[kind]}"/>`, `<text x="${lx + 16}" y="${ly}">${kind}</text>`);
     lx += 26 + kind.length * 6.2;
   }

@@ -1,6 +1,6 @@
 /**
  * `MptcpServer`: every resource of one host (MPTCP settings and limits, interfaces, policy
- * routes, sysctl tuning, endpoints), declared in the order they depend on each other.
+ * routes, sysctl tuning, endpoints), each waiting for what levels.ts says it needs first.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, MptcpHost, NetworkInterface, PolicyRoute, Preflight, SysctlTuning } from "../index";
@@ -10,6 +10,7 @@ import type { HostOutputs } from "../resources/host";
 import { keeperOf } from "../keepers";
 import type { HostFacts } from "../state/types";
 import { checkGroupConfig, type HostConfig, type HostConfigInput } from "./config";
+import { WAITS_FOR, type HostResourceKind } from "./levels";
 import { childOptions, refuse, retainOf, type Child, type Retain } from "./options";
 
 /** Inputs of an MptcpServer: the host as a stack's YAML declares it (its name is the component's). */
@@ -105,17 +106,21 @@ function declareHost(parent: MptcpServer, host: HostConfig, privateKey: pulumi.I
     },
     child({ suffix: "preflight" }),
   );
-  const after = { dependsOn: [preflight] };
-  const mptcp = new MptcpHost(`${host.name}-mptcp`, { ...common, ...mptcpArgs }, child({ suffix: "mptcp", kind: "mptcp" }, after));
-  const interfaces = interfaceArgs.map(({ options, args }) => new NetworkInterface(`${host.name}-${args.name}`, { ...common, ...args }, child({ suffix: args.name, kind: "interface", own: options }, after)));
-  const tuning = tuningArgs ? new SysctlTuning(`${host.name}-tuning`, { ...common, ...tuningArgs }, child({ suffix: "tuning", kind: "tuning" }, after)) : undefined;
+  const made: Partial<Record<HostResourceKind, pulumi.CustomResource[]>> = { Preflight: [preflight] };
+  // Each kind's dependencies, from the one table of what waits for what (levels.ts).
+  const after = (kind: HostResourceKind) => ({ dependsOn: WAITS_FOR[kind].flatMap((k) => made[k] ?? []) });
+  const mptcp = new MptcpHost(`${host.name}-mptcp`, { ...common, ...mptcpArgs }, child({ suffix: "mptcp", kind: "mptcp" }, after("MptcpHost")));
+  made.MptcpHost = [mptcp];
+  const interfaces = interfaceArgs.map(({ options, args }) => new NetworkInterface(`${host.name}-${args.name}`, { ...common, ...args }, child({ suffix: args.name, kind: "interface", own: options }, after("NetworkInterface"))));
+  made.NetworkInterface = interfaces;
+  const tuning = tuningArgs ? new SysctlTuning(`${host.name}-tuning`, { ...common, ...tuningArgs }, child({ suffix: "tuning", kind: "tuning" }, after("SysctlTuning"))) : undefined;
+  made.SysctlTuning = tuning ? [tuning] : [];
   const routes = routeArgs.map(
-    ({ options, args }) => new PolicyRoute(`${host.name}-table-${args.table}`, { ...common, ...args }, child({ suffix: `table-${args.table}`, kind: "policyRoute", own: options }, { dependsOn: [preflight, ...interfaces] })),
+    ({ options, args }) => new PolicyRoute(`${host.name}-table-${args.table}`, { ...common, ...args }, child({ suffix: `table-${args.table}`, kind: "policyRoute", own: options }, after("PolicyRoute"))),
   );
-  // Endpoints need the limits and their interfaces, not the tables: they share the tables' round
-  // trip, where the host adds them after the routes and removes them before (batch.ts).
+  made.PolicyRoute = routes;
   const endpoints = endpointArgs.map(
-    ({ options, suffix, args }) => new Endpoint(`${host.name}-${suffix}`, { ...common, ...args }, child({ suffix, kind: "endpoint", own: options }, { dependsOn: [preflight, mptcp, ...interfaces] })),
+    ({ options, suffix, args }) => new Endpoint(`${host.name}-${suffix}`, { ...common, ...args }, child({ suffix, kind: "endpoint", own: options }, after("Endpoint"))),
   );
   const outputs: MptcpServerOutputs = {
     role: host.role,

@@ -62,6 +62,12 @@ describe("the profile of an operation", () => {
     expect(p.waits.levels).toBe(2);
   });
 
+  it("counts the lab host's levels from the table the servers declare: endpoints beside the tables, three in all", () => {
+    const kinds = ["Preflight", "MptcpHost", "NetworkInterface", "SysctlTuning", "PolicyRoute", "Endpoint"];
+    const all = [...events.filter((e) => e.ev === "process"), ...kinds.map((k, i) => call(k, k, "create", 1000 + i * 100, 1050 + i * 100))];
+    expect(profileOf(run, all).waits.levels).toBe(3);
+  });
+
   it("starts the clock at the provider when no program runs (refresh, destroy)", () => {
     const p = profileOf(run, events.filter((e) => !(e.ev === "process" && e.role === "program")));
     expect(p.phases.cliStart).toBe(0.4);
