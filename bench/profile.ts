@@ -78,7 +78,6 @@ export function purposeOf(what: string): Purpose {
   return "apply";
 }
 
-
 const WORK = new Set(["create", "update", "delete", "read"]);
 const key = (c: CallLabel) => `${c.host}\u0000${c.kind}\u0000${c.id}`;
 const s = (ms: number) => ms / 1000;
